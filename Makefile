@@ -1,0 +1,48 @@
+# ironcode — `make demo` and `make test` set everything up from a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CRATE := native/tool/Cargo.toml
+# Dev builds carry the test-only exports (e.g. a deliberate panic); `pip install .` does not.
+CARGO_FLAGS := --release --features test-exports --manifest-path $(CRATE)
+STAMP := $(VENV)/.installed
+
+.PHONY: install native test demo bench lint format system-deps clean
+
+install: system-deps $(STAMP) native
+
+system-deps:
+	@bash script/system-deps.sh
+
+$(STAMP): pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	IRONCODE_SKIP_NATIVE_BUILD=1 $(PY) -m pip install --quiet -e '.[test,bench,dev]'
+	touch $(STAMP)
+
+native:
+	cargo build $(CARGO_FLAGS)
+
+test: install
+	cargo test $(CARGO_FLAGS)
+	$(PY) -m pytest
+
+demo: install
+	$(VENV)/bin/ironcode demo
+
+bench: install
+	@set -e; for s in script/bench-*.py; do echo "== $$s"; $(PY) $$s --json bench-out/$$(basename $$s .py).json; done
+
+lint: install
+	cargo fmt --manifest-path $(CRATE) --check
+	cargo clippy $(CARGO_FLAGS) --all-targets -- -D warnings
+	$(VENV)/bin/ruff check ironcode script test
+	$(VENV)/bin/ruff format --check ironcode script test
+
+format: install
+	cargo fmt --manifest-path $(CRATE)
+	$(VENV)/bin/ruff check --fix ironcode script test
+	$(VENV)/bin/ruff format ironcode script test
+
+clean:
+	rm -rf $(VENV) native/tool/target build *.egg-info

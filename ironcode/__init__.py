@@ -1,0 +1,74 @@
+"""ironcode — the tool layer of an AI coding agent, native (Rust) and pure Python.
+
+Every operation below dispatches to the backend chosen for it in :mod:`ironcode.backend`
+(benchmark-backed), overridable with ``IRONCODE_BACKEND=native|python`` or
+``with ironcode.backend.use("python"):``. Both backends return the same plain JSON-compatible
+values and raise :class:`IronCodeError` with the same kinds.
+
+>>> import ironcode
+>>> ironcode.write("/tmp/ironcode-doc.txt", "a\\nb\\n")["bytes"]
+4
+>>> ironcode.read("/tmp/ironcode-doc.txt")["lines"]
+['a', 'b']
+"""
+
+from __future__ import annotations
+
+from . import backend
+from .backend import implementation as _impl
+from .errors import IronCodeError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "IronCodeError",
+    "backend",
+    # files
+    "read",
+    "write",
+    "ls",
+    # system
+    "stats",
+    "extract",
+]
+
+
+# ---- files -----------------------------------------------------------------------------------
+
+
+def read(path: str, offset: int = 1, limit: int = 2000) -> dict:
+    """Lines of a UTF-8 text file: ``{"path", "lines", "offset", "total_lines", "truncated"}``.
+
+    ``offset`` is 1-based; lines over 2000 characters are cut; reading stops before 50 KB.
+    Raises ``not_found``, ``is_directory``, ``binary_file``, ``encoding``, ``invalid_argument``.
+    """
+    return _impl("read")(path, offset, limit)
+
+
+def write(path: str, content: str | bytes) -> dict:
+    """Atomically writes ``content`` (creating parent folders): ``{"path", "bytes", "created"}``."""
+    return _impl("write")(path, content)
+
+
+def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100) -> dict:
+    """Files below ``path``, recursive and sorted: ``{"root", "files", "truncated"}``.
+
+    Skips dependency, build and cache folders and any matching the gitignore-style ``ignore`` globs.
+    """
+    return _impl("ls")(path, ignore, limit)
+
+
+# ---- system ----------------------------------------------------------------------------------
+
+
+def stats() -> dict:
+    """``{"cpu_percent", "memory_used_mb", "memory_total_mb", "memory_percent", "rss_mb"}``; never sleeps."""
+    return _impl("stats")()
+
+
+def extract(archive: str, dest: str) -> dict:
+    """Extracts a zip, tar or tar.gz into ``dest``: ``{"files", "dest"}``.
+
+    An entry that would land outside ``dest`` raises ``unsafe_path`` and nothing is written.
+    """
+    return _impl("extract")(archive, dest)

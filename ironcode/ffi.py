@@ -1,0 +1,234 @@
+"""The native backend: ctypes bindings to the Rust library ``native/tool`` (``libironcode_tool``).
+
+Every export returns a heap C string of JSON — ``{"ok": value}`` or ``{"error": {"kind",
+"message"}}`` — that :func:`_call` copies, frees with ``free_string`` and unwraps. Signatures are one
+table (:data:`SIGNATURES`); the wrappers below only convert Python arguments.
+
+The library is loaded on first use, from the first of:
+
+1. ``$IRONCODE_LIB`` (a path to the shared library);
+2. the copy inside the installed package (``ironcode/_native<EXTENSION_SUFFIX>``), unless the source
+   checkout holds a newer ``native/tool/target/release`` build (so ``make native`` takes effect
+   in an editable install);
+3. ``native/tool/target/release/libironcode_tool.so`` of the source checkout.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.machinery
+import json
+import os
+import sys
+import threading
+from ctypes import c_char_p, c_int64, c_size_t, c_void_p
+from pathlib import Path
+from typing import Any
+
+from .errors import IronCodeError
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_CHECKOUT_LIB_DIR = _PACKAGE_DIR.parent / "native" / "tool" / "target" / "release"
+_LIB_NAMES = {"darwin": "libironcode_tool.dylib", "win32": "ironcode_tool.dll"}
+CHECKOUT_LIB = _CHECKOUT_LIB_DIR / _LIB_NAMES.get(sys.platform, "libironcode_tool.so")
+
+#: symbol -> argument types. Every symbol returns ``c_void_p`` (never ``c_char_p``: that would
+#: copy the string and lose the pointer ``free_string`` needs).
+SIGNATURES: dict[str, tuple[Any, ...]] = {
+    "read_ffi": (c_char_p, c_int64, c_int64),
+    "write_ffi": (c_char_p, c_char_p, c_size_t),
+    "ls_ffi": (c_char_p, c_char_p, c_int64),
+    "stats_ffi": (),
+    "extract_ffi": (c_char_p, c_char_p),
+}
+#: Exports built only with the crate's ``test-exports`` feature (``make native``).
+OPTIONAL_SIGNATURES: dict[str, tuple[Any, ...]] = {
+    "debug_panic_ffi": (c_char_p,),
+}
+
+_lock = threading.Lock()
+_lib: ctypes.CDLL | None = None
+_lib_path: Path | None = None
+
+
+def library_candidates() -> list[Path]:
+    """Where the library is looked for, in order (see the module docstring)."""
+    override = os.environ.get("IRONCODE_LIB")
+    if override:
+        return [Path(override)]
+    packaged = [
+        _PACKAGE_DIR / f"_native{suffix}"
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES
+        if (_PACKAGE_DIR / f"_native{suffix}").exists()
+    ]
+    candidates = packaged + [CHECKOUT_LIB]
+    if packaged and CHECKOUT_LIB.exists():
+        if CHECKOUT_LIB.stat().st_mtime > packaged[0].stat().st_mtime:
+            candidates = [CHECKOUT_LIB, *packaged]
+    return candidates
+
+
+def library() -> ctypes.CDLL:
+    """The loaded library, loading it on first use. Raises kind ``native_unavailable``."""
+    global _lib, _lib_path
+    if _lib is not None:
+        return _lib
+    with _lock:
+        if _lib is None:
+            tried = library_candidates()
+            for path in tried:
+                if path.exists():
+                    lib = ctypes.CDLL(str(path))
+                    _declare(lib)
+                    _lib_path = path
+                    _lib = lib
+                    break
+            else:
+                shown = ", ".join(str(p) for p in tried)
+                raise IronCodeError(
+                    "native_unavailable",
+                    f"ironcode's native library was not found (looked in: {shown}). "
+                    "Run `make native` in the source checkout, reinstall with `pip install .`, "
+                    "set IRONCODE_LIB, or use the Python backend (IRONCODE_BACKEND=python).",
+                )
+    return _lib
+
+
+def library_path() -> Path:
+    """The file the library was loaded from."""
+    library()
+    assert _lib_path is not None
+    return _lib_path
+
+
+def available() -> bool:
+    """True if the native library can be loaded."""
+    try:
+        library()
+    except IronCodeError:
+        return False
+    return True
+
+
+def has_symbol(name: str) -> bool:
+    """True if the loaded library exports ``name`` (optional exports come and go with features)."""
+    return hasattr(library(), name)
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    lib.free_string.argtypes = (c_void_p,)
+    lib.free_string.restype = None
+    for table, required in ((SIGNATURES, True), (OPTIONAL_SIGNATURES, False)):
+        for name, argtypes in table.items():
+            if not hasattr(lib, name):
+                if required:
+                    raise IronCodeError(
+                        "native_unavailable",
+                        f"the native library lacks {name}; it is older than this package: "
+                        "rebuild it with `make native`",
+                    )
+                continue
+            fn = getattr(lib, name)
+            fn.argtypes = argtypes
+            fn.restype = c_void_p
+
+
+def _call(symbol: str, *args: Any) -> Any:
+    """Calls ``symbol``, frees the returned string, and returns ``ok`` or raises the error."""
+    lib = library()
+    ptr = getattr(lib, symbol)(*args)
+    if not ptr:
+        raise IronCodeError("panic", f"{symbol} returned NULL (an unserialisable result)")
+    try:
+        raw = ctypes.string_at(ptr)
+    finally:
+        lib.free_string(ptr)
+    envelope = json.loads(raw)
+    if "ok" in envelope:
+        return envelope["ok"]
+    error = envelope["error"]
+    raise IronCodeError(error["kind"], error["message"])
+
+
+def _cstr(value: Any, name: str) -> bytes:
+    """A NUL-terminated UTF-8 argument; a NUL inside would silently cut it, so it is refused."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str):
+        try:
+            data = value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise IronCodeError("invalid_argument", f"{name} is not valid Unicode: {e}") from None
+    elif isinstance(value, bytes):
+        data = value
+    else:
+        raise IronCodeError("invalid_argument", f"{name} must be a string, got {type(value).__name__}")
+    if b"\0" in data:
+        raise IronCodeError("invalid_argument", f"{name} contains a NUL byte")
+    return data
+
+
+def _buffer(value: str | bytes, name: str) -> tuple[bytes, int]:
+    """Pointer + length for content that may hold NUL bytes."""
+    if isinstance(value, str):
+        try:
+            value = value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise IronCodeError("invalid_argument", f"{name} is not valid Unicode: {e}") from None
+    elif not isinstance(value, (bytes, bytearray, memoryview)):
+        raise IronCodeError("invalid_argument", f"{name} must be str or bytes, got {type(value).__name__}")
+    data = bytes(value)
+    return data, len(data)
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value).encode("utf-8")
+
+
+def _int(value: int | None, name: str) -> int:
+    """An integer argument; None becomes -1 ("not given")."""
+    if value is None:
+        return -1
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise IronCodeError("invalid_argument", f"{name} must be an integer, got {value!r}")
+    if not -(2**63) <= value < 2**63:
+        raise IronCodeError("invalid_argument", f"{name} is out of range: {value}")
+    return value
+
+
+# ---- files -----------------------------------------------------------------------------------
+
+
+def read(path: str, offset: int = 1, limit: int = 2000) -> dict:
+    return _call("read_ffi", _cstr(path, "path"), _int(offset, "offset"), _int(limit, "limit"))
+
+
+def write(path: str, content: str | bytes) -> dict:
+    return _call("write_ffi", _cstr(path, "path"), *_buffer(content, "content"))
+
+
+def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100) -> dict:
+    return _call("ls_ffi", _cstr(path, "path"), _json(list(ignore or [])), _int(limit, "limit"))
+
+
+# ---- system ----------------------------------------------------------------------------------
+
+
+def stats() -> dict:
+    return _call("stats_ffi")
+
+
+def extract(archive: str, dest: str) -> dict:
+    return _call("extract_ffi", _cstr(archive, "archive"), _cstr(dest, "dest"))
+
+
+# ---- the boundary itself ---------------------------------------------------------------------
+
+
+def debug_panic(message: str) -> None:
+    """Makes the library panic (test builds only), to prove panics come back as kind ``panic``."""
+    if not has_symbol("debug_panic_ffi"):
+        raise IronCodeError(
+            "native_unavailable", "debug_panic_ffi needs a build with `--features test-exports`"
+        )
+    _call("debug_panic_ffi", _cstr(message, "message"))

@@ -1,0 +1,1 @@
+"""Agent-facing tools: the text a model sees, built on the operations."""

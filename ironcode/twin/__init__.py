@@ -1,0 +1,12 @@
+"""The pure-Python twins: one module per native tool module, same function names, same answers.
+
+Each ``ironcode.twin.<module>`` mirrors ``native/tool/src/<module>.rs`` function for function, so
+the two can be read side by side. Parity is tested (``test/test_parity.py``): both backends return
+the same value or raise the same error kind.
+
+Intended differences (the only ones; everything else is a bug):
+
+- ``stats``: both sample /proc, but each backend keeps its own previous CPU sample, and two samples
+  are never taken at the same instant, so values differ by what changed between calls.
+- Error *messages* may differ in wording; error *kinds* never do.
+"""

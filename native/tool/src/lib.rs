@@ -1,0 +1,103 @@
+//! The C ABI of ironcode's native tools: a flat list of `*_ffi` exports and `free_string`.
+//!
+//! Contract (ARCHITECTURE.md, "The C ABI contract"): arguments are NUL-terminated UTF-8 strings,
+//! integers, or pointer + length for values that may hold NUL bytes; every export returns a
+//! heap C string of JSON — `{"ok": value}` or `{"error": {"kind", "message"}}` — that the caller
+//! frees exactly once with `free_string`. No panic crosses the boundary: [`ffi_fn!`] wraps every
+//! body in the landing pad. Tool logic lives in the modules; an export only decodes, calls and
+//! encodes.
+
+use std::ffi::c_char;
+
+pub mod archive;
+pub mod error;
+mod ffi_support;
+pub mod ls;
+pub mod paths;
+pub mod read;
+pub mod stats;
+pub mod write;
+
+use ffi_support::{bytes_arg, json_arg, landingpad, opt_usize, str_arg};
+
+/// Declares an export: `#[unsafe(no_mangle)] extern "C"`, the body run inside the landing pad.
+/// The body may use `?` on `ToolResult`s and returns `ToolResult<impl Serialize>`.
+macro_rules! ffi_fn {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// Pointer arguments must be NULL or valid for the call, as described in the crate docs.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $name($($arg: $ty),*) -> *mut c_char {
+            #[allow(unused_unsafe)]
+            landingpad(|| unsafe { $body })
+        }
+    };
+}
+
+/// Frees a string returned by any export. NULL is ignored.
+///
+/// # Safety
+/// `ptr` must be NULL or a pointer returned by an export of this library, freed only once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn free_string(ptr: *mut c_char) {
+    unsafe { ffi_support::free(ptr) }
+}
+
+// ---- files ---------------------------------------------------------------------------------
+
+ffi_fn! {
+    /// `read(path, offset, limit)` → `ReadResult`.
+    fn read_ffi(path: *const c_char, offset: i64, limit: i64) {
+        let offset = usize::try_from(offset).unwrap_or(0);
+        let limit = usize::try_from(limit).unwrap_or(0);
+        read::read(str_arg(path, "path")?, offset, limit)
+    }
+}
+
+ffi_fn! {
+    /// `write(path, content)` → `WriteResult`; content is pointer + length (may hold NUL).
+    fn write_ffi(path: *const c_char, content: *const u8, content_len: usize) {
+        write::write(str_arg(path, "path")?, bytes_arg(content, content_len, "content")?)
+    }
+}
+
+ffi_fn! {
+    /// `ls(path, ignore_json, limit)` → `LsResult`; `ignore_json` is a JSON list of globs,
+    /// a negative `limit` means no limit.
+    fn ls_ffi(path: *const c_char, ignore_json: *const c_char, limit: i64) {
+        let ignore: Vec<String> = json_arg(ignore_json, "ignore")?;
+        ls::ls(str_arg(path, "path")?, &ignore, opt_usize(limit))
+    }
+}
+
+// ---- system --------------------------------------------------------------------------------
+
+ffi_fn! {
+    /// `stats()` → `Stats`.
+    fn stats_ffi() {
+        stats::stats()
+    }
+}
+
+ffi_fn! {
+    /// `extract(archive, dest)` → `ExtractResult`.
+    fn extract_ffi(archive: *const c_char, dest: *const c_char) {
+        archive::extract(str_arg(archive, "archive")?, str_arg(dest, "dest")?)
+    }
+}
+
+// ---- the boundary itself -------------------------------------------------------------------
+
+#[cfg(feature = "test-exports")]
+ffi_fn! {
+    /// Panics on purpose, so tests can prove a panic comes back as kind `panic`.
+    fn debug_panic_ffi(message: *const c_char) {
+        let message = str_arg(message, "message")?;
+        if !message.is_empty() {
+            panic!("{message}");
+        }
+        Ok(())
+    }
+}
