@@ -1,5 +1,216 @@
+"""The ``ironcode`` command line: every tool on either backend, as text for a person or ``--json``.
+
+    ironcode read README.md
+    ironcode --json --backend python ls src
+    ironcode stats --json            # options are accepted after the subcommand too
+
+Errors print one line on stderr (``ironcode: <kind>: <message>``) and exit 1; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
 import click
 
-@click.group()
-def main():
-    pass
+from . import backend as backend_mod
+from .errors import IronCodeError
+
+#: Exit status of an operation that failed (click uses 2 for usage errors).
+EXIT_ERROR = 1
+
+
+class Context:
+    """What the group options chose; subcommand options may override them."""
+
+    def __init__(self) -> None:
+        self.json = False
+        self.backend: str | None = None
+
+
+def _apply_common(ctx_obj: Context, as_json: bool, backend: str | None) -> None:
+    ctx_obj.json = ctx_obj.json or as_json
+    if backend:
+        ctx_obj.backend = backend
+
+
+def common_options(fn: Callable) -> Callable:
+    """Adds ``--json`` and ``--backend`` to a subcommand (they are group options too)."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+    @click.option(
+        "--backend",
+        type=click.Choice(backend_mod.BACKENDS),
+        help="Serve this call from the native or the Python backend.",
+    )
+    @click.pass_obj
+    @functools.wraps(fn)
+    def wrapper(obj: Context, as_json: bool, backend: str | None, **kwargs: Any) -> Any:
+        _apply_common(obj, as_json, backend)
+        return fn(obj, **kwargs)
+
+    return wrapper
+
+
+def run_op(obj: Context, call: Callable[[], Any], text: Callable[[Any], str] | None = None) -> Any:
+    """Runs ``call`` on the chosen backend and prints its result as JSON or ``text(result)``."""
+    try:
+        if obj.backend:
+            with backend_mod.use(obj.backend):
+                result = call()
+        else:
+            result = call()
+    except IronCodeError as e:
+        click.echo(f"ironcode: {e.kind}: {e.message}", err=True)
+        sys.exit(EXIT_ERROR)
+    if obj.json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    elif text is not None:
+        click.echo(text(result))
+    else:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    return result
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON (for programs).")
+@click.option(
+    "--backend",
+    type=click.Choice(backend_mod.BACKENDS),
+    help="Force the native (Rust) or python backend; default: the benchmark-backed choice per tool.",
+)
+@click.version_option(package_name="ironcode")
+@click.pass_context
+def main(ctx: click.Context, as_json: bool, backend: str | None) -> None:
+    """ironcode — the tool layer of an AI coding agent.
+
+    Every command runs on the backend the benchmarks chose for it; --backend forces one.
+    Add --json for machine-readable output. `ironcode COMMAND --help` explains each command.
+    """
+    ctx.obj = Context()
+    _apply_common(ctx.obj, as_json, backend)
+
+
+# ---- files -----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("path")
+@click.option("--offset", default=1, show_default=True, help="First line to show (1-based).")
+@click.option("--limit", default=2000, show_default=True, help="How many lines at most.")
+@common_options
+def read(obj: Context, path: str, offset: int, limit: int) -> None:
+    """Show a text file with line numbers, as a model sees it.
+
+    Long files stop at --limit lines or 50 KB; the footer says how to continue:
+
+        ironcode read big.py --offset 2001
+    """
+    import ironcode
+    from .tools.read import format_read
+
+    run_op(obj, lambda: ironcode.read(path, offset, limit), format_read)
+
+
+@main.command()
+@click.argument("path")
+@click.option("-c", "--content", help="The text to write. Without it, the content is read from stdin.")
+@common_options
+def write(obj: Context, path: str, content: str | None) -> None:
+    """Write a file atomically (parent folders are created).
+
+    echo hello | ironcode write notes/today.txt
+    ironcode write notes/today.txt -c 'hello'
+    """
+    import ironcode
+
+    data: str | bytes = content if content is not None else sys.stdin.buffer.read()
+    run_op(
+        obj,
+        lambda: ironcode.write(path, data),
+        lambda r: f"{'Created' if r['created'] else 'Wrote'} {r['path']} ({r['bytes']} bytes)",
+    )
+
+
+@main.command()
+@click.argument("path", default=".")
+@click.option("-i", "--ignore", multiple=True, help="A gitignore-style glob to skip (repeatable).")
+@click.option("--limit", default=100, show_default=True, help="How many files at most (0: all).")
+@common_options
+def ls(obj: Context, path: str, ignore: tuple[str, ...], limit: int) -> None:
+    """List the files below PATH as a tree.
+
+    Dependency, build and cache folders (node_modules, .git, target, .venv, ...) are skipped.
+    """
+    import ironcode
+    from .tools.ls import format_ls
+
+    run_op(obj, lambda: ironcode.ls(path, list(ignore), limit or None), format_ls)
+
+
+# ---- system ----------------------------------------------------------------------------------
+
+
+@main.command()
+@common_options
+def stats(obj: Context) -> None:
+    """System CPU and memory use, and this process's resident memory. Never sleeps."""
+    import ironcode
+
+    def text(s: dict) -> str:
+        return (
+            f"cpu       {s['cpu_percent']:.1f} %\n"
+            f"memory    {s['memory_used_mb']:.0f} / {s['memory_total_mb']:.0f} MB ({s['memory_percent']:.1f} %)\n"
+            f"rss       {s['rss_mb']:.1f} MB"
+        )
+
+    run_op(obj, ironcode.stats, text)
+
+
+@main.command()
+@click.argument("archive")
+@click.argument("dest")
+@common_options
+def extract(obj: Context, archive: str, dest: str) -> None:
+    """Extract a zip, tar or tar.gz ARCHIVE into DEST.
+
+    An entry that would land outside DEST (../, absolute paths, escaping symlinks) stops the
+    extraction with nothing written.
+    """
+    import ironcode
+
+    run_op(
+        obj, lambda: ironcode.extract(archive, dest), lambda r: f"Extracted {r['files']} files to {r['dest']}"
+    )
+
+
+# ---- demo ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("path", default=".")
+@click.option("--runs", default=5, show_default=True, help="Timed runs per tool and backend.")
+@common_options
+def demo(obj: Context, path: str, runs: int) -> None:
+    """Run a few tools over PATH on both backends and show their timings side by side."""
+    from .demo import run_demo
+
+    try:
+        report = run_demo(path, runs)
+    except IronCodeError as e:
+        click.echo(f"ironcode: {e.kind}: {e.message}", err=True)
+        sys.exit(EXIT_ERROR)
+    if obj.json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        from .demo import format_demo
+
+        click.echo(format_demo(report))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -146,9 +146,7 @@ class Bench:
             "bench": self.name,
             "machine": machine(),
             "quick": self.quick,
-            "rows": [
-                {k: v for k, v in asdict(r).items() if k != "note" or v} for r in self.rows
-            ],
+            "rows": [{k: v for k, v in asdict(r).items() if k != "note" or v} for r in self.rows],
             "notes": self.notes,
         }
         print(markdown_table(self))

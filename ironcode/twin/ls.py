@@ -27,9 +27,7 @@ def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = DEF
     except OSError as e:
         raise from_os_error(e, root) from None
     if not is_dir:
-        raise IronCodeError(
-            "not_a_directory", f"Path is not a directory: {root} (use read for a file)"
-        )
+        raise IronCodeError("not_a_directory", f"Path is not a directory: {root} (use read for a file)")
     matcher = build_matcher(list(ignore or []))
     files: list[str] = []
     collect(root, "", matcher, files)

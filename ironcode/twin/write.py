@@ -24,9 +24,7 @@ def write(path: str, content: str | bytes) -> dict:
     elif isinstance(content, (bytes, bytearray, memoryview)):
         data = bytes(content)
     else:
-        raise IronCodeError(
-            "invalid_argument", f"content must be str or bytes, got {type(content).__name__}"
-        )
+        raise IronCodeError("invalid_argument", f"content must be str or bytes, got {type(content).__name__}")
     abs_path = absolute(path)
     target = resolve_symlink(abs_path)
     if os.path.isdir(target):
