@@ -111,6 +111,7 @@ def read(obj: Context, path: str, offset: int, limit: int) -> None:
         ironcode read big.py --offset 2001
     """
     import ironcode
+
     from .tools.read import format_read
 
     run_op(obj, lambda: ironcode.read(path, offset, limit), format_read)
@@ -147,6 +148,7 @@ def ls(obj: Context, path: str, ignore: tuple[str, ...], limit: int) -> None:
     Dependency, build and cache folders (node_modules, .git, target, .venv, ...) are skipped.
     """
     import ironcode
+
     from .tools.ls import format_ls
 
     run_op(obj, lambda: ironcode.ls(path, list(ignore), limit or None), format_ls)
