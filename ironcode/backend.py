@@ -39,6 +39,14 @@ DECISIONS: dict[str, Decision] = {
     "read": Decision("native", "read", "pending bench-fs"),
     "write": Decision("native", "write", "pending bench-fs"),
     "ls": Decision("native", "ls", "pending bench-fs"),
+    # edit (issue 3)
+    # search (issue 4)
+    # git (issue 5)
+    # shell (issue 6)
+    # terminal (issue 7)
+    # fuzzy (issue 8)
+    # watcher (issue 9)
+    # lock (issue 10)
     "stats": Decision("native", "stats", "pending bench-fs"),
     "extract": Decision("native", "archive", "pending bench-fs"),
 }

@@ -38,6 +38,14 @@ SIGNATURES: dict[str, tuple[Any, ...]] = {
     "read_ffi": (c_char_p, c_int64, c_int64),
     "write_ffi": (c_char_p, c_char_p, c_size_t),
     "ls_ffi": (c_char_p, c_char_p, c_int64),
+    # edit (issue 3)
+    # search (issue 4)
+    # git (issue 5)
+    # shell (issue 6)
+    # terminal (issue 7)
+    # fuzzy (issue 8)
+    # watcher (issue 9)
+    # lock (issue 10)
     "stats_ffi": (),
     "extract_ffi": (c_char_p, c_char_p),
 }
@@ -209,6 +217,30 @@ def write(path: str, content: str | bytes) -> dict:
 
 def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100) -> dict:
     return _call("ls_ffi", _cstr(path, "path"), _json(list(ignore or [])), _int(limit, "limit"))
+
+
+# ---- edit (issue 3) -----------------------------------------------------------
+
+
+# ---- search (issue 4) ---------------------------------------------------------
+
+
+# ---- git (issue 5) ------------------------------------------------------------
+
+
+# ---- shell (issue 6) ----------------------------------------------------------
+
+
+# ---- terminal (issue 7) -------------------------------------------------------
+
+
+# ---- fuzzy (issue 8) ----------------------------------------------------------
+
+
+# ---- watcher (issue 9) --------------------------------------------------------
+
+
+# ---- lock (issue 10) ----------------------------------------------------------
 
 
 # ---- system ----------------------------------------------------------------------------------

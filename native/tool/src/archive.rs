@@ -40,10 +40,16 @@ pub struct ExtractResult {
 /// One archive entry, reduced to what extraction needs.
 #[derive(Debug)]
 enum EntryKind {
-    File { mode: u32 },
+    File {
+        mode: u32,
+    },
     Dir,
-    Symlink { target: String },
-    HardLink { target: String },
+    Symlink {
+        target: String,
+    },
+    HardLink {
+        target: String,
+    },
     /// Devices, FIFOs and other special files are never created.
     Skip,
 }
@@ -90,12 +96,18 @@ pub fn extract(archive: &str, dest: &str) -> ToolResult<ExtractResult> {
         // Wall 3: a chain of in-archive links may still point out once it exists on disk.
         for rel in &links {
             if !resolves_inside(&staging.path, rel) {
-                return Err(unsafe_entry(rel, "is a symlink that resolves outside the destination"));
+                return Err(unsafe_entry(
+                    rel,
+                    "is a symlink that resolves outside the destination",
+                ));
             }
         }
         let files = count_files(&staging.path);
         promote(&staging.path, &dest)?;
-        Ok(ExtractResult { files, dest: paths::display(&dest) })
+        Ok(ExtractResult {
+            files,
+            dest: paths::display(&dest),
+        })
     })();
     drop(staging);
     result
@@ -111,10 +123,16 @@ static STAGING_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl Staging {
     fn create(parent: &Path, dest: &Path) -> ToolResult<Staging> {
-        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         loop {
             let n = STAGING_COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = parent.join(format!(".{name}.ironcode-extract-{}-{n}", std::process::id()));
+            let path = parent.join(format!(
+                ".{name}.ironcode-extract-{}-{n}",
+                std::process::id()
+            ));
             match fs::create_dir(&path) {
                 Ok(()) => return Ok(Staging { path }),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -171,14 +189,19 @@ fn for_each_entry(
     match format {
         Format::Zip => visit_zip(archive, file, &mut visit),
         Format::Tar => visit_tar(archive, tar::Archive::new(file), &mut visit),
-        Format::TarGz => {
-            visit_tar(archive, tar::Archive::new(flate2::read::GzDecoder::new(file)), &mut visit)
-        }
+        Format::TarGz => visit_tar(
+            archive,
+            tar::Archive::new(flate2::read::GzDecoder::new(file)),
+            &mut visit,
+        ),
     }
 }
 
 fn corrupt(archive: &Path, err: impl std::fmt::Display) -> ToolError {
-    ToolError::new(ErrorKind::Io, format!("Corrupt archive {}: {err}", archive.display()))
+    ToolError::new(
+        ErrorKind::Io,
+        format!("Corrupt archive {}: {err}", archive.display()),
+    )
 }
 
 fn visit_zip(
@@ -196,10 +219,14 @@ fn visit_zip(
             EntryKind::Dir
         } else if mode.is_some_and(|m| m & S_IFMT == S_IFLNK) {
             let mut target = String::new();
-            entry.read_to_string(&mut target).map_err(|e| corrupt(archive, e))?;
+            entry
+                .read_to_string(&mut target)
+                .map_err(|e| corrupt(archive, e))?;
             EntryKind::Symlink { target }
         } else {
-            EntryKind::File { mode: file_mode(mode) }
+            EntryKind::File {
+                mode: file_mode(mode),
+            }
         };
         visit(&name, kind, &mut entry)?;
     }
@@ -216,12 +243,16 @@ fn visit_tar<R: Read>(
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let header = entry.header();
         let link = || -> ToolResult<String> {
-            let raw = entry.link_name_bytes().ok_or_else(|| corrupt(archive, "link without target"))?;
+            let raw = entry
+                .link_name_bytes()
+                .ok_or_else(|| corrupt(archive, "link without target"))?;
             Ok(String::from_utf8_lossy(&raw).into_owned())
         };
         let kind = match header.entry_type() {
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
-                EntryKind::File { mode: file_mode(header.mode().ok()) }
+                EntryKind::File {
+                    mode: file_mode(header.mode().ok()),
+                }
             }
             tar::EntryType::Directory => EntryKind::Dir,
             tar::EntryType::Symlink => EntryKind::Symlink { target: link()? },
@@ -262,11 +293,20 @@ fn safe_relative(name: &str) -> ToolResult<Option<String>> {
     for part in name.split('/') {
         match part {
             "" | "." => {}
-            ".." => return Err(unsafe_entry(name, "climbs out of the destination with '..'")),
+            ".." => {
+                return Err(unsafe_entry(
+                    name,
+                    "climbs out of the destination with '..'",
+                ));
+            }
             _ => parts.push(part),
         }
     }
-    Ok(if parts.is_empty() { None } else { Some(parts.join("/")) })
+    Ok(if parts.is_empty() {
+        None
+    } else {
+        Some(parts.join("/"))
+    })
 }
 
 fn check_link_target(rel: &str, kind: &EntryKind) -> ToolResult<()> {
@@ -282,7 +322,10 @@ fn check_link_target(rel: &str, kind: &EntryKind) -> ToolResult<()> {
                     "" | "." => {}
                     ".." => {
                         if stack.pop().is_none() {
-                            return Err(unsafe_entry(rel, "is a symlink that points outside the destination"));
+                            return Err(unsafe_entry(
+                                rel,
+                                "is a symlink that points outside the destination",
+                            ));
                         }
                     }
                     _ => stack.push(part),
@@ -292,7 +335,10 @@ fn check_link_target(rel: &str, kind: &EntryKind) -> ToolResult<()> {
         }
         EntryKind::HardLink { target } => match safe_relative(target) {
             Ok(Some(_)) => Ok(()),
-            _ => Err(unsafe_entry(rel, "is a hard link to a path outside the destination")),
+            _ => Err(unsafe_entry(
+                rel,
+                "is a hard link to a path outside the destination",
+            )),
         },
         _ => Ok(()),
     }
@@ -320,7 +366,9 @@ fn stage_entry(
     data: &mut dyn Read,
     links: &mut Vec<String>,
 ) -> ToolResult<()> {
-    let Some(rel) = safe_relative(name)? else { return Ok(()) };
+    let Some(rel) = safe_relative(name)? else {
+        return Ok(());
+    };
     if matches!(kind, EntryKind::Skip) {
         return Ok(());
     }
@@ -337,7 +385,8 @@ fn stage_entry(
         EntryKind::File { mode } => {
             let mut out = File::create(&path).at(&path)?;
             io::copy(data, &mut out).at(&path)?;
-            out.set_permissions(fs::Permissions::from_mode(mode)).at(&path)?;
+            out.set_permissions(fs::Permissions::from_mode(mode))
+                .at(&path)?;
         }
         EntryKind::Symlink { target } => {
             std::os::unix::fs::symlink(&target, &path).at(&path)?;
@@ -347,7 +396,10 @@ fn stage_entry(
             let source = root.join(safe_relative(&target)?.unwrap_or_default());
             let meta = fs::symlink_metadata(&source);
             if !meta.map(|m| m.is_file()).unwrap_or(false) {
-                return Err(unsafe_entry(&rel, "is a hard link to a file the archive does not hold"));
+                return Err(unsafe_entry(
+                    &rel,
+                    "is a hard link to a file the archive does not hold",
+                ));
             }
             fs::copy(&source, &path).at(&path)?;
         }
@@ -397,7 +449,9 @@ fn resolves_inside(root: &Path, rel: &str) -> bool {
 
 fn count_files(root: &Path) -> usize {
     let mut count = 0;
-    let Ok(entries) = fs::read_dir(root) else { return 0 };
+    let Ok(entries) = fs::read_dir(root) else {
+        return 0;
+    };
     for entry in entries.flatten() {
         match entry.file_type() {
             Ok(t) if t.is_dir() => count += count_files(&entry.path()),
@@ -422,23 +476,36 @@ fn check_merge(staged: &Path, dest: &Path, rel: &str) -> ToolResult<()> {
     let entries = fs::read_dir(staged).at(staged)?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let child_rel = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+        let child_rel = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
         let target = dest.join(&name);
         let staged_is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
         match fs::symlink_metadata(&target) {
             Ok(meta) if meta.file_type().is_symlink() && staged_is_dir => {
-                return Err(unsafe_entry(&child_rel, "would be written through a symlink in the destination"));
+                return Err(unsafe_entry(
+                    &child_rel,
+                    "would be written through a symlink in the destination",
+                ));
             }
             Ok(meta) if meta.is_dir() && !staged_is_dir => {
                 return Err(ToolError::new(
                     ErrorKind::IsDirectory,
-                    format!("Cannot replace folder {} with a file from the archive; nothing was extracted", target.display()),
+                    format!(
+                        "Cannot replace folder {} with a file from the archive; nothing was extracted",
+                        target.display()
+                    ),
                 ));
             }
             Ok(meta) if !meta.is_dir() && staged_is_dir => {
                 return Err(ToolError::new(
                     ErrorKind::NotADirectory,
-                    format!("Cannot replace file {} with a folder from the archive; nothing was extracted", target.display()),
+                    format!(
+                        "Cannot replace file {} with a folder from the archive; nothing was extracted",
+                        target.display()
+                    ),
                 ));
             }
             Ok(_) if staged_is_dir => check_merge(&entry.path(), &target, &child_rel)?,
@@ -469,18 +536,33 @@ mod tests {
     fn names_are_normalised_and_escapes_refused() {
         assert_eq!(safe_relative("./a//b/").unwrap(), Some("a/b".to_string()));
         assert_eq!(safe_relative("./").unwrap(), None);
-        assert_eq!(safe_relative("../evil").unwrap_err().kind, ErrorKind::UnsafePath);
-        assert_eq!(safe_relative("a/../../evil").unwrap_err().kind, ErrorKind::UnsafePath);
-        assert_eq!(safe_relative("/etc/passwd").unwrap_err().kind, ErrorKind::UnsafePath);
+        assert_eq!(
+            safe_relative("../evil").unwrap_err().kind,
+            ErrorKind::UnsafePath
+        );
+        assert_eq!(
+            safe_relative("a/../../evil").unwrap_err().kind,
+            ErrorKind::UnsafePath
+        );
+        assert_eq!(
+            safe_relative("/etc/passwd").unwrap_err().kind,
+            ErrorKind::UnsafePath
+        );
     }
 
     #[test]
     fn link_targets_must_stay_inside() {
-        let ok = EntryKind::Symlink { target: "../b".into() };
+        let ok = EntryKind::Symlink {
+            target: "../b".into(),
+        };
         assert!(check_link_target("a/link", &ok).is_ok());
-        let out = EntryKind::Symlink { target: "../../b".into() };
+        let out = EntryKind::Symlink {
+            target: "../../b".into(),
+        };
         assert!(check_link_target("a/link", &out).is_err());
-        let abs = EntryKind::Symlink { target: "/etc".into() };
+        let abs = EntryKind::Symlink {
+            target: "/etc".into(),
+        };
         assert!(check_link_target("link", &abs).is_err());
     }
 }

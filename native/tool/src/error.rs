@@ -47,7 +47,10 @@ pub type ToolResult<T> = Result<T, ToolError>;
 impl ToolError {
     /// Builds an error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ToolError { kind, message: message.into() }
+        ToolError {
+            kind,
+            message: message.into(),
+        }
     }
 
     /// Shorthand for the most common kind: the caller passed something unusable.
@@ -60,12 +63,14 @@ impl ToolError {
         let shown = path.display();
         let (kind, message) = match err.kind() {
             io::ErrorKind::NotFound => (ErrorKind::NotFound, format!("File not found: {shown}")),
-            io::ErrorKind::PermissionDenied => {
-                (ErrorKind::PermissionDenied, format!("Permission denied: {shown}"))
-            }
-            io::ErrorKind::IsADirectory => {
-                (ErrorKind::IsDirectory, format!("Path is a directory: {shown}"))
-            }
+            io::ErrorKind::PermissionDenied => (
+                ErrorKind::PermissionDenied,
+                format!("Permission denied: {shown}"),
+            ),
+            io::ErrorKind::IsADirectory => (
+                ErrorKind::IsDirectory,
+                format!("Path is a directory: {shown}"),
+            ),
             io::ErrorKind::NotADirectory => (
                 ErrorKind::NotADirectory,
                 format!("A parent of the path is not a directory: {shown}"),

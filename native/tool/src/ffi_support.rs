@@ -25,8 +25,10 @@ fn install_panic_hook() {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
             let message = panic_payload_text(info.payload());
-            let location =
-                info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+            let location = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
             let recorded = LAST_PANIC.with(|slot| {
                 if IN_LANDING_PAD.with(|flag| *flag.borrow()) {
                     *slot.borrow_mut() = Some(format!("{message}{location}"));
@@ -70,7 +72,10 @@ pub fn landingpad<T: Serialize>(body: impl FnOnce() -> ToolResult<T>) -> *mut c_
             let message = LAST_PANIC
                 .with(|slot| slot.borrow_mut().take())
                 .unwrap_or_else(|| panic_payload_text(payload.as_ref()));
-            Err(ToolError::new(ErrorKind::Panic, format!("native code panicked: {message}")))
+            Err(ToolError::new(
+                ErrorKind::Panic,
+                format!("native code panicked: {message}"),
+            ))
         }
     };
     encode_envelope(result)
@@ -91,7 +96,9 @@ fn encode_envelope<T: Serialize>(result: ToolResult<T>) -> *mut c_char {
     // serde_json escapes U+0000 as \u0000, so the text never holds a NUL byte and CString::new
     // cannot fail; if serialisation itself fails, NULL is the documented answer.
     match serde_json::to_string(&envelope) {
-        Ok(json) => CString::new(json).map(CString::into_raw).unwrap_or(std::ptr::null_mut()),
+        Ok(json) => CString::new(json)
+            .map(CString::into_raw)
+            .unwrap_or(std::ptr::null_mut()),
         Err(_) => std::ptr::null_mut(),
     }
 }
@@ -102,7 +109,9 @@ fn encode_envelope<T: Serialize>(result: ToolResult<T>) -> *mut c_char {
 /// `ptr` must be NULL or point to a NUL-terminated string that outlives the call.
 pub unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> ToolResult<&'a str> {
     if ptr.is_null() {
-        return Err(ToolError::invalid_argument(format!("argument '{name}' is NULL")));
+        return Err(ToolError::invalid_argument(format!(
+            "argument '{name}' is NULL"
+        )));
     }
     // SAFETY: non-NULL and NUL-terminated per the caller's contract.
     let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
@@ -117,7 +126,11 @@ pub unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> ToolResult<&'a str>
 /// As [`str_arg`].
 #[allow(dead_code)] // for exports with optional string arguments
 pub unsafe fn opt_str_arg<'a>(ptr: *const c_char, name: &str) -> ToolResult<Option<&'a str>> {
-    if ptr.is_null() { Ok(None) } else { unsafe { str_arg(ptr, name) }.map(Some) }
+    if ptr.is_null() {
+        Ok(None)
+    } else {
+        unsafe { str_arg(ptr, name) }.map(Some)
+    }
 }
 
 /// Borrows `len` bytes at `ptr`, for values that may contain NUL (file content, user text).
@@ -129,7 +142,9 @@ pub unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize, name: &str) -> ToolResul
         return if len == 0 {
             Ok(&[])
         } else {
-            Err(ToolError::invalid_argument(format!("argument '{name}' is NULL")))
+            Err(ToolError::invalid_argument(format!(
+                "argument '{name}' is NULL"
+            )))
         };
     }
     // SAFETY: the caller guarantees `len` readable bytes at `ptr`.
@@ -157,8 +172,9 @@ pub unsafe fn json_arg<T: serde::de::DeserializeOwned>(
     name: &str,
 ) -> ToolResult<T> {
     let text = unsafe { str_arg(ptr, name) }?;
-    serde_json::from_str(text)
-        .map_err(|e| ToolError::invalid_argument(format!("argument '{name}' is not valid JSON: {e}")))
+    serde_json::from_str(text).map_err(|e| {
+        ToolError::invalid_argument(format!("argument '{name}' is not valid JSON: {e}"))
+    })
 }
 
 /// A negative integer from Python means "not given" for optional limits.

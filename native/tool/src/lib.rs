@@ -10,12 +10,23 @@
 use std::ffi::c_char;
 
 pub mod archive;
+pub mod edit;
 pub mod error;
 mod ffi_support;
+pub mod file_list;
+pub mod fuzzy;
+pub mod glob;
+pub mod grep;
+pub mod lock;
 pub mod ls;
 pub mod paths;
 pub mod read;
+pub mod shell;
 pub mod stats;
+pub mod terminal;
+pub mod vcs;
+pub mod walk;
+pub mod watcher;
 pub mod write;
 
 use ffi_support::{bytes_arg, json_arg, landingpad, opt_usize, str_arg};
@@ -71,6 +82,22 @@ ffi_fn! {
         ls::ls(str_arg(path, "path")?, &ignore, opt_usize(limit))
     }
 }
+
+// ---- edit (issue 3) ---------------------------------------------------------
+
+// ---- search (issue 4) -------------------------------------------------------
+
+// ---- git (issue 5) ----------------------------------------------------------
+
+// ---- shell (issue 6) --------------------------------------------------------
+
+// ---- terminal (issue 7) -----------------------------------------------------
+
+// ---- fuzzy (issue 8) --------------------------------------------------------
+
+// ---- watcher (issue 9) ------------------------------------------------------
+
+// ---- lock (issue 10) --------------------------------------------------------
 
 // ---- system --------------------------------------------------------------------------------
 

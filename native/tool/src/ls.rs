@@ -14,9 +14,29 @@ use crate::paths;
 pub const DEFAULT_LIMIT: usize = 100;
 /// Folders never entered (opencode's ls list).
 pub const IGNORED_FOLDERS: &[&str] = &[
-    "node_modules", "__pycache__", ".git", "dist", "build", "target", "vendor", "bin", "obj",
-    ".idea", ".vscode", ".zig-cache", "zig-out", ".coverage", "coverage", "tmp", "temp", ".cache",
-    "cache", "logs", ".venv", "venv", "env",
+    "node_modules",
+    "__pycache__",
+    ".git",
+    "dist",
+    "build",
+    "target",
+    "vendor",
+    "bin",
+    "obj",
+    ".idea",
+    ".vscode",
+    ".zig-cache",
+    "zig-out",
+    ".coverage",
+    "coverage",
+    "tmp",
+    "temp",
+    ".cache",
+    "cache",
+    "logs",
+    ".venv",
+    "venv",
+    "env",
 ];
 
 /// The answer of [`ls`].
@@ -35,7 +55,10 @@ pub fn ls(path: &str, ignore: &[String], limit: Option<usize>) -> ToolResult<LsR
     if !meta.is_dir() {
         return Err(ToolError::new(
             ErrorKind::NotADirectory,
-            format!("Path is not a directory: {} (use read for a file)", root.display()),
+            format!(
+                "Path is not a directory: {} (use read for a file)",
+                root.display()
+            ),
         ));
     }
     let matcher = build_matcher(&root, ignore)?;
@@ -45,28 +68,46 @@ pub fn ls(path: &str, ignore: &[String], limit: Option<usize>) -> ToolResult<LsR
     let limit = limit.unwrap_or(usize::MAX);
     let truncated = files.len() > limit;
     files.truncate(limit);
-    Ok(LsResult { root: paths::display(&root), files, truncated })
+    Ok(LsResult {
+        root: paths::display(&root),
+        files,
+        truncated,
+    })
 }
 
 fn build_matcher(root: &Path, globs: &[String]) -> ToolResult<Gitignore> {
     let mut builder = GitignoreBuilder::new(root);
     for glob in globs {
         builder.add_line(None, glob).map_err(|e| {
-            ToolError::new(ErrorKind::InvalidPattern, format!("Invalid ignore glob '{glob}': {e}"))
+            ToolError::new(
+                ErrorKind::InvalidPattern,
+                format!("Invalid ignore glob '{glob}': {e}"),
+            )
         })?;
     }
-    builder
-        .build()
-        .map_err(|e| ToolError::new(ErrorKind::InvalidPattern, format!("Invalid ignore globs: {e}")))
+    builder.build().map_err(|e| {
+        ToolError::new(
+            ErrorKind::InvalidPattern,
+            format!("Invalid ignore globs: {e}"),
+        )
+    })
 }
 
 /// Depth-first walk; unreadable folders are skipped, symlinked folders are not entered.
 fn collect(dir: &Path, prefix: &str, matcher: &Gitignore, out: &mut Vec<String>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
-        let Ok(file_type) = entry.file_type() else { continue };
+        let rel = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let Ok(file_type) = entry.file_type() else {
+            continue;
+        };
         let full = entry.path();
         if file_type.is_dir() {
             if IGNORED_FOLDERS.contains(&name.as_str()) || matcher.matched(&rel, true).is_ignore() {
@@ -75,7 +116,8 @@ fn collect(dir: &Path, prefix: &str, matcher: &Gitignore, out: &mut Vec<String>)
             collect(&full, &rel, matcher, out);
         } else {
             let is_file = file_type.is_file()
-                || (file_type.is_symlink() && fs::metadata(&full).map(|m| m.is_file()).unwrap_or(false));
+                || (file_type.is_symlink()
+                    && fs::metadata(&full).map(|m| m.is_file()).unwrap_or(false));
             if is_file && !matcher.matched(&rel, false).is_ignore() {
                 out.push(rel);
             }
@@ -90,7 +132,13 @@ mod tests {
     #[test]
     fn ls_skips_default_and_requested_folders() {
         let dir = tempfile::tempdir().unwrap();
-        for f in ["a.txt", "node_modules/x.js", "src/b.rs", "src/gen/c.rs", "logs.txt"] {
+        for f in [
+            "a.txt",
+            "node_modules/x.js",
+            "src/b.rs",
+            "src/gen/c.rs",
+            "logs.txt",
+        ] {
             let p = dir.path().join(f);
             fs::create_dir_all(p.parent().unwrap()).unwrap();
             fs::write(p, "x").unwrap();

@@ -62,6 +62,9 @@ mod tests {
 
     #[test]
     fn empty_path_is_invalid() {
-        assert_eq!(absolute("").unwrap_err().kind, crate::error::ErrorKind::InvalidArgument);
+        assert_eq!(
+            absolute("").unwrap_err().kind,
+            crate::error::ErrorKind::InvalidArgument
+        );
     }
 }

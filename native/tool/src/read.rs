@@ -23,8 +23,8 @@ pub const CONTROL_BYTE_RATIO: f64 = 0.30;
 /// Extensions that are binary whatever their content (lower-case, without the dot).
 pub const BINARY_EXTENSIONS: &[&str] = &[
     "zip", "tar", "gz", "exe", "dll", "so", "class", "jar", "war", "7z", "doc", "docx", "xls",
-    "xlsx", "ppt", "pptx", "odt", "ods", "odp", "bin", "dat", "obj", "o", "a", "lib", "wasm", "pyc",
-    "pyo",
+    "xlsx", "ppt", "pptx", "odt", "ods", "odp", "bin", "dat", "obj", "o", "a", "lib", "wasm",
+    "pyc", "pyo",
 ];
 
 /// The answer of [`read`].
@@ -46,17 +46,24 @@ pub struct ReadResult {
 /// offset past the end ("Offset N is out of range for this file (M lines)").
 pub fn read(path: &str, offset: usize, limit: usize) -> ToolResult<ReadResult> {
     if offset < 1 {
-        return Err(ToolError::invalid_argument(format!("offset must be 1 or more, got {offset}")));
+        return Err(ToolError::invalid_argument(format!(
+            "offset must be 1 or more, got {offset}"
+        )));
     }
     if limit < 1 {
-        return Err(ToolError::invalid_argument(format!("limit must be 1 or more, got {limit}")));
+        return Err(ToolError::invalid_argument(format!(
+            "limit must be 1 or more, got {limit}"
+        )));
     }
     let abs = paths::absolute(path)?;
     let meta = fs::metadata(&abs).at(&abs)?;
     if meta.is_dir() {
         return Err(ToolError::new(
             ErrorKind::IsDirectory,
-            format!("Path is a directory, not a file: {} (use ls to list it)", abs.display()),
+            format!(
+                "Path is a directory, not a file: {} (use ls to list it)",
+                abs.display()
+            ),
         ));
     }
     if has_binary_extension(&abs) {
@@ -106,7 +113,10 @@ pub fn read(path: &str, offset: usize, limit: usize) -> ToolResult<ReadResult> {
 }
 
 fn binary_error(path: &Path) -> ToolError {
-    ToolError::new(ErrorKind::BinaryFile, format!("Cannot read binary file: {}", path.display()))
+    ToolError::new(
+        ErrorKind::BinaryFile,
+        format!("Cannot read binary file: {}", path.display()),
+    )
 }
 
 /// True for a known binary extension, compared case-insensitively.
@@ -126,7 +136,10 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
     if head.contains(&0) {
         return true;
     }
-    let control = head.iter().filter(|&&b| matches!(b, 0x01..=0x08 | 0x0E..=0x1F)).count();
+    let control = head
+        .iter()
+        .filter(|&&b| matches!(b, 0x01..=0x08 | 0x0E..=0x1F))
+        .count();
     control as f64 / head.len() as f64 > CONTROL_BYTE_RATIO
 }
 
@@ -136,7 +149,9 @@ pub fn split_lines(text: &str) -> Vec<&str> {
         return Vec::new();
     }
     let body = text.strip_suffix('\n').unwrap_or(text);
-    body.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line)).collect()
+    body.split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .collect()
 }
 
 fn truncate_line(line: &str) -> String {

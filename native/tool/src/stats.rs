@@ -57,8 +57,15 @@ fn read_proc(path: &str) -> ToolResult<String> {
 /// (busy, total) jiffies of the "cpu" line; idle and iowait are the idle part.
 fn cpu_times() -> ToolResult<(u64, u64)> {
     let stat = read_proc(PROC_STAT)?;
-    let line = stat.lines().find(|l| l.starts_with("cpu ")).ok_or_else(|| malformed(PROC_STAT))?;
-    let values: Vec<u64> = line.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    let line = stat
+        .lines()
+        .find(|l| l.starts_with("cpu "))
+        .ok_or_else(|| malformed(PROC_STAT))?;
+    let values: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
     if values.len() < 4 {
         return Err(malformed(PROC_STAT));
     }
@@ -81,7 +88,11 @@ fn malformed(path: &str) -> ToolError {
 }
 
 fn percent(part: u64, whole: u64) -> f64 {
-    if whole == 0 { 0.0 } else { round2(part as f64 * 100.0 / whole as f64) }
+    if whole == 0 {
+        0.0
+    } else {
+        round2(part as f64 * 100.0 / whole as f64)
+    }
 }
 
 fn round2(value: f64) -> f64 {

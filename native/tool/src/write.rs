@@ -42,7 +42,11 @@ pub fn write(path: &str, content: &[u8]) -> ToolResult<WriteResult> {
         fs::create_dir_all(parent).at(parent)?;
     }
     write_atomic(&target, content)?;
-    Ok(WriteResult { path: paths::display(&abs), bytes: content.len(), created })
+    Ok(WriteResult {
+        path: paths::display(&abs),
+        bytes: content.len(),
+        created,
+    })
 }
 
 /// Follows a chain of symlinks at `path` to the file it names (which may not exist yet).
@@ -58,7 +62,10 @@ fn resolve_symlink(path: &Path) -> ToolResult<PathBuf> {
             _ => return Ok(current),
         }
     }
-    Err(ToolError::new(ErrorKind::Io, format!("Too many levels of symbolic links: {}", path.display())))
+    Err(ToolError::new(
+        ErrorKind::Io,
+        format!("Too many levels of symbolic links: {}", path.display()),
+    ))
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -67,13 +74,19 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// file's permission bits, renames it over `target` and fsyncs the directory.
 pub fn write_atomic(target: &Path, content: &[u8]) -> ToolResult<()> {
     let dir = target.parent().unwrap_or(Path::new("/"));
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mode = fs::metadata(target).map(|m| m.permissions().mode() & 0o7777).ok();
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mode = fs::metadata(target)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .ok();
     let (temp_path, mut file) = create_temp(dir, &name)?;
     let result = (|| {
         file.write_all(content).at(target)?;
         if let Some(mode) = mode {
-            file.set_permissions(fs::Permissions::from_mode(mode)).at(target)?;
+            file.set_permissions(fs::Permissions::from_mode(mode))
+                .at(target)?;
         }
         file.sync_all().at(target)?;
         drop(file);
@@ -99,7 +112,12 @@ fn create_temp(dir: &Path, name: &str) -> ToolResult<(PathBuf, File)> {
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
         let temp = dir.join(format!(".{name}.ironcode-{pid}-{n}-{nanos:x}.tmp"));
-        match OpenOptions::new().write(true).create_new(true).mode(NEW_FILE_MODE).open(&temp) {
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(NEW_FILE_MODE)
+            .open(&temp)
+        {
             Ok(file) => return Ok((temp, file)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(ToolError::from_io(&e, dir)),
@@ -121,7 +139,10 @@ mod tests {
         let second = write(file.to_str().unwrap(), b"two\0three").unwrap();
         assert!(!second.created);
         assert_eq!(fs::read(&file).unwrap(), b"two\0three");
-        assert_eq!(fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o751);
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o751
+        );
     }
 
     #[test]
@@ -132,7 +153,12 @@ mod tests {
         fs::write(&real, "old").unwrap();
         std::os::unix::fs::symlink(&real, &link).unwrap();
         write(link.to_str().unwrap(), b"new").unwrap();
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(fs::read(&real).unwrap(), b"new");
     }
 }

@@ -1,0 +1,1 @@
+"""Twin of native/tool/src/lock.rs — to be built under issue 10."""

@@ -1,0 +1,1 @@
+"""Twin of native/tool/src/terminal.rs — to be built under issue 7."""

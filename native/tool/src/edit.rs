@@ -1,0 +1,1 @@
+//! `edit` — to be built under issue 3.

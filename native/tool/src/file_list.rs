@@ -1,0 +1,1 @@
+//! `file_list` — to be built under issue 4.

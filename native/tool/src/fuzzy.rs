@@ -1,0 +1,1 @@
+//! `fuzzy` — to be built under issue 8.

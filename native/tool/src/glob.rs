@@ -1,0 +1,1 @@
+//! `glob` — to be built under issue 4.

@@ -1,0 +1,1 @@
+//! `grep` — to be built under issue 4.

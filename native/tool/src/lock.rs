@@ -1,0 +1,1 @@
+//! `lock` — to be built under issue 10.

@@ -1,0 +1,1 @@
+//! `terminal` — to be built under issue 7.

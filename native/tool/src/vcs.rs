@@ -1,0 +1,1 @@
+//! `vcs` — to be built under issue 5.

@@ -1,0 +1,1 @@
+//! `walk` — to be built under issue 4.

@@ -1,0 +1,1 @@
+//! `watcher` — to be built under issue 9.
