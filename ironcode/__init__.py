@@ -14,7 +14,7 @@ values and raise :class:`IronCodeError` with the same kinds.
 
 from __future__ import annotations
 
-from . import backend
+from . import backend, ffi
 from .backend import implementation as _impl
 from .errors import IronCodeError
 
@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "IronCodeError",
     "backend",
+    "ffi",
     # files
     "read",
     "write",

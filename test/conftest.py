@@ -78,3 +78,15 @@ def expect_error():
         return info.value
 
     return check
+
+
+@pytest.fixture
+def unreadable_file(tmp_path_factory) -> str:
+    """A file with no permission bits (see helpers.run_without_root_powers)."""
+    folder = str(tmp_path_factory.mktemp("perm"))
+    path = os.path.join(folder, "secret.txt")
+    with open(path, "w") as f:
+        f.write("secret\n")
+    os.chmod(path, 0)
+    yield path
+    os.chmod(path, 0o600)

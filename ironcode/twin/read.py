@@ -43,8 +43,7 @@ def read(path: str, offset: int = 1, limit: int = DEFAULT_LIMIT) -> dict:
     except UnicodeDecodeError as e:
         raise IronCodeError("encoding", f"File is not valid UTF-8 ({e.reason}): {abs_path}") from None
     text = text.removeprefix("\ufeff")
-    all_lines = split_lines(text)
-    total_lines = len(all_lines)
+    total_lines = count_lines(text)
     if offset > total_lines and not (offset == 1 and total_lines == 0):
         raise IronCodeError(
             "invalid_argument", f"Offset {offset} is out of range for this file ({total_lines} lines)"
@@ -53,7 +52,7 @@ def read(path: str, offset: int = 1, limit: int = DEFAULT_LIMIT) -> dict:
     lines: list[str] = []
     bytes_used = 0
     truncated_by_bytes = False
-    for line in all_lines[offset - 1 : offset - 1 + limit]:
+    for line in split_lines(text, offset - 1 + limit)[offset - 1 : offset - 1 + limit]:
         line = truncate_line(line)
         size = len(line.encode("utf-8")) + 1
         if bytes_used + size > MAX_BYTES:
@@ -100,12 +99,31 @@ def looks_binary(data: bytes) -> bool:
     return control / len(head) > CONTROL_BYTE_RATIO
 
 
-def split_lines(text: str) -> list[str]:
-    """Splits on ``\\n`` only; a final ``\\n`` ends the last line; a ``\\r`` before ``\\n`` is dropped."""
+def count_lines(text: str) -> int:
+    """How many lines :func:`split_lines` yields, counted without splitting."""
+    if not text:
+        return 0
+    newlines = text.count("\n")
+    return newlines if text.endswith("\n") else newlines + 1
+
+
+def split_lines(text: str, max_lines: int = -1) -> list[str]:
+    """Splits on ``\\n`` only; a final ``\\n`` ends the last line; a ``\\r`` before ``\\n`` is dropped.
+
+    With ``max_lines``, only the first ``max_lines`` lines are split off (the rest stays whole).
+    """
     if not text:
         return []
-    body = text[:-1] if text.endswith("\n") else text
-    return [line[:-1] if line.endswith("\r") else line for line in body.split("\n")]
+    ends_with_newline = text.endswith("\n")
+    body = text[:-1] if ends_with_newline else text
+    pieces = body.split("\n", max_lines) if max_lines >= 0 else body.split("\n")
+    if 0 <= max_lines < len(pieces):
+        pieces = pieces[:max_lines]
+        ends_with_newline = True  # every kept piece was followed by a newline
+    lines = [line[:-1] if line.endswith("\r") else line for line in pieces[:-1]]
+    last = pieces[-1]
+    lines.append(last[:-1] if ends_with_newline and last.endswith("\r") else last)
+    return lines
 
 
 def truncate_line(line: str) -> str:

@@ -30,13 +30,22 @@ def write(path: str, content: str | bytes) -> dict:
     if os.path.isdir(target):
         raise IronCodeError("is_directory", f"Path is a directory, not a file: {abs_path}")
     created = not os.path.exists(target)
-    parent = os.path.dirname(target)
-    try:
-        os.makedirs(parent, exist_ok=True)
-    except OSError as e:
-        raise from_os_error(e, parent) from None
+    create_parents(os.path.dirname(target))
     write_atomic(target, data)
     return {"path": abs_path, "bytes": len(data), "created": created}
+
+
+def create_parents(directory: str) -> None:
+    """Creates ``directory`` and its missing parents; an ancestor that is a file is ``not_a_directory``."""
+    blocker = directory
+    while not os.path.exists(blocker) and os.path.dirname(blocker) != blocker:
+        blocker = os.path.dirname(blocker)
+    if os.path.exists(blocker) and not os.path.isdir(blocker):
+        raise IronCodeError("not_a_directory", f"Cannot create folder {directory}: {blocker} is a file")
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as e:
+        raise from_os_error(e, directory) from None
 
 
 def resolve_symlink(path: str) -> str:

@@ -80,8 +80,7 @@ pub fn read(path: &str, offset: usize, limit: usize) -> ToolResult<ReadResult> {
         )
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let all_lines = split_lines(text);
-    let total_lines = all_lines.len();
+    let total_lines = count_lines(text);
     if offset > total_lines && !(offset == 1 && total_lines == 0) {
         return Err(ToolError::invalid_argument(format!(
             "Offset {offset} is out of range for this file ({total_lines} lines)"
@@ -91,7 +90,7 @@ pub fn read(path: &str, offset: usize, limit: usize) -> ToolResult<ReadResult> {
     let mut lines = Vec::new();
     let mut bytes_used = 0usize;
     let mut truncated_by_bytes = false;
-    for line in all_lines.iter().skip(offset - 1).take(limit) {
+    for line in split_lines(text).skip(offset - 1).take(limit) {
         let line = truncate_line(line);
         let size = line.len() + 1;
         if bytes_used + size > MAX_BYTES {
@@ -143,15 +142,27 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
     control as f64 / head.len() as f64 > CONTROL_BYTE_RATIO
 }
 
-/// Splits on `\n` only; a final `\n` ends the last line, and a `\r` before `\n` is dropped.
-pub fn split_lines(text: &str) -> Vec<&str> {
+/// How many lines [`split_lines`] yields, counted without splitting.
+pub fn count_lines(text: &str) -> usize {
     if text.is_empty() {
-        return Vec::new();
+        return 0;
     }
-    let body = text.strip_suffix('\n').unwrap_or(text);
-    body.split('\n')
-        .map(|line| line.strip_suffix('\r').unwrap_or(line))
-        .collect()
+    let newlines = text.bytes().filter(|&b| b == b'\n').count();
+    if text.ends_with('\n') {
+        newlines
+    } else {
+        newlines + 1
+    }
+}
+
+/// Splits on `\n` only; a final `\n` ends the last line, and a `\r` before `\n` is dropped.
+/// Lazy, so a window near the top of a huge file never splits the rest.
+pub fn split_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split_inclusive('\n')
+        .map(|piece| match piece.strip_suffix('\n') {
+            Some(line) => line.strip_suffix('\r').unwrap_or(line),
+            None => piece,
+        })
 }
 
 fn truncate_line(line: &str) -> String {
@@ -167,11 +178,15 @@ mod tests {
 
     #[test]
     fn split_lines_follows_the_read_rules() {
-        assert_eq!(split_lines(""), Vec::<&str>::new());
-        assert_eq!(split_lines("a\nb\n"), vec!["a", "b"]);
-        assert_eq!(split_lines("a\r\nb"), vec!["a", "b"]);
-        assert_eq!(split_lines("\n"), vec![""]);
-        assert_eq!(split_lines("a\r"), vec!["a\r"]);
+        let split = |t| split_lines(t).collect::<Vec<_>>();
+        assert_eq!(split(""), Vec::<&str>::new());
+        assert_eq!(split("a\nb\n"), vec!["a", "b"]);
+        assert_eq!(split("a\r\nb"), vec!["a", "b"]);
+        assert_eq!(split("\n"), vec![""]);
+        assert_eq!(split("a\r"), vec!["a\r"]);
+        for t in ["", "a", "a\n", "\n\n", "a\nb", "a\r\n"] {
+            assert_eq!(count_lines(t), split(t).len(), "{t:?}");
+        }
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub fn write(path: &str, content: &[u8]) -> ToolResult<WriteResult> {
     }
     let created = !target.exists();
     if let Some(parent) = target.parent() {
-        fs::create_dir_all(parent).at(parent)?;
+        create_parents(parent)?;
     }
     write_atomic(&target, content)?;
     Ok(WriteResult {
@@ -47,6 +47,23 @@ pub fn write(path: &str, content: &[u8]) -> ToolResult<WriteResult> {
         bytes: content.len(),
         created,
     })
+}
+
+/// Creates `dir` and its missing parents; an ancestor that is a file is `not_a_directory`.
+pub fn create_parents(dir: &Path) -> ToolResult<()> {
+    if let Some(blocker) = dir.ancestors().find(|a| a.exists()) {
+        if !blocker.is_dir() {
+            return Err(ToolError::new(
+                ErrorKind::NotADirectory,
+                format!(
+                    "Cannot create folder {}: {} is a file",
+                    dir.display(),
+                    blocker.display()
+                ),
+            ));
+        }
+    }
+    fs::create_dir_all(dir).at(dir)
 }
 
 /// Follows a chain of symlinks at `path` to the file it names (which may not exist yet).
