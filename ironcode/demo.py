@@ -20,6 +20,10 @@ from .backend import implementation
 
 def _summary(value: Any) -> str:
     if isinstance(value, dict):
+        if "bytes" in value:
+            return f"{value['bytes']:,} bytes written"
+        if "cpu_percent" in value:
+            return f"cpu {value['cpu_percent']:.0f} %, memory {value['memory_used_mb']:.0f} MB used"
         for key in ("total_lines", "files", "matches", "commands"):
             if key in value:
                 item = value[key]
