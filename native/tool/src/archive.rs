@@ -350,10 +350,10 @@ fn ensure_no_symlink_parent(root: &Path, rel: &str) -> ToolResult<()> {
     let parts: Vec<&str> = rel.split('/').collect();
     for part in &parts[..parts.len() - 1] {
         current.push(part);
-        if let Ok(meta) = fs::symlink_metadata(&current) {
-            if meta.file_type().is_symlink() {
-                return Err(unsafe_entry(rel, "would be written through a symlink"));
-            }
+        if let Ok(meta) = fs::symlink_metadata(&current)
+            && meta.file_type().is_symlink()
+        {
+            return Err(unsafe_entry(rel, "would be written through a symlink"));
         }
     }
     Ok(())

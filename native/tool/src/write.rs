@@ -51,17 +51,17 @@ pub fn write(path: &str, content: &[u8]) -> ToolResult<WriteResult> {
 
 /// Creates `dir` and its missing parents; an ancestor that is a file is `not_a_directory`.
 pub fn create_parents(dir: &Path) -> ToolResult<()> {
-    if let Some(blocker) = dir.ancestors().find(|a| a.exists()) {
-        if !blocker.is_dir() {
-            return Err(ToolError::new(
-                ErrorKind::NotADirectory,
-                format!(
-                    "Cannot create folder {}: {} is a file",
-                    dir.display(),
-                    blocker.display()
-                ),
-            ));
-        }
+    if let Some(blocker) = dir.ancestors().find(|a| a.exists())
+        && !blocker.is_dir()
+    {
+        return Err(ToolError::new(
+            ErrorKind::NotADirectory,
+            format!(
+                "Cannot create folder {}: {} is a file",
+                dir.display(),
+                blocker.display()
+            ),
+        ));
     }
     fs::create_dir_all(dir).at(dir)
 }
