@@ -11,7 +11,7 @@ import tempfile
 import zipfile
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import ironcode
@@ -168,8 +168,8 @@ def test_extract_parity(entries, fmt):
         archive = os.path.join(work, "a." + fmt)
         try:
             build_archive(archive, fmt, entries)
-        except (ValueError, OSError):
-            return
+        except (ValueError, OSError, IndexError):
+            assume(False)  # zipfile/tarfile themselves cannot write such a name
         results = []
         for name, fn in (("native", ffi.extract), ("python", twin_archive.extract)):
             dest = os.path.join(work, name)
