@@ -111,7 +111,7 @@ def _zip_entries(archive: str) -> Iterator[Entry]:
         for info in zf.infolist():
             mode = zip_unix_mode(info)
             opener = lambda info=info: zf.open(info)  # noqa: E731
-            if info.is_dir():
+            if info.filename.endswith("/"):  # ZipInfo.is_dir() fails on an empty name
                 yield info.filename, DIR, 0, "", None
             elif mode is not None and stat.S_IFMT(mode) == stat.S_IFLNK:
                 target = zf.read(info).decode("utf-8", "replace")

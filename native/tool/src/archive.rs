@@ -215,7 +215,8 @@ fn visit_zip(
         let mut entry = zip.by_index(index).map_err(|e| corrupt(archive, e))?;
         let name = entry.name().map_err(|e| corrupt(archive, e))?.into_owned();
         let mode = entry.unix_mode();
-        let kind = if entry.is_dir() {
+        // A folder is a name ending in '/' (the zip crate also counts '\\', Python's zipfile does not).
+        let kind = if name.ends_with('/') {
             EntryKind::Dir
         } else if mode.is_some_and(|m| m & S_IFMT == S_IFLNK) {
             let mut target = String::new();
@@ -240,8 +241,11 @@ fn visit_tar<R: Read>(
 ) -> ToolResult<()> {
     for entry in tar.entries().map_err(|e| corrupt(archive, e))? {
         let mut entry = entry.map_err(|e| corrupt(archive, e))?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let mut name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let header = entry.header();
+        // Old (V7) tar marks a folder as a plain file whose name ends in '/'; and a folder's
+        // trailing slashes are not part of its name (both as Python's tarfile reads them).
+        let old_style_dir = header.entry_type().as_byte() == 0 && name.ends_with('/');
         let link = || -> ToolResult<String> {
             let raw = entry
                 .link_name_bytes()
@@ -249,6 +253,7 @@ fn visit_tar<R: Read>(
             Ok(String::from_utf8_lossy(&raw).into_owned())
         };
         let kind = match header.entry_type() {
+            _ if old_style_dir => EntryKind::Dir,
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 EntryKind::File {
                     mode: file_mode(header.mode().ok()),
@@ -259,6 +264,9 @@ fn visit_tar<R: Read>(
             tar::EntryType::Link => EntryKind::HardLink { target: link()? },
             _ => EntryKind::Skip,
         };
+        if matches!(kind, EntryKind::Dir) {
+            name.truncate(name.trim_end_matches('/').len());
+        }
         visit(&name, kind, &mut entry)?;
     }
     Ok(())
