@@ -161,3 +161,64 @@ def test_huge_single_line_is_cut_not_returned_whole(impl, tmp_path):
 
 def test_final_carriage_return_without_newline_stays(impl, tmp_path):
     assert impl.read(make(tmp_path, "cr.txt", "a\r\nb\r"))["lines"] == ["a", "b\r"]
+
+
+def test_character_split_across_chunks_is_decoded(impl, tmp_path):
+    from ironcode.twin.read import CHUNK_BYTES
+
+    # "é" is 2 bytes; place one so that it straddles the first chunk boundary after the head.
+    prefix = "a" * (4096 + CHUNK_BYTES - 1)
+    path = make(tmp_path, "edge.txt", prefix + "é\nlast\n")
+    result = impl.read(path, offset=2)
+    assert result["lines"] == ["last"] and result["total_lines"] == 2
+
+
+def test_invalid_utf8_deep_in_a_big_file_is_encoding(impl, tmp_path, expect_error):
+    path = make(tmp_path, "deep.txt", b"ok line\n" * 400_000 + b"\xff\n")
+    expect_error("encoding", impl.read, path)
+
+
+def test_truncated_character_at_the_end_is_encoding(impl, tmp_path, expect_error):
+    expect_error("encoding", impl.read, make(tmp_path, "cut.txt", "abc é".encode()[:-1]))
+
+
+def test_window_deep_in_a_big_file(impl, tmp_path):
+    path = make(tmp_path, "many.txt", "".join(f"{i}\n" for i in range(1, 300_001)))
+    result = impl.read(path, offset=250_000, limit=3)
+    assert result["lines"] == ["250000", "250001", "250002"] and result["total_lines"] == 300_000
+
+
+@pytest.mark.parametrize("backend", ["native", "python"])
+def test_reading_a_huge_single_line_file_keeps_memory_bounded(tmp_path, backend):
+    """A 256 MB one-line file is read in 1 MiB chunks: peak RSS grows by far less than its size."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "one-line.txt"
+    with open(path, "wb") as f:
+        block = b"z" * (1 << 20)
+        for _ in range(256):
+            f.write(block)
+    code = (
+        "import resource, sys\n"
+        "from ironcode import backend\n"
+        f"read = backend.implementation('read', {backend!r})\n"
+        "read(sys.argv[2], 1, 1)  # load imports and the library on a tiny file first\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "result = read(sys.argv[1], 1, 10)\n"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print((after - before) // 1024, result['total_lines'], len(result['lines'][0]))\n"
+    )
+    from .helpers import ROOT
+
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path), make(tmp_path, "tiny.txt", "x\n")],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "PYTHONPATH": ROOT},
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    grown_mb, total, first_len = map(int, out.stdout.split())
+    assert total == 1 and first_len == 2000 + len("... (line truncated to 2000 chars)")
+    assert grown_mb < 32, f"reading grew RSS by {grown_mb} MB"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 
 from ..errors import IronCodeError, from_os_error
@@ -11,6 +12,7 @@ DEFAULT_LIMIT = 2000
 MAX_LINE_CHARS = 2000
 LINE_TRUNCATED_SUFFIX = "... (line truncated to 2000 chars)"
 MAX_BYTES = 50 * 1024
+CHUNK_BYTES = 1 << 20  # read and decoded at a time: a read's memory, whatever the file's size
 SNIFF_BYTES = 4096
 CONTROL_BYTE_RATIO = 0.30
 BINARY_EXTENSIONS = frozenset(
@@ -33,33 +35,34 @@ def read(path: str, offset: int = 1, limit: int = DEFAULT_LIMIT) -> dict:
         raise _binary_error(abs_path)
     try:
         with open(abs_path, "rb") as f:
-            data = f.read()
+            head = f.read(SNIFF_BYTES)
+            if looks_binary(head):
+                raise _binary_error(abs_path)
+            window = LineWindow(offset, limit)
+            decoder = codecs.getincrementaldecoder("utf-8")("strict")
+            chunk, at_start = head, True
+            while True:
+                more = f.read(CHUNK_BYTES)
+                try:
+                    text = decoder.decode(chunk + more if chunk else more, final=not more)
+                except UnicodeDecodeError as e:
+                    raise IronCodeError(
+                        "encoding", f"File is not valid UTF-8 ({e.reason}): {abs_path}"
+                    ) from None
+                if at_start:
+                    at_start = not text
+                    text = text.removeprefix("\ufeff")
+                window.feed(text)
+                chunk = b""
+                if not more:
+                    break
     except OSError as e:
         raise from_os_error(e, abs_path) from None
-    if looks_binary(data):
-        raise _binary_error(abs_path)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise IronCodeError("encoding", f"File is not valid UTF-8 ({e.reason}): {abs_path}") from None
-    text = text.removeprefix("\ufeff")
-    total_lines = count_lines(text)
+    lines, total_lines, truncated_by_bytes = window.finish()
     if offset > total_lines and not (offset == 1 and total_lines == 0):
         raise IronCodeError(
             "invalid_argument", f"Offset {offset} is out of range for this file ({total_lines} lines)"
         )
-
-    lines: list[str] = []
-    bytes_used = 0
-    truncated_by_bytes = False
-    for line in split_lines(text, offset - 1 + limit)[offset - 1 : offset - 1 + limit]:
-        line = truncate_line(line)
-        size = len(line.encode("utf-8")) + 1
-        if bytes_used + size > MAX_BYTES:
-            truncated_by_bytes = True
-            break
-        bytes_used += size
-        lines.append(line)
     truncated = offset - 1 + len(lines) < total_lines
     return {
         "path": abs_path,
@@ -69,6 +72,80 @@ def read(path: str, offset: int = 1, limit: int = DEFAULT_LIMIT) -> dict:
         "truncated": truncated,
         "truncated_by_bytes": truncated_by_bytes,
     }
+
+
+class LineWindow:
+    """Collects the requested window of lines from text fed in pieces, keeping memory bounded:
+    lines outside the window are only counted, and a line inside it keeps at most
+    ``MAX_LINE_CHARS + 1`` characters however long it is."""
+
+    def __init__(self, offset: int, limit: int) -> None:
+        self.first = offset - 1
+        self.end = offset - 1 + limit
+        self.index = 0  # 0-based index of the line being read
+        self.current: list[str] = []
+        self.current_chars = 0
+        self.current_dropped = False
+        self.lines: list[str] = []
+        self.bytes_used = 0
+        self.collecting = True
+        self.truncated_by_bytes = False
+        self.last_char = ""
+
+    def in_window(self) -> bool:
+        return self.collecting and self.first <= self.index < self.end
+
+    def feed(self, text: str) -> None:
+        if text:
+            self.last_char = text[-1]
+        pos, size = 0, len(text)
+        while pos < size:
+            if not self.in_window() and (self.index >= self.end or not self.collecting):
+                self.index += text.count("\n", pos)  # past the window: only count what is left
+                return
+            nl = text.find("\n", pos)
+            if nl == -1:
+                if self.in_window():
+                    self.keep(text[pos:])
+                return
+            if self.in_window():
+                self.keep(text[pos:nl])
+            self.finish_line(True)
+            pos = nl + 1
+
+    def keep(self, piece: str) -> None:
+        room = MAX_LINE_CHARS + 1 - self.current_chars
+        if len(piece) > room:
+            self.current.append(piece[:room])
+            self.current_chars += room
+            self.current_dropped = True
+        else:
+            self.current.append(piece)
+            self.current_chars += len(piece)
+
+    def finish_line(self, terminated: bool) -> None:
+        if self.in_window():
+            line = "".join(self.current)
+            if terminated and not self.current_dropped and line.endswith("\r"):
+                line = line[:-1]
+            line = truncate_line(line)
+            size = len(line.encode("utf-8")) + 1
+            if self.bytes_used + size > MAX_BYTES:
+                self.truncated_by_bytes = True
+                self.collecting = False
+            else:
+                self.bytes_used += size
+                self.lines.append(line)
+        self.current = []
+        self.current_chars = 0
+        self.current_dropped = False
+        self.index += 1
+
+    def finish(self) -> tuple[list[str], int, bool]:
+        """The collected lines, the total line count, and whether the byte cap ended the window."""
+        if self.last_char and self.last_char != "\n":
+            self.finish_line(False)
+        return self.lines, self.index, self.truncated_by_bytes
 
 
 def _check_int(value: object, name: str) -> None:
@@ -97,33 +174,6 @@ def looks_binary(data: bytes) -> bool:
         return True
     control = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return control / len(head) > CONTROL_BYTE_RATIO
-
-
-def count_lines(text: str) -> int:
-    """How many lines :func:`split_lines` yields, counted without splitting."""
-    if not text:
-        return 0
-    newlines = text.count("\n")
-    return newlines if text.endswith("\n") else newlines + 1
-
-
-def split_lines(text: str, max_lines: int = -1) -> list[str]:
-    """Splits on ``\\n`` only; a final ``\\n`` ends the last line; a ``\\r`` before ``\\n`` is dropped.
-
-    With ``max_lines``, only the first ``max_lines`` lines are split off (the rest stays whole).
-    """
-    if not text:
-        return []
-    ends_with_newline = text.endswith("\n")
-    body = text[:-1] if ends_with_newline else text
-    pieces = body.split("\n", max_lines) if max_lines >= 0 else body.split("\n")
-    if 0 <= max_lines < len(pieces):
-        pieces = pieces[:max_lines]
-        ends_with_newline = True  # every kept piece was followed by a newline
-    lines = [line[:-1] if line.endswith("\r") else line for line in pieces[:-1]]
-    last = pieces[-1]
-    lines.append(last[:-1] if ends_with_newline and last.endswith("\r") else last)
-    return lines
 
 
 def truncate_line(line: str) -> str:

@@ -1,6 +1,7 @@
 //! `read`: a text file as numbered lines for a model, with the limits of opencode's read tool.
 
-use std::fs;
+use std::fs::{self, File};
+use std::io::Read;
 use std::path::Path;
 
 use serde::Serialize;
@@ -16,6 +17,8 @@ pub const MAX_LINE_CHARS: usize = 2000;
 pub const LINE_TRUNCATED_SUFFIX: &str = "... (line truncated to 2000 chars)";
 /// Reading stops before the returned lines (each plus its newline) pass this many bytes.
 pub const MAX_BYTES: usize = 50 * 1024;
+/// How much is read and decoded at a time: the memory a read needs, whatever the file's size.
+pub const CHUNK_BYTES: usize = 1 << 20;
 /// How much of the file's head the binary sniffing looks at.
 pub const SNIFF_BYTES: usize = 4096;
 /// Share of control bytes in the sniffed head above which a file counts as binary.
@@ -69,36 +72,48 @@ pub fn read(path: &str, offset: usize, limit: usize) -> ToolResult<ReadResult> {
     if has_binary_extension(&abs) {
         return Err(binary_error(&abs));
     }
-    let bytes = fs::read(&abs).at(&abs)?;
-    if looks_binary(&bytes) {
+    let mut file = File::open(&abs).at(&abs)?;
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    (&mut file)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .at(&abs)?;
+    if looks_binary(&head) {
         return Err(binary_error(&abs));
     }
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        ToolError::new(
-            ErrorKind::Encoding,
-            format!("File is not valid UTF-8 ({e}): {}", abs.display()),
-        )
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let total_lines = count_lines(text);
+    let mut window = LineWindow::new(offset, limit);
+    let mut pending = head;
+    let mut chunk = vec![0u8; CHUNK_BYTES];
+    let mut at_start = true;
+    loop {
+        let n = read_some(&mut file, &mut chunk).at(&abs)?;
+        pending.extend_from_slice(&chunk[..n]);
+        let eof = n == 0;
+        let valid = match std::str::from_utf8(&pending) {
+            Ok(text) => text.len(),
+            // An incomplete character at the end of the chunk is completed by the next one.
+            Err(e) if e.error_len().is_none() && !eof => e.valid_up_to(),
+            Err(e) => return Err(encoding_error(&abs, &e)),
+        };
+        // SAFETY-free: the prefix up to `valid` was just validated.
+        let text = std::str::from_utf8(&pending[..valid]).unwrap_or_default();
+        let text = if at_start {
+            at_start = text.is_empty();
+            text.strip_prefix('\u{feff}').unwrap_or(text)
+        } else {
+            text
+        };
+        window.feed(text);
+        pending.drain(..valid);
+        if eof {
+            break;
+        }
+    }
+    let (lines, total_lines, truncated_by_bytes) = window.finish();
     if offset > total_lines && !(offset == 1 && total_lines == 0) {
         return Err(ToolError::invalid_argument(format!(
             "Offset {offset} is out of range for this file ({total_lines} lines)"
         )));
-    }
-
-    let mut lines = Vec::new();
-    let mut bytes_used = 0usize;
-    let mut truncated_by_bytes = false;
-    for line in split_lines(text).skip(offset - 1).take(limit) {
-        let line = truncate_line(line);
-        let size = line.len() + 1;
-        if bytes_used + size > MAX_BYTES {
-            truncated_by_bytes = true;
-            break;
-        }
-        bytes_used += size;
-        lines.push(line);
     }
     let truncated = offset - 1 + lines.len() < total_lines;
     Ok(ReadResult {
@@ -109,6 +124,138 @@ pub fn read(path: &str, offset: usize, limit: usize) -> ToolResult<ReadResult> {
         truncated,
         truncated_by_bytes,
     })
+}
+
+/// Reads until `buf` is full or the file ends (a short read is not the end).
+fn read_some(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+fn encoding_error(path: &Path, err: &std::str::Utf8Error) -> ToolError {
+    ToolError::new(
+        ErrorKind::Encoding,
+        format!("File is not valid UTF-8 ({err}): {}", path.display()),
+    )
+}
+
+/// Collects the requested window of lines from text fed in pieces, keeping memory bounded:
+/// lines outside the window are only counted, and a line inside it keeps at most
+/// `MAX_LINE_CHARS + 1` characters however long it is.
+struct LineWindow {
+    first: usize,
+    end: usize,
+    /// 0-based index of the line being read.
+    index: usize,
+    current: String,
+    current_chars: usize,
+    current_dropped: bool,
+    lines: Vec<String>,
+    bytes_used: usize,
+    collecting: bool,
+    truncated_by_bytes: bool,
+    /// The last character fed, to know whether the text ends with an unterminated line.
+    last_char: Option<char>,
+}
+
+impl LineWindow {
+    fn new(offset: usize, limit: usize) -> Self {
+        LineWindow {
+            first: offset - 1,
+            end: (offset - 1).saturating_add(limit),
+            index: 0,
+            current: String::new(),
+            current_chars: 0,
+            current_dropped: false,
+            lines: Vec::new(),
+            bytes_used: 0,
+            collecting: true,
+            truncated_by_bytes: false,
+            last_char: None,
+        }
+    }
+
+    fn in_window(&self) -> bool {
+        self.collecting && self.index >= self.first && self.index < self.end
+    }
+
+    fn feed(&mut self, text: &str) {
+        if let Some(c) = text.chars().next_back() {
+            self.last_char = Some(c);
+        }
+        let mut rest = text;
+        while !rest.is_empty() {
+            if !self.in_window() && (self.index >= self.end || !self.collecting) {
+                // Past the window: only count what is left.
+                self.index += rest.bytes().filter(|&b| b == b'\n').count();
+                return;
+            }
+            let (piece, terminated, next) = match rest.find('\n') {
+                Some(nl) => (&rest[..nl], true, &rest[nl + 1..]),
+                None => (rest, false, ""),
+            };
+            if self.in_window() {
+                self.keep(piece);
+            }
+            if terminated {
+                self.finish_line(true);
+            }
+            rest = next;
+        }
+    }
+
+    fn keep(&mut self, piece: &str) {
+        let room = MAX_LINE_CHARS + 1 - self.current_chars;
+        match piece.char_indices().nth(room) {
+            Some((cut, _)) => {
+                self.current.push_str(&piece[..cut]);
+                self.current_chars += room;
+                self.current_dropped = true;
+            }
+            None => {
+                self.current.push_str(piece);
+                self.current_chars += piece.chars().count();
+            }
+        }
+    }
+
+    fn finish_line(&mut self, terminated: bool) {
+        if self.in_window() {
+            let mut line = std::mem::take(&mut self.current);
+            if terminated && !self.current_dropped && line.ends_with('\r') {
+                line.pop();
+            }
+            let line = truncate_line(&line);
+            let size = line.len() + 1;
+            if self.bytes_used + size > MAX_BYTES {
+                self.truncated_by_bytes = true;
+                self.collecting = false;
+            } else {
+                self.bytes_used += size;
+                self.lines.push(line);
+            }
+        }
+        self.current.clear();
+        self.current_chars = 0;
+        self.current_dropped = false;
+        self.index += 1;
+    }
+
+    /// The collected lines, the total line count, and whether the byte cap ended the window.
+    fn finish(mut self) -> (Vec<String>, usize, bool) {
+        if self.last_char.is_some_and(|c| c != '\n') {
+            self.finish_line(false);
+        }
+        (self.lines, self.index, self.truncated_by_bytes)
+    }
 }
 
 fn binary_error(path: &Path) -> ToolError {
@@ -142,29 +289,6 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
     control as f64 / head.len() as f64 > CONTROL_BYTE_RATIO
 }
 
-/// How many lines [`split_lines`] yields, counted without splitting.
-pub fn count_lines(text: &str) -> usize {
-    if text.is_empty() {
-        return 0;
-    }
-    let newlines = text.bytes().filter(|&b| b == b'\n').count();
-    if text.ends_with('\n') {
-        newlines
-    } else {
-        newlines + 1
-    }
-}
-
-/// Splits on `\n` only; a final `\n` ends the last line, and a `\r` before `\n` is dropped.
-/// Lazy, so a window near the top of a huge file never splits the rest.
-pub fn split_lines(text: &str) -> impl Iterator<Item = &str> {
-    text.split_inclusive('\n')
-        .map(|piece| match piece.strip_suffix('\n') {
-            Some(line) => line.strip_suffix('\r').unwrap_or(line),
-            None => piece,
-        })
-}
-
 fn truncate_line(line: &str) -> String {
     match line.char_indices().nth(MAX_LINE_CHARS) {
         Some((cut, _)) => format!("{}{LINE_TRUNCATED_SUFFIX}", &line[..cut]),
@@ -176,17 +300,37 @@ fn truncate_line(line: &str) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn split_lines_follows_the_read_rules() {
-        let split = |t| split_lines(t).collect::<Vec<_>>();
-        assert_eq!(split(""), Vec::<&str>::new());
-        assert_eq!(split("a\nb\n"), vec!["a", "b"]);
-        assert_eq!(split("a\r\nb"), vec!["a", "b"]);
-        assert_eq!(split("\n"), vec![""]);
-        assert_eq!(split("a\r"), vec!["a\r"]);
-        for t in ["", "a", "a\n", "\n\n", "a\nb", "a\r\n"] {
-            assert_eq!(count_lines(t), split(t).len(), "{t:?}");
+    fn window(pieces: &[&str], offset: usize, limit: usize) -> (Vec<String>, usize, bool) {
+        let mut w = LineWindow::new(offset, limit);
+        for p in pieces {
+            w.feed(p);
         }
+        w.finish()
+    }
+
+    #[test]
+    fn line_window_follows_the_read_rules_across_pieces() {
+        assert_eq!(window(&[""], 1, 10).1, 0);
+        assert_eq!(window(&["a\nb\n"], 1, 10).0, vec!["a", "b"]);
+        assert_eq!(window(&["a\r", "\nb"], 1, 10).0, vec!["a", "b"]);
+        assert_eq!(window(&["\n"], 1, 10).0, vec![""]);
+        assert_eq!(window(&["a\r"], 1, 10).0, vec!["a\r"]);
+        assert_eq!(
+            window(&["a\nb\nc\nd"], 2, 2),
+            (vec!["b".into(), "c".into()], 4, false)
+        );
+    }
+
+    #[test]
+    fn a_huge_line_keeps_only_what_is_shown() {
+        let mut w = LineWindow::new(1, 10);
+        for _ in 0..1000 {
+            w.feed(&"x".repeat(10_000));
+            assert!(w.current.len() <= MAX_LINE_CHARS + 1);
+        }
+        let (lines, total, _) = w.finish();
+        assert_eq!(total, 1);
+        assert!(lines[0].ends_with(LINE_TRUNCATED_SUFFIX));
     }
 
     #[test]
