@@ -117,6 +117,28 @@ ffi_fn! {
 
 // ---- the boundary itself -------------------------------------------------------------------
 
+ffi_fn! {
+    /// Does nothing: the fixed cost of one crossing (script/bench-ffi.py).
+    fn probe_noop_ffi() {
+        Ok(())
+    }
+}
+
+ffi_fn! {
+    /// Adds two integers: the crossing with integer arguments (script/bench-ffi.py).
+    fn probe_ints_ffi(a: i64, b: i64) {
+        Ok(a.wrapping_add(b))
+    }
+}
+
+ffi_fn! {
+    /// Returns its string argument: a string in and a JSON string of the same size out
+    /// (script/bench-ffi.py).
+    fn probe_echo_ffi(text: *const c_char) {
+        str_arg(text, "text")
+    }
+}
+
 #[cfg(feature = "test-exports")]
 ffi_fn! {
     /// Panics on purpose, so tests can prove a panic comes back as kind `panic`.
