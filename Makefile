@@ -31,7 +31,7 @@ demo: install
 	$(VENV)/bin/ironcode demo
 
 bench: install
-	@set -e; for s in script/bench-*.py; do echo "== $$s"; $(PY) $$s --json bench-out/$$(basename $$s .py).json; done
+	$(PY) script/bench-all.py
 
 lint: install
 	cargo fmt --manifest-path $(CRATE) --check

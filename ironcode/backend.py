@@ -32,19 +32,26 @@ class Decision:
     backend: str  #: "native" or "python"
     module: str  #: the twin module (ironcode.twin.<module>) that also implements the op
     reason: str  #: the measurement behind the choice
+    #: (benchmark, case prefix): the rows script/bench-all.py re-checks this choice against;
+    #: native must win most of them to stay native (and lose most to stay python).
+    evidence: tuple[str, str] | None = None
 
 
 #: op -> Decision. Figures: median of `python script/bench-<tool>.py` on the 2-core CI machine.
 DECISIONS: dict[str, Decision] = {
     "read": Decision(
-        "native", "read", "bench-fs read: native 1.10x (100 lines) to 3.99x (100K lines) faster"
+        "native",
+        "read",
+        "bench-fs read: native 1.10x (100 lines) to 3.99x (100K lines) faster",
+        ("fs", "read "),
     ),
     "write": Decision(
         "python",
         "write",
         "bench-fs write: twin 1.05-1.24x faster (fsync-bound, 1 KB-10 MB); no gain to cross",
+        ("fs", "write "),
     ),
-    "ls": Decision("native", "ls", "bench-fs ls: native 1.31x faster over this repository"),
+    "ls": Decision("native", "ls", "bench-fs ls: native 1.31x faster over this repository", ("fs", "ls ")),
     # edit (issue 3)
     # search (issue 4)
     # git (issue 5)
@@ -53,9 +60,14 @@ DECISIONS: dict[str, Decision] = {
     # fuzzy (issue 8)
     # watcher (issue 9)
     # lock (issue 10)
-    "stats": Decision("native", "stats", "bench-fs stats: native 2.01x faster (26 vs 53 µs)"),
+    "stats": Decision(
+        "native", "stats", "bench-fs stats: native 2.01x faster (26 vs 53 µs)", ("fs", "stats")
+    ),
     "extract": Decision(
-        "native", "archive", "bench-fs extract: native 1.68x (500) to 3.23x (100 entries) faster"
+        "native",
+        "archive",
+        "bench-fs extract: native 1.68x (500) to 3.23x (100 entries) faster",
+        ("fs", "extract "),
     ),
 }
 

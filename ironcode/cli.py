@@ -214,6 +214,36 @@ def extract(obj: Context, archive: str, dest: str) -> None:
     )
 
 
+# ---- benchmarks ------------------------------------------------------------------------------
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("modules", nargs=-1)
+@click.option("--quick", is_flag=True, help="Run every benchmark in its short smoke mode.")
+def bench(modules: tuple[str, ...], quick: bool) -> None:
+    """Run the benchmarks and write BENCHMARKS.md (needs the source checkout).
+
+    MODULES are benchmark names (fs, ffi, edit, search, ...); none means all. The report
+    re-checks the backend defaults and the command fails if the numbers contradict one.
+
+        ironcode bench --quick
+        ironcode bench fs edit
+    """
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "script" / "bench-all.py"
+    if not script.exists():
+        click.echo(
+            "ironcode: invalid_argument: the benchmarks live in the source checkout "
+            "(script/bench-all.py); run this command from an editable install (make install)",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+    cmd = [sys.executable, str(script), *modules] + (["--quick"] if quick else [])
+    sys.exit(subprocess.call(cmd))
+
+
 # ---- demo ------------------------------------------------------------------------------------
 
 

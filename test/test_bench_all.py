@@ -1,0 +1,83 @@
+"""bench-all: runs benchmarks, writes the report and chart, audits the backend defaults."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+from .helpers import ROOT
+
+SCRIPT = os.path.join(ROOT, "script", "bench-all.py")
+
+
+def load_bench_all():
+    sys.path.insert(0, os.path.join(ROOT, "script"))
+    spec = importlib.util.spec_from_file_location("bench_all", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_all"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_run_writes_report_chart_and_audit(tmp_path):
+    report = tmp_path / "BENCHMARKS.md"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            SCRIPT,
+            "fs",
+            "ffi",
+            "--quick",
+            "--report",
+            str(report),
+            "--json-dir",
+            str(tmp_path / "out"),
+            "--no-readme",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    text = report.read_text()
+    assert "## Performance targets" in text and "## Audit of the backend defaults" in text
+    assert "| read | native | fs: 'read ' |" in text
+    assert (tmp_path / "BENCHMARKS.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # exit 1 is allowed only for a contradicted default, and then the report names it
+    assert proc.returncode == 0 or "CONTRADICTED" in text, proc.stderr
+
+
+def test_audit_flags_a_default_the_numbers_contradict(tmp_path):
+    bench_all = load_bench_all()
+    rows = [
+        {"case": "read 100 lines", "impl": "native", "median_s": 2.0, "p95_s": 2.0, "n": 5, "peak_mb": None},
+        {"case": "read 100 lines", "impl": "python", "median_s": 1.0, "p95_s": 1.0, "n": 5, "peak_mb": None},
+    ]
+    reports = {"fs": {"bench": "fs", "rows": rows}}
+    lines, contradictions = bench_all.audit(reports)
+    assert any(c.startswith("read: default native") for c in contradictions)
+    assert any("**CONTRADICTED**" in line for line in lines)
+
+
+def test_a_close_call_within_the_margin_is_not_a_contradiction():
+    bench_all = load_bench_all()
+    rows = [
+        {"case": "write 1 KB", "impl": "native", "median_s": 1.0, "p95_s": 1.0, "n": 5, "peak_mb": None},
+        {"case": "write 1 KB", "impl": "python", "median_s": 1.05, "p95_s": 1.05, "n": 5, "peak_mb": None},
+    ]
+    _, contradictions = bench_all.audit({"fs": {"bench": "fs", "rows": rows}})
+    assert not [c for c in contradictions if c.startswith("write")]
+
+
+def test_reports_are_json_with_the_documented_shape(tmp_path):
+    out = tmp_path / "ffi.json"
+    subprocess.run(
+        [sys.executable, os.path.join(ROOT, "script", "bench-ffi.py"), "--quick", "--json", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    data = json.loads(out.read_text())
+    impls = {r["impl"] for r in data["rows"]}
+    assert {"python", "native-ctypes", "native-cffi-abi"} <= impls
