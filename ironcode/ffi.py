@@ -56,6 +56,7 @@ PROBE_SIGNATURES: dict[str, tuple[Any, ...]] = {
     "probe_noop_ffi": (),
     "probe_ints_ffi": (c_int64, c_int64),
     "probe_echo_ffi": (c_char_p,),
+    "probe_barrier_ffi": (c_int64, c_int64),
 }
 #: Exports built only with the crate's ``test-exports`` feature (``make native``).
 OPTIONAL_SIGNATURES: dict[str, tuple[Any, ...]] = {

@@ -20,6 +20,7 @@ pub mod grep;
 pub mod lock;
 pub mod ls;
 pub mod paths;
+mod probe;
 pub mod read;
 pub mod shell;
 pub mod stats;
@@ -136,6 +137,15 @@ ffi_fn! {
     /// (script/bench-ffi.py).
     fn probe_echo_ffi(text: *const c_char) {
         str_arg(text, "text")
+    }
+}
+
+ffi_fn! {
+    /// Waits until `parties` callers are inside at once (or `timeout_ms` passes) and says whether
+    /// they met: proof that calls from several Python threads really run in parallel, i.e. that
+    /// the GIL is released during a call (test/test_concurrency.py).
+    fn probe_barrier_ffi(parties: i64, timeout_ms: i64) {
+        Ok(probe::barrier(parties, timeout_ms))
     }
 }
 
