@@ -7,7 +7,7 @@ CRATE := native/tool/Cargo.toml
 CARGO_FLAGS := --release --features test-exports --manifest-path $(CRATE)
 STAMP := $(VENV)/.installed
 
-.PHONY: install native test demo bench lint format system-deps clean
+.PHONY: install native test demo bench lint format system-deps clean leakcheck
 
 install: system-deps $(STAMP) native
 
@@ -32,6 +32,13 @@ demo: install
 
 bench: install
 	$(PY) script/bench-all.py
+
+# valgrind over a driver that calls every export (zero definite leaks), then flat RSS from Python.
+leakcheck: install
+	cargo build $(CARGO_FLAGS) --example leakcheck
+	valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 -q \
+		native/tool/target/release/examples/leakcheck 500
+	$(PY) script/leakcheck-rss.py
 
 lint: install
 	cargo fmt --manifest-path $(CRATE) --check
