@@ -7,7 +7,7 @@ CRATE := native/tool/Cargo.toml
 CARGO_FLAGS := --release --features test-exports --manifest-path $(CRATE)
 STAMP := $(VENV)/.installed
 
-.PHONY: install native test demo bench lint format system-deps clean leakcheck
+.PHONY: install native test demo bench lint format system-deps clean leakcheck fuzz
 
 install: system-deps $(STAMP) native
 
@@ -32,6 +32,11 @@ demo: install
 
 bench: install
 	$(PY) script/bench-all.py
+
+# A long fuzz pass over every export (make test runs a short one): FUZZ_EXAMPLES per export.
+FUZZ_EXAMPLES ?= 20000
+fuzz: install
+	IRONCODE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q test/test_fuzz.py
 
 # valgrind over a driver that calls every export (zero definite leaks), then flat RSS from Python.
 leakcheck: install
