@@ -14,7 +14,7 @@ values and raise :class:`IronCodeError` with the same kinds.
 
 from __future__ import annotations
 
-from . import backend, ffi
+from . import backend, ffi, twin
 from .backend import implementation as _impl
 from .errors import IronCodeError
 
@@ -24,6 +24,7 @@ __all__ = [
     "IronCodeError",
     "backend",
     "ffi",
+    "twin",
     # files
     "read",
     "write",

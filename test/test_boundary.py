@@ -124,3 +124,9 @@ def test_non_string_path_is_invalid_argument(bad, expect_error):
 
 def test_out_of_range_integer_is_invalid_argument(expect_error):
     expect_error("invalid_argument", ffi.read, __file__, 2**70)
+
+
+def test_public_names_reach_both_backends():
+    assert ironcode.twin.read.read(__file__) == ironcode.ffi.read(__file__)
+    with pytest.raises(AttributeError):
+        ironcode.twin.no_such_module  # noqa: B018

@@ -10,3 +10,15 @@ Intended differences (the only ones; everything else is a bug):
   are never taken at the same instant, so values differ by what changed between calls.
 - Error *messages* may differ in wording; error *kinds* never do.
 """
+
+
+def __getattr__(name: str):
+    """``ironcode.twin.read`` etc. without importing every twin (and its libraries) up front."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as e:
+        if e.name == f"{__name__}.{name}":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+        raise
