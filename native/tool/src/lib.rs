@@ -96,6 +96,66 @@ ffi_fn! {
 
 // ---- fuzzy (issue 8) --------------------------------------------------------
 
+ffi_fn! {
+    /// `fuzzy_search(query, items, limit, algorithm)` → indices into `items`, best first.
+    /// `query` is pointer + length; `items` is `item_count` strings joined by NUL, or a JSON list
+    /// when `items_json` is non-zero (an item holding NUL); a negative `limit` means all.
+    fn fuzzy_search_ffi(
+        query: *const u8,
+        query_len: usize,
+        items: *const u8,
+        items_len: usize,
+        item_count: usize,
+        items_json: i32,
+        limit: i64,
+        algorithm: *const c_char,
+    ) {
+        let query = ffi_support::text_arg(query, query_len, "query")?;
+        let items = ffi_support::text_arg(items, items_len, "items")?;
+        let items = fuzzy::decode_items(items, item_count, items_json != 0)?;
+        let algorithm = fuzzy::Algorithm::parse(ffi_support::opt_str_arg(algorithm, "algorithm")?)?;
+        Ok(fuzzy::rank(query, &items[..], opt_usize(limit), algorithm))
+    }
+}
+
+ffi_fn! {
+    /// `FuzzyIndex(items, algorithm)` → `{"id", "len", "algorithm"}`; items as in `fuzzy_search_ffi`.
+    fn fuzzy_index_new_ffi(
+        items: *const u8,
+        items_len: usize,
+        item_count: usize,
+        items_json: i32,
+        algorithm: *const c_char,
+    ) {
+        let items = ffi_support::text_arg(items, items_len, "items")?;
+        let items = fuzzy::decode_items(items, item_count, items_json != 0)?;
+        let algorithm = fuzzy::Algorithm::parse(ffi_support::opt_str_arg(algorithm, "algorithm")?)?;
+        Ok(fuzzy::index::create(&items, algorithm))
+    }
+}
+
+ffi_fn! {
+    /// `index.search(query, limit)` → indices; only the query crosses the boundary.
+    fn fuzzy_index_search_ffi(id: u64, query: *const u8, query_len: usize, limit: i64) {
+        let query = ffi_support::text_arg(query, query_len, "query")?;
+        fuzzy::index::search(id, query, opt_usize(limit))
+    }
+}
+
+ffi_fn! {
+    /// `index.close()` → whether the index was open.
+    fn fuzzy_index_close_ffi(id: u64) {
+        Ok(fuzzy::index::close(id))
+    }
+}
+
+ffi_fn! {
+    /// How many fuzzy indexes are open (tests check that closing frees them).
+    fn fuzzy_index_count_ffi() {
+        Ok(fuzzy::index::open_count())
+    }
+}
+
 // ---- watcher (issue 9) ------------------------------------------------------
 
 // ---- lock (issue 10) --------------------------------------------------------
