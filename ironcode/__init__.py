@@ -35,6 +35,8 @@ __all__ = [
     # shell
     # terminal
     # fuzzy
+    "fuzzy_search",
+    "FuzzyIndex",
     # watcher
     # lock
     # system
@@ -84,6 +86,42 @@ def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100
 
 
 # ---- fuzzy (issue 8) ----------------------------------------------------------
+
+
+def _fuzzy_impl(op: str, algorithm: str | None):
+    """An explicitly named algorithm is served by the backend that has it (rapidfuzz: Python;
+    nucleo, skim, sublime: native), whatever backend is forced; otherwise the decision table."""
+    from .twin.fuzzy import DEFAULT_ALGORITHM, NATIVE_ALGORITHMS
+
+    if algorithm in NATIVE_ALGORITHMS:
+        return _impl(op, "native")
+    if algorithm == DEFAULT_ALGORITHM:
+        return _impl(op, "python")
+    return _impl(op)
+
+
+def fuzzy_search(
+    query: str, items: list[str], limit: int | None = 50, algorithm: str | None = None
+) -> list[str]:
+    """The items that hold ``query``'s characters in order, best first, at most ``limit``.
+
+    Smart case: case is ignored unless the query has an upper-case letter. An empty query returns
+    the first ``limit`` items; ties keep input order. ``algorithm`` is one of ``nucleo``, ``skim``,
+    ``sublime`` (native) or ``rapidfuzz`` (Python); the default is the benchmark's choice.
+
+    >>> fuzzy_search("clipy", ["ironcode/cli.py", "click/core.py", "README.md"])
+    ['ironcode/cli.py', 'click/core.py']
+    """
+    return _fuzzy_impl("fuzzy_search", algorithm)(query, items, limit, algorithm)
+
+
+def FuzzyIndex(items: list[str], algorithm: str | None = None):  # noqa: N802 - used like a class
+    """An index of ``items`` for many searches: ``FuzzyIndex(paths).search("clipy", 10)``.
+
+    The native index copies the items into the library once, so a search sends only the query and
+    scores on several threads. Close it with ``close()`` or use it as a context manager.
+    """
+    return _fuzzy_impl("FuzzyIndex", algorithm)(items, algorithm)
 
 
 # ---- watcher (issue 9) --------------------------------------------------------

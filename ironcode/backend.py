@@ -58,6 +58,8 @@ DECISIONS: dict[str, Decision] = {
     # shell (issue 6)
     # terminal (issue 7)
     # fuzzy (issue 8)
+    "fuzzy_search": Decision("native", "fuzzy", "pending bench-fuzzy"),
+    "FuzzyIndex": Decision("native", "fuzzy", "pending bench-fuzzy"),
     # watcher (issue 9)
     # lock (issue 10)
     "stats": Decision(

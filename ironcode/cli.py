@@ -172,6 +172,35 @@ def ls(obj: Context, path: str, ignore: tuple[str, ...], limit: int) -> None:
 # ---- fuzzy (issue 8) ----------------------------------------------------------
 
 
+@main.command()
+@click.argument("query")
+@click.argument("path", default=".")
+@click.option("--limit", default=20, show_default=True, help="How many files at most (0: all).")
+@click.option(
+    "--algorithm",
+    type=click.Choice(["nucleo", "skim", "sublime", "rapidfuzz"]),
+    help="Rank with this algorithm; default: the benchmark's choice.",
+)
+@common_options
+def fuzzy(obj: Context, query: str, path: str, limit: int, algorithm: str | None) -> None:
+    """Rank the files below PATH against QUERY, best first, as a file picker does.
+
+    The letters of QUERY must occur in a path in order; case is ignored unless QUERY has an
+    upper-case letter.
+
+        ironcode fuzzy clipy            # finds ironcode/cli.py
+        ironcode fuzzy tests/edit src
+    """
+    import ironcode
+
+    def search() -> list[str]:
+        # The file_list walk (issue 4) is not on main yet: ls lists the files meanwhile.
+        files = ironcode.ls(path, limit=None)["files"]
+        return ironcode.fuzzy_search(query, files, limit or None, algorithm)
+
+    run_op(obj, search, lambda found: "\n".join(found) if found else f"No file matches {query!r}")
+
+
 # ---- watcher (issue 9) --------------------------------------------------------
 
 

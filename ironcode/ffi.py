@@ -46,6 +46,11 @@ SIGNATURES: dict[str, tuple[Any, ...]] = {
     # shell (issue 6)
     # terminal (issue 7)
     # fuzzy (issue 8)
+    "fuzzy_search_ffi": (c_char_p, c_size_t, c_char_p, c_size_t, c_size_t, ctypes.c_int, c_int64, c_char_p),
+    "fuzzy_index_new_ffi": (c_char_p, c_size_t, c_size_t, ctypes.c_int, c_char_p),
+    "fuzzy_index_search_ffi": (ctypes.c_uint64, c_char_p, c_size_t, c_int64),
+    "fuzzy_index_close_ffi": (ctypes.c_uint64,),
+    "fuzzy_index_count_ffi": (),
     # watcher (issue 9)
     # lock (issue 10)
     "stats_ffi": (),
@@ -245,6 +250,84 @@ def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100
 
 
 # ---- fuzzy (issue 8) ----------------------------------------------------------
+
+
+def _fuzzy_items(items: Any) -> tuple[list[str], tuple[bytes, int, int, int]]:
+    """The items, and their transport: joined by NUL (fast), or JSON if an item holds NUL."""
+    from .twin.fuzzy import join_items
+
+    items, joined = join_items(items)
+    if joined.count("\0") == max(len(items) - 1, 0):
+        data, size = _buffer(joined, "items")
+        return items, (data, size, len(items), 0)
+    data = _json(items)
+    return items, (data, len(data), len(items), 1)
+
+
+def _fuzzy_query(query: Any) -> tuple[bytes, int]:
+    from .twin.fuzzy import check_query
+
+    return _buffer(check_query(query), "query")
+
+
+def _fuzzy_algorithm(algorithm: Any) -> bytes | None:
+    return None if algorithm is None else _cstr(algorithm, "algorithm")
+
+
+def _fuzzy_limit(limit: Any) -> int:
+    from .twin.fuzzy import check_limit
+
+    return _int(check_limit(limit), "limit")
+
+
+def fuzzy_search(query: str, items: Any, limit: int | None = 50, algorithm: str | None = None) -> list[str]:
+    items, packed = _fuzzy_items(items)
+    indices = _call(
+        "fuzzy_search_ffi", *_fuzzy_query(query), *packed, _fuzzy_limit(limit), _fuzzy_algorithm(algorithm)
+    )
+    return [items[i] for i in indices]
+
+
+class FuzzyIndex:
+    """The items sent to the native side once; ``search`` then sends only the query."""
+
+    def __init__(self, items: Any, algorithm: str | None = None) -> None:
+        self._items, packed = _fuzzy_items(items)
+        info = _call("fuzzy_index_new_ffi", *packed, _fuzzy_algorithm(algorithm))
+        self.id: int = info["id"]
+        self.algorithm: str = info["algorithm"]
+        self._closed = False
+
+    def search(self, query: str, limit: int | None = 50) -> list[str]:
+        if self._closed:
+            raise IronCodeError("invalid_argument", "this FuzzyIndex was closed (create a new one)")
+        indices = _call("fuzzy_index_search_ffi", self.id, *_fuzzy_query(query), _fuzzy_limit(limit))
+        return [self._items[i] for i in indices]
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            _call("fuzzy_index_close_ffi", self.id)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __enter__(self) -> FuzzyIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the library may already be gone
+            pass
+
+
+def fuzzy_index_count() -> int:
+    """How many native fuzzy indexes are open (tests check that closing frees them)."""
+    return _call("fuzzy_index_count_ffi")
 
 
 # ---- watcher (issue 9) --------------------------------------------------------
