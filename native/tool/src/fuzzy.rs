@@ -132,6 +132,26 @@ pub fn fold(text: &str) -> String {
 
 /// True if the query's characters occur in `item` in order (folded when the query ignores case).
 pub fn matches_in_order(query: &Query, item: &str) -> bool {
+    if item.is_ascii() {
+        // Paths are nearly always ASCII: compare bytes, and skip ahead with `position`.
+        let mut rest = item.as_bytes();
+        for &c in &query.chars {
+            if !c.is_ascii() {
+                return false;
+            }
+            let c = c as u8;
+            let found = if query.ignore_case {
+                rest.iter().position(|b| b.to_ascii_lowercase() == c)
+            } else {
+                rest.iter().position(|&b| b == c)
+            };
+            match found {
+                Some(at) => rest = &rest[at + 1..],
+                None => return false,
+            }
+        }
+        return true;
+    }
     let mut wanted = query.chars.iter().copied().peekable();
     for c in item.chars() {
         let Some(&next) = wanted.peek() else {
