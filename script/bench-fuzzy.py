@@ -118,7 +118,14 @@ def nucleo_json(query: str, items: list[str], limit: int | None) -> list[str]:
     """The per-call native search with the list sent as JSON (the transport for items with NUL)."""
     data = ffi._json(items)
     indices = ffi._call(
-        "fuzzy_search_ffi", *ffi._fuzzy_query(query), data, len(data), len(items), 1, ffi._int(limit, "limit"), b"nucleo"
+        "fuzzy_search_ffi",
+        *ffi._fuzzy_query(query),
+        data,
+        len(data),
+        len(items),
+        1,
+        ffi._int(limit, "limit"),
+        b"nucleo",
     )
     return [items[i] for i in indices]
 
@@ -217,7 +224,9 @@ def memory_child(label: str, queries: list[str]) -> None:
     result = []
     for query in queries:
         for impl, fn in impls.items():
-            result.append([f"{label} · {query}", impl, rss_growth_mb(lambda fn=fn: fn(query, LIMIT))])
+            result.append(
+                [f"{label} · {query}", impl, rss_growth_mb(lambda fn=fn, query=query: fn(query, LIMIT))]
+            )
     for impl, build in builders(items).items():
         result.append([f"{label} · build index", impl, rss_growth_mb(build)])
     print(json.dumps(result))
@@ -317,14 +326,23 @@ def main() -> None:
             if label == "10K":
                 bench.plan[case] = PLAN[query]
             # Same matches for everyone (the order is each algorithm's own) ...
-            bench.same(case, {impl: (lambda fn=fn: fn(query, None)) for impl, fn in impls.items()}, Counter)
+            bench.same(
+                case,
+                {impl: (lambda fn=fn, query=query: fn(query, None)) for impl, fn in impls.items()},
+                Counter,
+            )
             # ... and the index ranks exactly as the per-call search of its algorithm.
             for name in NATIVE:
                 assert impls[f"native-index-{name}"](query, LIMIT) == impls[f"native-{name}"](query, LIMIT)
             assert impls["python-index-rapidfuzz"](query, LIMIT) == impls["python-rapidfuzz"](query, LIMIT)
             traced = (case, "python-rapidfuzz") in rss
             for impl, fn in impls.items():
-                row = bench.time(case, impl, lambda fn=fn: fn(query, LIMIT), memory=traced and impl.startswith("python"))
+                row = bench.time(
+                    case,
+                    impl,
+                    lambda fn=fn, query=query: fn(query, LIMIT),
+                    memory=traced and impl.startswith("python"),
+                )
                 if impl.startswith("native"):
                     row.peak_mb = rss.get((case, impl))
                 memory[(case, impl)] = row.peak_mb
@@ -352,11 +370,23 @@ def main() -> None:
         return "—" if value is None else f"{value:.2f} MB"
 
     print()
-    print(grid("peak memory (tracemalloc for python-*, RSS growth for native-*)", cases, impls,
-               lambda c, i: mb(memory.get((c, i)))))
+    print(
+        grid(
+            "peak memory (tracemalloc for python-*, RSS growth for native-*)",
+            cases,
+            impls,
+            lambda c, i: mb(memory.get((c, i))),
+        )
+    )
     print()
-    print(grid("resident-set growth of one call, every implementation", cases, impls,
-               lambda c, i: mb(rss.get((c, i)))))
+    print(
+        grid(
+            "resident-set growth of one call, every implementation",
+            cases,
+            impls,
+            lambda c, i: mb(rss.get((c, i))),
+        )
+    )
     print()
     print(quality_table(judged))
     if bench.args.json:

@@ -7,24 +7,26 @@ ones, and ties keep input order — as in the native module.
 
 Both steps run inside rapidfuzz's C++ loops, not per item in Python: the in-order filter is
 "the longest common subsequence of query and item is the whole query" (``LCSseq``, bit-parallel),
-and the scorer is applied by ``process.extract`` to the survivors only.
+and the scorer is applied by ``process.extract_iter`` to the survivors only.
 
 Why the ``path`` scorer (see :data:`SCORERS`; ``script/bench-fuzzy.py`` prints the quality
 table that chose it): every item that survives the filter already holds the whole query as a
 subsequence, so what separates them is how much *else* they hold. ``fuzz.ratio`` (normalised Indel
 similarity: 2·|query| / (|query| + |item|) once the filter has passed) says exactly that, shorter
 paths first, which is how ``argparse`` finds ``argparse.py`` before ``test/test_argparse.py``.
-Two small shares break near-ties: ``ratio`` on the file name alone (:data:`NAME_WEIGHT`: ``librs``
-wants a file *named* lib.rs) and ``partial_ratio`` on the path (:data:`RUN_WEIGHT`: letters that
-occur together). ``partial_ratio`` or ``WRatio`` alone reward the best-aligned window, which many
-long paths also have; on the test set they rank the expected file worse (MRR 0.84-0.86 against
-0.97-0.98 for ``ratio`` and ``path``).
+A small share of the same score on the file name alone (:data:`NAME_WEIGHT`) breaks near-ties
+toward files whose *name* the query spells (``librs`` wants a file called lib.rs: rank 19 with
+``ratio`` alone, 4 with the name's share). ``partial_ratio`` and ``WRatio`` reward the
+best-aligned window instead, which many long paths also have: on the test set they rank the
+expected file worse (MRR 0.84-0.86 against 0.97), and ``partial_ratio`` costs about 7x ``ratio``.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq
@@ -104,10 +106,10 @@ def in_order_matches(query: Query, haystacks: Sequence[str]) -> list[int]:
     The query is a subsequence of an item exactly when their longest common subsequence is the
     whole query, which rapidfuzz computes for the whole list in C++.
     """
-    found = process.extract(
-        query.chars, haystacks, scorer=LCSseq.similarity, score_cutoff=len(query.chars), limit=None
+    found = process.extract_iter(
+        query.chars, haystacks, scorer=LCSseq.similarity, score_cutoff=len(query.chars)
     )
-    return sorted(index for _, _, index in found)
+    return [index for _, _, index in found]
 
 
 def score_partial(query: str, haystacks: Sequence[str]) -> list[float]:
@@ -123,27 +125,21 @@ def score_ratio(query: str, haystacks: Sequence[str]) -> list[float]:
 
 
 def score_path(query: str, haystacks: Sequence[str]) -> list[float]:
-    """``ratio`` of the whole path, plus small shares of ``ratio`` on the file name and of
-    ``partial_ratio`` (contiguity) on the whole path."""
+    """``ratio`` of the whole path, plus :data:`NAME_WEIGHT` times ``ratio`` of the file name."""
     names = [h[h.rfind("/") + 1 :] for h in haystacks]
     whole = _scores(query, haystacks, fuzz.ratio)
     named = _scores(query, names, fuzz.ratio)
-    runs = _scores(query, haystacks, fuzz.partial_ratio)
-    return [w + NAME_WEIGHT * n + RUN_WEIGHT * r for w, n, r in zip(whole, named, runs, strict=True)]
+    return [w + NAME_WEIGHT * n for w, n in zip(whole, named, strict=True)]
 
 
-#: The shares of the file name's ``ratio`` and of ``partial_ratio`` in :func:`score_path`: enough
-#: to break near-ties, too little to let a long path beat a much shorter one.
+#: The file name's share in :func:`score_path`: enough to break near-ties, too little to let a
+#: long path with a matching name beat a much shorter one.
 NAME_WEIGHT = 0.1
-RUN_WEIGHT = 0.1
 
 
 def _scores(query: str, haystacks: Sequence[str], scorer: Callable) -> list[float]:
-    """``scorer(query, h)`` for every haystack, in input order, computed in rapidfuzz's C++ loop."""
-    scores = [0.0] * len(haystacks)
-    for _, score, index in process.extract(query, haystacks, scorer=scorer, limit=None):
-        scores[index] = score
-    return scores
+    """``scorer(query, h)`` for every haystack, in input order, each computed in rapidfuzz's C++."""
+    return [score for _, score, _ in process.extract_iter(query, haystacks, scorer=scorer)]
 
 
 #: Scorer name -> function(query, haystacks) -> scores in input order. The quality table of
@@ -195,17 +191,20 @@ def fuzzy_search(
 def score_all(
     query: Query, haystacks: Sequence[str], scorer: Callable[[str, Sequence[str]], list[float]]
 ) -> list[tuple[float, int]]:
-    """``(score, index)`` of every haystack that passes the in-order filter."""
+    """``(score, index)`` of every haystack that passes the in-order filter, in input order."""
     candidates = in_order_matches(query, haystacks)
-    scorable = [i for i in candidates if len(query.chars) * len(haystacks[i]) <= MAX_SCORE_CELLS]
+    longest = MAX_SCORE_CELLS // len(query.chars)
+    if all(len(haystacks[i]) <= longest for i in candidates):
+        return list(zip(scorer(query.chars, [haystacks[i] for i in candidates]), candidates, strict=True))
+    scorable = [i for i in candidates if len(haystacks[i]) <= longest]
     scores = dict(zip(scorable, scorer(query.chars, [haystacks[i] for i in scorable]), strict=True))
     return [(scores.get(i, UNSCORED), i) for i in candidates]
 
 
 def best(scored: list[tuple[float, int]], limit: int) -> list[int]:
-    """The indices of the ``limit`` best pairs: higher score first, then input order."""
-    scored.sort(key=lambda pair: (-pair[0], pair[1]))
-    return [i for _, i in scored[:limit]]
+    """The indices of the ``limit`` best pairs: higher score first, then input order (``scored``
+    is in input order and ``nlargest`` is stable, like ``sorted(..., reverse=True)``)."""
+    return [i for _, i in heapq.nlargest(limit, scored, key=itemgetter(0))]
 
 
 class FuzzyIndex:

@@ -133,17 +133,17 @@ pub fn fold(text: &str) -> String {
 /// True if the query's characters occur in `item` in order (folded when the query ignores case).
 pub fn matches_in_order(query: &Query, item: &str) -> bool {
     if item.is_ascii() {
-        // Paths are nearly always ASCII: compare bytes, and skip ahead with `position`.
+        // Paths are nearly always ASCII: compare bytes, and jump to each next character with memchr.
         let mut rest = item.as_bytes();
         for &c in &query.chars {
             if !c.is_ascii() {
                 return false;
             }
             let c = c as u8;
-            let found = if query.ignore_case {
-                rest.iter().position(|b| b.to_ascii_lowercase() == c)
+            let found = if query.ignore_case && c.is_ascii_lowercase() {
+                memchr::memchr2(c, c.to_ascii_uppercase(), rest)
             } else {
-                rest.iter().position(|&b| b == c)
+                memchr::memchr(c, rest)
             };
             match found {
                 Some(at) => rest = &rest[at + 1..],
@@ -408,7 +408,10 @@ mod tests {
             .collect();
         for algorithm in Algorithm::ALL {
             let query = parse_query("d1f2");
-            let serial = best(score_range(&query, &items[..], algorithm, 0..items.len()), 100);
+            let serial = best(
+                score_range(&query, &items[..], algorithm, 0..items.len()),
+                100,
+            );
             assert_eq!(rank("d1f2", &items[..], Some(100), algorithm), serial);
         }
     }
