@@ -37,7 +37,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from benchlib import ROOT, Bench
+from benchlib import ROOT, Bench, fmt_time
 
 from ironcode import ffi
 from ironcode.twin import fuzzy as twin
@@ -304,6 +304,35 @@ def grid(title: str, cases: list[str], impls: list[str], cell: Callable[[str, st
     return "\n".join(lines)
 
 
+def summary(bench: Bench, labels: tuple[str, ...]) -> str:
+    """Per size: each implementation's median over the queries, and who is fastest how often."""
+    impls = list(dict.fromkeys(r.impl for r in bench.rows))
+    searches = [r for r in bench.rows if not r.case.endswith("build index") and r.median_s]
+    lines = [
+        "## summary: median over the queries, per size",
+        "",
+        "| size | " + " | ".join(impls) + " | fastest per call | fastest index |",
+        "|---|" + "---|" * (len(impls) + 2),
+    ]
+    for label in labels:
+        rows = [r for r in searches if r.case.startswith(f"{label} · ")]
+        cells = []
+        for impl in impls:
+            times = [r.median_s for r in rows if r.impl == impl]
+            cells.append(fmt_time(statistics.median(times)) if times else "—")
+        winners = []
+        for kind in ("per call", "index"):
+            counts: Counter[str] = Counter()
+            for case in dict.fromkeys(r.case for r in rows):
+                pool = [r for r in rows if r.case == case and ("-index-" in r.impl) == (kind == "index")]
+                counts[min(pool, key=lambda r: r.median_s).impl] += 1
+            winners.append(
+                ", ".join(f"{impl} {n}/{sum(counts.values())}" for impl, n in counts.most_common())
+            )
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {winners[0]} | {winners[1]} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     bench = Bench("fuzzy", "fuzzy search: rapidfuzz twin vs nucleo, skim, sublime; per call vs index")
     labels = QUICK_SIZES if bench.quick else tuple(SIZES)
@@ -387,6 +416,8 @@ def main() -> None:
             lambda c, i: mb(rss.get((c, i))),
         )
     )
+    print()
+    print(summary(bench, labels))
     print()
     print(quality_table(judged))
     if bench.args.json:

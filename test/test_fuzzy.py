@@ -149,6 +149,13 @@ def test_a_huge_item_is_kept_without_stalling(impl):
     assert impl.fuzzy_search("ab", [huge, "ab"]) == ["ab", huge]
 
 
+def test_repeated_letters_that_explode_sublimes_search_do_not_stall_any_algorithm(algorithm):
+    # Sublime's matcher tries every alignment: "a" * 12 against "a" * 4000 would run for ages.
+    items = ["a" * n for n in (12, 100, 1000, 4000)] * 25
+    found = search_with(algorithm)("a" * 12, items, None)
+    assert Counter(found) == Counter(items)
+
+
 def test_many_items_give_the_reference_set(impl):
     items = [f"pkg{i % 37}/mod{i}/util_{i % 11}.py" for i in range(20_000)]
     found = impl.fuzzy_search("p7u3", items, None)

@@ -9,6 +9,9 @@ Intended differences (the only ones; everything else is a bug):
 - ``stats``: both sample /proc, but each backend keeps its own previous CPU sample, and two samples
   are never taken at the same instant, so values differ by what changed between calls.
 - Error *messages* may differ in wording; error *kinds* never do.
+- ``fuzzy``: each backend ranks with its own algorithms (native: nucleo, skim, sublime; Python:
+  rapidfuzz), so the *order* of ``fuzzy_search`` results differs, and with a ``limit`` so may which
+  items make the cut. Which items match (the in-order, smart-case rule) is the same, and tested.
 """
 
 
