@@ -61,15 +61,15 @@ DECISIONS: dict[str, Decision] = {
     "fuzzy_search": Decision(
         "native",
         "fuzzy",
-        "bench-fuzzy: native-nucleo per call beat python-rapidfuzz in 20/20 cases (median of the 4 queries: "
-        "10K 18.1 vs 24.4 ms, 100K 190 vs 306 ms) and ranks best (MRR 0.98 vs 0.97); unlike the plan's "
-        "JSON-marshalled calls, items cross NUL-joined (JSON costs 1.3-3x: native-nucleo-json)",
+        "bench-fuzzy, 2 full runs (2 loaded cores): native-nucleo per call beat python-rapidfuzz in 38/40 "
+        "cases; median of the 4 queries 10K 15-18 vs 24-27 ms, 100K 186-190 vs 306-373 ms; best ranking "
+        "(MRR 0.98 vs 0.97). Unlike the plan's JSON calls, items cross NUL-joined (JSON: 1.2-11x slower)",
     ),
     "FuzzyIndex": Decision(
         "native",
         "fuzzy",
-        "bench-fuzzy: native-index-nucleo fastest in 20/20 cases (10K 8.3 vs 15.9 ms for python-index, "
-        "100K 103 vs 197 ms); a search's RSS growth 0.2-2.6 MB vs 0.8-23 MB",
+        "bench-fuzzy, 2 full runs: native-index-nucleo beat python-index-rapidfuzz in 38/40 cases (10K "
+        "8-12 vs 15-16 ms, 100K 103-115 vs 197-223 ms); search memory 0.2-2.6 MB (RSS) vs 0.7-13 MB (tracemalloc)",
     ),
     # watcher (issue 9)
     # lock (issue 10)
