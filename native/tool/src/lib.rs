@@ -160,6 +160,67 @@ ffi_fn! {
 
 // ---- lock (issue 10) --------------------------------------------------------
 
+/// A ticket or channel id from Python: ids are issued from 1, so a negative one is a caller bug.
+fn lock_id(value: i64, name: &str) -> error::ToolResult<u64> {
+    u64::try_from(value).map_err(|_| {
+        error::ToolError::invalid_argument(format!("{name} must be >= 0, got {value}"))
+    })
+}
+
+ffi_fn! {
+    /// `lock_try(key, mode, channel)` → `{"ticket", "granted"}`; `mode` is `"read"` or `"write"`,
+    /// a negative `channel` means none (the ticket is waited for with `lock_wait`).
+    fn lock_try_ffi(key: *const c_char, mode: *const c_char, channel: i64) {
+        let mode = lock::Mode::parse(str_arg(mode, "mode")?)?;
+        let channel = u64::try_from(channel).ok();
+        lock::try_acquire(str_arg(key, "key")?, mode, channel)
+    }
+}
+
+ffi_fn! {
+    /// `lock_wait(ticket, timeout_us)` → `true` once granted, `false` at the timeout (the ticket
+    /// stays queued); a negative timeout waits without limit. Blocks with the GIL released.
+    fn lock_wait_ffi(ticket: i64, timeout_us: i64) {
+        let timeout = u64::try_from(timeout_us).ok().map(std::time::Duration::from_micros);
+        lock::wait(lock_id(ticket, "ticket")?, timeout)
+    }
+}
+
+ffi_fn! {
+    /// `lock_release(ticket)` → `null`: releases a held ticket or withdraws a waiting one.
+    fn lock_release_ffi(ticket: i64) {
+        lock::release(lock_id(ticket, "ticket")?)
+    }
+}
+
+ffi_fn! {
+    /// `lock_stats()` → `LockStats`.
+    fn lock_stats_ffi() {
+        Ok(lock::stats())
+    }
+}
+
+ffi_fn! {
+    /// `lock_channel_open()` → `{"channel", "fd"}`: an asyncio notification channel.
+    fn lock_channel_open_ffi() {
+        lock::channel_open()
+    }
+}
+
+ffi_fn! {
+    /// `lock_channel_take(channel)` → the ticket ids granted since the last call.
+    fn lock_channel_take_ffi(channel: i64) {
+        lock::channel_take(lock_id(channel, "channel")?)
+    }
+}
+
+ffi_fn! {
+    /// `lock_channel_close(channel)` → `null`; withdraws the channel's waiting tickets.
+    fn lock_channel_close_ffi(channel: i64) {
+        lock::channel_close(lock_id(channel, "channel")?)
+    }
+}
+
 // ---- system --------------------------------------------------------------------------------
 
 ffi_fn! {
