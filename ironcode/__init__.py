@@ -39,6 +39,9 @@ __all__ = [
     "FuzzyIndex",
     # watcher
     # lock
+    "RWLock",
+    "LockGuard",
+    "lock_stats",
     # system
     "stats",
     "extract",
@@ -128,6 +131,15 @@ def FuzzyIndex(items: list[str], algorithm: str | None = None):  # noqa: N802 - 
 
 
 # ---- lock (issue 10) ----------------------------------------------------------
+
+from .rwlock import LockGuard, RWLock  # noqa: E402
+
+
+def lock_stats() -> dict:
+    """Counts of the lock registry that serves :class:`RWLock`: ``{"total_locks", "active_readers",
+    "active_writers", "waiting_readers", "waiting_writers"}`` (keys with no holders are gone)."""
+    return _impl("lock_stats")()
+
 
 
 # ---- system ----------------------------------------------------------------------------------

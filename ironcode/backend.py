@@ -73,6 +73,8 @@ DECISIONS: dict[str, Decision] = {
     ),
     # watcher (issue 9)
     # lock (issue 10)
+    "RWLock": Decision("python", "lock", "pending bench-lock"),
+    "lock_stats": Decision("python", "lock", "pending bench-lock"),
     "stats": Decision(
         "native", "stats", "bench-fs stats: native 2.01x faster (26 vs 53 µs)", ("fs", "stats")
     ),

@@ -53,6 +53,13 @@ SIGNATURES: dict[str, tuple[Any, ...]] = {
     "fuzzy_index_count_ffi": (),
     # watcher (issue 9)
     # lock (issue 10)
+    "lock_try_ffi": (c_char_p, c_char_p, c_int64),
+    "lock_wait_ffi": (c_int64, c_int64),
+    "lock_release_ffi": (c_int64,),
+    "lock_stats_ffi": (),
+    "lock_channel_open_ffi": (),
+    "lock_channel_take_ffi": (c_int64,),
+    "lock_channel_close_ffi": (c_int64,),
     "stats_ffi": (),
     "extract_ffi": (c_char_p, c_char_p),
 }
@@ -334,6 +341,142 @@ def fuzzy_index_count() -> int:
 
 
 # ---- lock (issue 10) ----------------------------------------------------------
+
+import time as _time  # noqa: E402
+import weakref as _weakref  # noqa: E402
+
+from .rwlock import RWLock as _RWLockFrontEnd  # noqa: E402
+
+_LOCK_MODES = {"read": b"read", "write": b"write"}
+#: A blocked native wait returns to Python this often, only so that Ctrl-C reaches the main thread
+#: (signal handlers run between bytecodes, never inside a C call); it is a Condvar wait, not a poll.
+LOCK_WAIT_SLICE_S = 0.25
+
+
+def lock_try(key: str | bytes, mode: str, channel: int = -1) -> dict:
+    """``{"ticket", "granted"}``: ``mode`` on ``key``, granted now or queued (for ``channel``)."""
+    mode_arg = _LOCK_MODES.get(mode) if isinstance(mode, str) else None
+    return _call("lock_try_ffi", _cstr(key, "key"), mode_arg or _cstr(mode, "mode"), _int(channel, "channel"))
+
+
+def lock_wait(ticket: int, timeout_us: int | None) -> bool:
+    """True once ``ticket`` is granted, False after ``timeout_us`` µs (None: no limit)."""
+    return _call("lock_wait_ffi", _int(ticket, "ticket"), _int(timeout_us, "timeout_us"))
+
+
+def lock_release(ticket: int) -> None:
+    """Releases a held ticket or withdraws a waiting one."""
+    _call("lock_release_ffi", _int(ticket, "ticket"))
+
+
+def lock_stats() -> dict:
+    return _call("lock_stats_ffi")
+
+
+def lock_channel_open() -> dict:
+    """``{"channel", "fd"}``: an asyncio notification channel (the library owns ``fd``)."""
+    return _call("lock_channel_open_ffi")
+
+
+def lock_channel_take(channel: int) -> list[int]:
+    """Ticket ids of ``channel`` granted since the last call, in grant order."""
+    return _call("lock_channel_take_ffi", _int(channel, "channel"))
+
+
+def lock_channel_close(channel: int) -> None:
+    _call("lock_channel_close_ffi", _int(channel, "channel"))
+
+
+class _LoopChannel:
+    """One event loop's channel: the loop watches its descriptor and resolves the futures of the
+    tickets the library reports granted."""
+
+    __slots__ = ("id", "fd", "futures")
+
+    def __init__(self, loop: Any) -> None:
+        opened = lock_channel_open()
+        self.id: int = opened["channel"]
+        self.fd: int = opened["fd"]
+        self.futures: dict[int, Any] = {}
+        loop.add_reader(self.fd, self._on_ready)
+        # When the loop is gone, so is its selector; closing the channel withdraws tickets whose
+        # tasks can no longer be told.
+        _weakref.finalize(loop, _close_channel_quietly, self.id)
+
+    def _on_ready(self) -> None:
+        for ticket in lock_channel_take(self.id):
+            future = self.futures.pop(ticket, None)
+            if future is not None and not future.done():
+                future.set_result(None)
+
+
+def _close_channel_quietly(channel: int) -> None:
+    try:
+        lock_channel_close(channel)
+    except IronCodeError:  # already closed, or the library is being unloaded at exit
+        pass
+
+
+class NativeLockCore:
+    """The Rust registry as the core of :mod:`ironcode.rwlock`. Threads block in ``lock_wait``
+    (the GIL is released); tasks are woken through their event loop's channel."""
+
+    def __init__(self) -> None:
+        self._channels: _weakref.WeakKeyDictionary[Any, _LoopChannel] = _weakref.WeakKeyDictionary()
+        self._channels_lock = threading.Lock()
+
+    def prepare_key(self, key: str) -> bytes:
+        return _cstr(key, "key")
+
+    def try_acquire(self, key: bytes, mode: str, loop: Any) -> tuple[int, bool]:
+        channel = -1 if loop is None else self._channel(loop).id
+        answer = _call("lock_try_ffi", key, _LOCK_MODES[mode], channel)
+        return answer["ticket"], answer["granted"]
+
+    def wait(self, ticket: int, timeout: float | None) -> bool:
+        deadline = None if timeout is None else _time.monotonic() + timeout
+        while True:
+            slice_s = LOCK_WAIT_SLICE_S
+            if deadline is not None:
+                slice_s = min(slice_s, max(0.0, deadline - _time.monotonic()))
+            if _call("lock_wait_ffi", ticket, int(slice_s * 1e6)):
+                return True
+            if deadline is not None and _time.monotonic() >= deadline:
+                return False
+
+    def granted(self, ticket: int, loop: Any) -> Any:
+        future = loop.create_future()
+        self._channels[loop].futures[ticket] = future
+        return future
+
+    def release(self, ticket: int) -> None:
+        _call("lock_release_ffi", ticket)
+
+    def withdraw(self, ticket: int, loop: Any) -> None:
+        channel = self._channels.get(loop)
+        if channel is not None:
+            channel.futures.pop(ticket, None)
+        _call("lock_release_ffi", ticket)
+
+    def stats(self) -> dict:
+        return lock_stats()
+
+    def _channel(self, loop: Any) -> _LoopChannel:
+        channel = self._channels.get(loop)
+        if channel is None:
+            with self._channels_lock:
+                channel = self._channels.get(loop)
+                if channel is None:
+                    channel = self._channels[loop] = _LoopChannel(loop)
+        return channel
+
+
+class RWLock(_RWLockFrontEnd):
+    """:class:`ironcode.rwlock.RWLock` on the Rust registry."""
+
+    core = NativeLockCore()
+    __slots__ = ()
+
 
 
 # ---- system ----------------------------------------------------------------------------------
