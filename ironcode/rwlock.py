@@ -91,7 +91,9 @@ def check_timeout(timeout: object) -> float | None:
     if timeout is None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise IronCodeError("invalid_argument", f"timeout must be a number of seconds or None, got {timeout!r}")
+        raise IronCodeError(
+            "invalid_argument", f"timeout must be a number of seconds or None, got {timeout!r}"
+        )
     if math.isnan(timeout) or timeout < 0:
         raise IronCodeError("invalid_argument", f"timeout must be >= 0 seconds, got {timeout!r}")
     return None if math.isinf(timeout) else float(timeout)

@@ -59,9 +59,7 @@ class KeyState:
         return not self.writer and self.readers == 0 and not self.waiting_writers
 
     def is_idle(self) -> bool:
-        return (
-            self.readers == 0 and not self.writer and not self.waiting_readers and not self.waiting_writers
-        )
+        return self.readers == 0 and not self.writer and not self.waiting_readers and not self.waiting_writers
 
 
 class Locks:
@@ -109,7 +107,9 @@ class Locks:
                     state.wakeup = threading.Condition(self._mutex)
                 state.wakeup.wait_for(lambda: ticket.state != WAITING, timeout)
             if ticket.state == RELEASED:
-                raise IronCodeError("invalid_argument", "lock ticket was released while a thread waited for it")
+                raise IronCodeError(
+                    "invalid_argument", "lock ticket was released while a thread waited for it"
+                )
             return ticket.state == HELD
 
     def granted(self, ticket: Ticket, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
