@@ -389,19 +389,21 @@ def lock_channel_close(channel: int) -> None:
 
 class _LoopChannel:
     """One event loop's channel: the loop watches its descriptor and resolves the futures of the
-    tickets the library reports granted."""
+    tickets the library reports granted.
 
-    __slots__ = ("id", "fd", "futures")
+    Only the loop holds it (through the reader callback), so closing or dropping the loop frees
+    it, and its finalizer closes the library side, withdrawing tickets no task can be told about.
+    """
+
+    __slots__ = ("id", "fd", "futures", "__weakref__")
 
     def __init__(self, loop: Any) -> None:
         opened = lock_channel_open()
         self.id: int = opened["channel"]
         self.fd: int = opened["fd"]
         self.futures: dict[int, Any] = {}
+        _weakref.finalize(self, _close_channel_quietly, self.id)
         loop.add_reader(self.fd, self._on_ready)
-        # When the loop is gone, so is its selector; closing the channel withdraws tickets whose
-        # tasks can no longer be told.
-        _weakref.finalize(loop, _close_channel_quietly, self.id)
 
     def _on_ready(self) -> None:
         for ticket in lock_channel_take(self.id):
@@ -422,7 +424,11 @@ class NativeLockCore:
     (the GIL is released); tasks are woken through their event loop's channel."""
 
     def __init__(self) -> None:
-        self._channels: _weakref.WeakKeyDictionary[Any, _LoopChannel] = _weakref.WeakKeyDictionary()
+        # loop -> weak reference to its channel: a strong one would keep every loop with a waiting
+        # future alive (future -> loop), so an abandoned loop's tickets would never be withdrawn.
+        self._channels: _weakref.WeakKeyDictionary[Any, _weakref.ref[_LoopChannel]] = (
+            _weakref.WeakKeyDictionary()
+        )
         self._channels_lock = threading.Lock()
 
     def prepare_key(self, key: str) -> bytes:
@@ -430,7 +436,8 @@ class NativeLockCore:
 
     def try_acquire(self, key: bytes, mode: str, loop: Any) -> tuple[int, bool]:
         channel = -1 if loop is None else self._channel(loop).id
-        answer = _call("lock_try_ffi", key, _LOCK_MODES[mode], channel)
+        mode_arg = _LOCK_MODES.get(mode) if isinstance(mode, str) else None
+        answer = _call("lock_try_ffi", key, mode_arg or _cstr(mode, "mode"), channel)
         return answer["ticket"], answer["granted"]
 
     def wait(self, ticket: int, timeout: float | None) -> bool:
@@ -446,28 +453,40 @@ class NativeLockCore:
 
     def granted(self, ticket: int, loop: Any) -> Any:
         future = loop.create_future()
-        self._channels[loop].futures[ticket] = future
+        self._channel(loop).futures[ticket] = future
         return future
 
     def release(self, ticket: int) -> None:
         _call("lock_release_ffi", ticket)
 
     def withdraw(self, ticket: int, loop: Any) -> None:
-        channel = self._channels.get(loop)
+        channel = self._live_channel(loop)
         if channel is not None:
             channel.futures.pop(ticket, None)
-        _call("lock_release_ffi", ticket)
+            _call("lock_release_ffi", ticket)
+            return
+        try:
+            _call("lock_release_ffi", ticket)
+        except IronCodeError:  # the loop's channel closed, and withdrew the ticket with it
+            pass
 
     def stats(self) -> dict:
         return lock_stats()
 
+    def _live_channel(self, loop: Any) -> _LoopChannel | None:
+        ref = self._channels.get(loop)
+        return None if ref is None else ref()
+
     def _channel(self, loop: Any) -> _LoopChannel:
-        channel = self._channels.get(loop)
+        channel = self._live_channel(loop)
         if channel is None:
+            if loop.is_closed():
+                raise IronCodeError("invalid_argument", "the event loop is closed")
             with self._channels_lock:
-                channel = self._channels.get(loop)
+                channel = self._live_channel(loop)
                 if channel is None:
-                    channel = self._channels[loop] = _LoopChannel(loop)
+                    channel = _LoopChannel(loop)
+                    self._channels[loop] = _weakref.ref(channel)
         return channel
 
 

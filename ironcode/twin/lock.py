@@ -124,7 +124,10 @@ class Locks:
             self._give_back(ticket)
 
     def withdraw(self, ticket: Ticket, loop: asyncio.AbstractEventLoop) -> None:
-        self.release(ticket)
+        """Gives up a task's ticket; already given back (its loop closed) is fine."""
+        with self._mutex:
+            if ticket.state != RELEASED:
+                self._give_back(ticket)
 
     def stats(self) -> dict:
         """Counts live keys, holders and waiters, across all keys."""
