@@ -17,7 +17,13 @@ from ironcode.twin import lock as twin_lock
 
 #: How long a test waits for something that must happen (a failure, never a measurement).
 DEADLINE_S = 20.0
-IDLE = {"total_locks": 0, "active_readers": 0, "active_writers": 0, "waiting_readers": 0, "waiting_writers": 0}
+IDLE = {
+    "total_locks": 0,
+    "active_readers": 0,
+    "active_writers": 0,
+    "waiting_readers": 0,
+    "waiting_writers": 0,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -216,7 +222,9 @@ def test_queued_writers_go_before_readers_that_queued_earlier(impl):
             holder = Holder(lock, mode, log=log, name=name, hold=mode == "read")
             holder.start()
             wait_until(
-                lambda n=n: sum(impl.lock_stats()[k] for k in ("waiting_readers", "waiting_writers")) == n + 1,
+                lambda n=n: (
+                    sum(impl.lock_stats()[k] for k in ("waiting_readers", "waiting_writers")) == n + 1
+                ),
                 f"{name} queued",
             )
             holders.append(holder)
