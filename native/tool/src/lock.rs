@@ -209,10 +209,10 @@ impl Locks {
     pub fn try_acquire(&self, key: &str, mode: Mode, channel: Option<u64>) -> ToolResult<Attempt> {
         let mut guard = self.lock();
         let reg = &mut *guard;
-        if let Some(id) = channel {
-            if !reg.channels.contains_key(&id) {
-                return Err(unknown("channel", id));
-            }
+        if let Some(id) = channel
+            && !reg.channels.contains_key(&id)
+        {
+            return Err(unknown("channel", id));
         }
         reg.next_id += 1;
         let ticket = reg.next_id;
@@ -440,11 +440,12 @@ impl Registry {
             return;
         };
         let mut granted: Vec<u64> = Vec::new();
-        if !state.writer && state.readers == 0 {
-            if let Some(writer) = state.waiting_writers.pop_front() {
-                state.writer = true;
-                granted.push(writer);
-            }
+        if !state.writer
+            && state.readers == 0
+            && let Some(writer) = state.waiting_writers.pop_front()
+        {
+            state.writer = true;
+            granted.push(writer);
         }
         if !state.writer && state.waiting_writers.is_empty() {
             state.readers += state.waiting_readers.len();
@@ -468,10 +469,8 @@ impl Registry {
                 None => wake_threads = true,
             }
         }
-        if wake_threads {
-            if let Some(wakeup) = &state.wakeup {
-                wakeup.notify_all();
-            }
+        if wake_threads && let Some(wakeup) = &state.wakeup {
+            wakeup.notify_all();
         }
     }
 }
