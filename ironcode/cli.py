@@ -205,6 +205,8 @@ def fuzzy(obj: Context, query: str, path: str, limit: int, algorithm: str | None
 
 
 # ---- lock (issue 10) ----------------------------------------------------------
+# No command: a lock lives in the registry of the process that takes it, so a one-shot CLI process
+# would only ever see its own empty registry. Use ironcode.RWLock / ironcode.lock_stats in Python.
 
 
 # ---- system ----------------------------------------------------------------------------------
