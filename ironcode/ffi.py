@@ -463,12 +463,12 @@ class NativeLockCore:
         channel = self._live_channel(loop)
         if channel is not None:
             channel.futures.pop(ticket, None)
-            _call("lock_release_ffi", ticket)
-            return
         try:
             _call("lock_release_ffi", ticket)
-        except IronCodeError:  # the loop's channel closed, and withdrew the ticket with it
-            pass
+        except IronCodeError:
+            if channel is not None:
+                raise
+            # else the loop's channel closed, and withdrew the ticket with it
 
     def stats(self) -> dict:
         return lock_stats()
