@@ -85,7 +85,7 @@ DECISIONS: dict[str, Decision] = {
         "python",
         "lock",
         "follows RWLock; bench-lock lock_stats(): twin 2.85x faster",
-        ("lock", "lock_stats()"),
+        ("lock", "lock_stats() round trip"),
     ),
     "stats": Decision(
         "native", "stats", "bench-fs stats: native 2.01x faster (26 vs 53 µs)", ("fs", "stats")
