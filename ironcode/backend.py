@@ -76,15 +76,15 @@ DECISIONS: dict[str, Decision] = {
     "RWLock": Decision(
         "python",
         "lock",
-        "bench-lock: twin 2.0-4.6x faster in 7 of 8 cases (single read, asyncio: 3.9 vs 17.8 µs); "
-        "native wins only 7R+3W threads, 1.18x; mean 0.43x (plan: 0.79x)",
+        "bench-lock: twin 2.2-4.5x faster uncontended (single read, asyncio: 3.2 vs 14.4 µs); "
+        "contended cases a wash (0.74-1.16x); mean 0.65x (plan: 0.79x)",
         ("lock", ""),
     ),
     # Each backend has its own registry, so the stats must come from the one serving RWLock.
     "lock_stats": Decision(
         "python",
         "lock",
-        "follows RWLock; bench-lock lock_stats(): twin 2.85x faster",
+        "follows RWLock; bench-lock lock_stats() round trip: twin 1.5x faster (2.0 vs 3.1 µs)",
         ("lock", "lock_stats() round trip"),
     ),
     "stats": Decision(
