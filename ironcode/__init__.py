@@ -33,6 +33,8 @@ __all__ = [
     # search
     # git
     # shell
+    "parse_bash",
+    "command_prefix",
     # terminal
     # fuzzy
     "fuzzy_search",
@@ -83,6 +85,26 @@ def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100
 
 
 # ---- shell (issue 6) ----------------------------------------------------------
+
+
+def parse_bash(command: str, cwd: str = ".") -> dict:
+    """What a bash command line will do: ``{"commands", "directories", "patterns", "always"}``.
+
+    ``commands`` is every command anywhere in it (pipelines, lists, subshells, loop bodies,
+    substitutions) as ``{"name", "args", "text"}``; ``directories`` the absolute folders that
+    file commands (cd, rm, cp, mv, mkdir, touch, chmod, chown, cat) touch, relative paths resolved
+    against ``cwd``; ``patterns`` each command's text and ``always`` its ``command_prefix + " *"``
+    (cd-like commands excluded). Never raises on the command itself:
+
+    >>> parse_bash("git log --oneline -5 && echo done > out")["always"]
+    ['git log *', 'echo *']
+    """
+    return _impl("parse_bash")(command, cwd)
+
+
+def command_prefix(tokens: list[str]) -> str:
+    """The tokens that name what a command does: ``["git", "checkout", "main"]`` → ``"git checkout"``."""
+    return _impl("command_prefix")(tokens)
 
 
 # ---- terminal (issue 7) -------------------------------------------------------

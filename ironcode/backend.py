@@ -56,6 +56,8 @@ DECISIONS: dict[str, Decision] = {
     # search (issue 4)
     # git (issue 5)
     # shell (issue 6)
+    "parse_bash": Decision("native", "shell", "pending bench-shell"),
+    "command_prefix": Decision("native", "shell", "pending bench-shell"),
     # terminal (issue 7)
     # fuzzy (issue 8)
     "fuzzy_search": Decision(

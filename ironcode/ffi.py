@@ -44,6 +44,8 @@ SIGNATURES: dict[str, tuple[Any, ...]] = {
     # search (issue 4)
     # git (issue 5)
     # shell (issue 6)
+    "parse_bash_ffi": (c_char_p, c_size_t, c_char_p),
+    "command_prefix_ffi": (c_char_p,),
     # terminal (issue 7)
     # fuzzy (issue 8)
     "fuzzy_search_ffi": (c_char_p, c_size_t, c_char_p, c_size_t, c_size_t, ctypes.c_int, c_int64, c_char_p),
@@ -251,6 +253,25 @@ def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100
 
 
 # ---- shell (issue 6) ----------------------------------------------------------
+
+
+def parse_bash(command: str | bytes, cwd: str = ".") -> dict:
+    return _call("parse_bash_ffi", *_buffer(command, "command"), _cstr(cwd, "cwd"))
+
+
+def command_prefix(tokens: list[str]) -> str:
+    return _call("command_prefix_ffi", _json(_str_list(tokens, "tokens")))
+
+
+def _str_list(value: Any, name: str) -> list[str]:
+    """A list of strings for a JSON argument; anything else is ``invalid_argument`` here, as the
+    twin says, instead of a TypeError from ``json.dumps``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise IronCodeError("invalid_argument", f"{name} must be a list of strings, got {type(value).__name__}")
+    for item in value:
+        if not isinstance(item, str):
+            raise IronCodeError("invalid_argument", f"{name} must be strings, got {type(item).__name__}")
+    return list(value)
 
 
 # ---- terminal (issue 7) -------------------------------------------------------

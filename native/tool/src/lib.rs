@@ -92,6 +92,23 @@ ffi_fn! {
 
 // ---- shell (issue 6) --------------------------------------------------------
 
+ffi_fn! {
+    /// `parse_bash(command, cwd)` → `BashParse`; the command is pointer + length (it may hold
+    /// NUL bytes, which must reach the parser, not cut the command short).
+    fn parse_bash_ffi(command: *const u8, command_len: usize, cwd: *const c_char) {
+        let command = ffi_support::text_arg(command, command_len, "command")?;
+        shell::parse_bash(command, str_arg(cwd, "cwd")?)
+    }
+}
+
+ffi_fn! {
+    /// `command_prefix(tokens_json)` → the prefix; `tokens_json` is a JSON list of strings.
+    fn command_prefix_ffi(tokens_json: *const c_char) {
+        let tokens: Vec<String> = json_arg(tokens_json, "tokens")?;
+        Ok(shell::command_prefix(&tokens))
+    }
+}
+
 // ---- terminal (issue 7) -----------------------------------------------------
 
 // ---- fuzzy (issue 8) --------------------------------------------------------

@@ -1,1 +1,794 @@
-//! `shell` — to be built under issue 6.
+//! `shell` — what a bash command line will do, for the bash tool's permission checks: every
+//! command in it (name, arguments, source text), the folders that file commands touch, and the
+//! patterns a user can allow ("git log *").
+//!
+//! Parsing is tree-sitter-bash; the walk over the tree is ours. The twin
+//! (`ironcode/twin/shell.py`) walks the same tree from py-tree-sitter with the same rules, function
+//! for function, so both backends return the same value for every input. Nothing here raises on
+//! a command: unparseable input gives the commands tree-sitter could still recognise.
+//!
+//! Rules (OPERATIONS.md "Shell" and issue 6):
+//! - Every `command` node counts, wherever it sits: pipelines, `&&`/`||` lists, subshells, loop
+//!   and `if` bodies, command and process substitutions, statements chained after a heredoc start.
+//! - A redirection after a pipeline or list belongs to its last command, as bash binds it
+//!   (`a && b > out` → `b > out`); after a compound statement (`{ a; b; } > out`) it belongs to
+//!   the compound, so no command gets it.
+//! - A redirection takes one word; tree-sitter-bash files any further words
+//!   (`rm 2>/dev/null -rf /etc`) as extra destinations, but bash passes them to the command, so
+//!   they are arguments here. Missing them would hide `/etc` from the folder check.
+//! - A heredoc's body is data, not part of the command line: a command's text stops before it.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tree_sitter::{Node, Parser, Tree, TreeCursor};
+
+use crate::error::ToolResult;
+use crate::paths;
+
+/// Commands that change the current folder: their folders count, their patterns do not
+/// (moving around is always allowed once the folder is).
+pub const CD_COMMANDS: &[&str] = &["cd", "chdir", "pushd", "popd"];
+
+/// Commands whose non-flag arguments are paths: the folders they touch go to `directories`.
+pub const FILE_COMMANDS: &[&str] = &[
+    "cd", "chdir", "pushd", "popd", "rm", "cp", "mv", "mkdir", "touch", "chmod", "chown", "cat",
+];
+
+/// A path argument is cut at its first glob character: `src/*.rs` touches `src`.
+const GLOB_CHARS: &[char] = &['*', '?', '['];
+
+/// An argument holding one of these is only known when bash runs it (`$HOME`, `$(pwd)`, backticks).
+const DYNAMIC_MARKERS: &[char] = &['$', '`'];
+
+/// Node kinds of redirections.
+const REDIRECT_KINDS: &[&str] = &["file_redirect", "heredoc_redirect", "herestring_redirect"];
+
+/// Nodes an argument keeps as source text: only bash can evaluate them.
+const VERBATIM_KINDS: &[&str] = &[
+    "simple_expansion",
+    "expansion",
+    "command_substitution",
+    "process_substitution",
+    "arithmetic_expansion",
+    "brace_expression",
+];
+
+/// Where a heredoc redirection's own text ends: before its body, or before a statement chained
+/// after its start (`cat <<EOF | grep x`).
+const HEREDOC_TAIL_KINDS: &[&str] = &["heredoc_body", "heredoc_end", "pipeline"];
+const HEREDOC_TAIL_FIELDS: &[&str] = &["operator", "right"];
+
+/// Escapes of `$'...'` strings that stand for one character; any other escape (`\x41`, `\101`,
+/// `\u00e9`, `\cA`) is kept as written.
+const ANSI_C_ESCAPES: &[(char, char)] = &[
+    ('a', '\u{07}'),
+    ('b', '\u{08}'),
+    ('e', '\u{1b}'),
+    ('E', '\u{1b}'),
+    ('f', '\u{0c}'),
+    ('n', '\n'),
+    ('r', '\r'),
+    ('t', '\t'),
+    ('v', '\u{0b}'),
+    ('\\', '\\'),
+    ('\'', '\''),
+    ('"', '"'),
+    ('?', '?'),
+];
+
+/// Characters a backslash escapes inside double quotes; before anything else it stays.
+const DOUBLE_QUOTE_ESCAPABLE: &[char] = &['$', '`', '"', '\\', '\n'];
+
+/// How many leading tokens name a command, by the longest matching prefix (`git` → 2 tokens,
+/// `git config` → 3). A command not listed is named by its first token. Keys hold at most
+/// [`MAX_ARITY_KEY_WORDS`] words. Mirrored by `ARITY` in the twin; a test checks they are equal.
+pub const ARITY: &[(&str, usize)] = &[
+    // one token: the command alone names what it does
+    ("cat", 1),
+    ("cd", 1),
+    ("chmod", 1),
+    ("chown", 1),
+    ("cp", 1),
+    ("echo", 1),
+    ("env", 1),
+    ("export", 1),
+    ("grep", 1),
+    ("kill", 1),
+    ("killall", 1),
+    ("ln", 1),
+    ("ls", 1),
+    ("mkdir", 1),
+    ("mv", 1),
+    ("nice", 1),
+    ("nohup", 1),
+    ("ps", 1),
+    ("pwd", 1),
+    ("rm", 1),
+    ("rmdir", 1),
+    ("sleep", 1),
+    ("source", 1),
+    ("sudo", 1),
+    ("tail", 1),
+    ("time", 1),
+    ("timeout", 1),
+    ("touch", 1),
+    ("unset", 1),
+    ("watch", 1),
+    ("which", 1),
+    ("xargs", 1),
+    // two tokens: tools with subcommands (`git log`, `npm install`)
+    ("bazel", 2),
+    ("brew", 2),
+    ("bun", 2),
+    ("cargo", 2),
+    ("cmake", 2),
+    ("composer", 2),
+    ("conda", 2),
+    ("deno", 2),
+    ("docker", 2),
+    ("dotnet", 2),
+    ("firebase", 2),
+    ("flyctl", 2),
+    ("git", 2),
+    ("go", 2),
+    ("gradle", 2),
+    ("helm", 2),
+    ("heroku", 2),
+    ("ip", 2),
+    ("kubectl", 2),
+    ("make", 2),
+    ("minikube", 2),
+    ("mvn", 2),
+    ("npm", 2),
+    ("npx", 2),
+    ("nvm", 2),
+    ("pip", 2),
+    ("pip3", 2),
+    ("pipenv", 2),
+    ("pnpm", 2),
+    ("podman", 2),
+    ("poetry", 2),
+    ("pulumi", 2),
+    ("pyenv", 2),
+    ("python", 2),
+    ("python3", 2),
+    ("rustup", 2),
+    ("swift", 2),
+    ("systemctl", 2),
+    ("terraform", 2),
+    ("tmux", 2),
+    ("uv", 2),
+    ("vercel", 2),
+    ("yarn", 2),
+    // three tokens: cloud CLIs (`aws s3 ls`) and subcommands with their own subcommands
+    ("aws", 3),
+    ("az", 3),
+    ("bun run", 3),
+    ("bun x", 3),
+    ("cargo add", 3),
+    ("cargo run", 3),
+    ("deno task", 3),
+    ("docker compose", 3),
+    ("docker container", 3),
+    ("docker image", 3),
+    ("docker network", 3),
+    ("docker volume", 3),
+    ("doctl", 3),
+    ("gcloud", 3),
+    ("gh", 3),
+    ("git config", 3),
+    ("git remote", 3),
+    ("git stash", 3),
+    ("ip addr", 3),
+    ("ip link", 3),
+    ("ip route", 3),
+    ("kubectl rollout", 3),
+    ("npm exec", 3),
+    ("npm init", 3),
+    ("npm run", 3),
+    ("pnpm dlx", 3),
+    ("pnpm exec", 3),
+    ("pnpm run", 3),
+    ("podman container", 3),
+    ("podman image", 3),
+    ("sfdx", 3),
+    ("terraform workspace", 3),
+    ("uv pip", 3),
+    ("uv run", 3),
+    ("yarn dlx", 3),
+    ("yarn run", 3),
+];
+
+/// The longest key of [`ARITY`], in words: longer prefixes cannot match.
+const MAX_ARITY_KEY_WORDS: usize = 2;
+
+/// One command of a command line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BashCommand {
+    /// The command name, unquoted (`"ls"` → `ls`); empty if the command has none.
+    pub name: String,
+    /// Every argument in order, quotes and escapes removed, expansions kept as source text.
+    pub args: Vec<String>,
+    /// The command's source text with its redirections (a heredoc's body excluded).
+    pub text: String,
+}
+
+/// What `parse_bash` returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BashParse {
+    pub commands: Vec<BashCommand>,
+    /// Absolute folders that file commands touch, first occurrence first.
+    pub directories: Vec<String>,
+    /// The source text of every command except cd-like ones.
+    pub patterns: Vec<String>,
+    /// `command_prefix(tokens) + " *"` of the same commands.
+    pub always: Vec<String>,
+}
+
+/// Parses `command` and reports its commands, the folders its file commands touch (relative
+/// paths resolved against `cwd`), and its permission patterns. Never fails on the command;
+/// only an unusable `cwd` (empty, NUL) is an error.
+pub fn parse_bash(command: &str, cwd: &str) -> ToolResult<BashParse> {
+    let cwd = paths::absolute(cwd)?;
+    let home = home_dir();
+    let commands = commands(command.as_bytes());
+    let mut result = BashParse {
+        commands: Vec::new(),
+        directories: Vec::new(),
+        patterns: Vec::new(),
+        always: Vec::new(),
+    };
+    for command in &commands {
+        command_directories(command, &cwd, home.as_deref(), &mut result.directories);
+        if CD_COMMANDS.contains(&command.name.as_str()) {
+            continue;
+        }
+        push_unique(&mut result.patterns, command.text.clone());
+        let tokens: Vec<&str> = std::iter::once(command.name.as_str())
+            .chain(command.args.iter().map(String::as_str))
+            .collect();
+        let prefix = command_prefix(&tokens);
+        if !prefix.is_empty() {
+            push_unique(&mut result.always, format!("{prefix} *"));
+        }
+    }
+    result.commands = commands;
+    Ok(result)
+}
+
+/// The tokens that name what a command does, joined by spaces: the longest prefix of `tokens`
+/// listed in [`ARITY`] decides how many tokens (`["git", "checkout", "main"]` → `"git
+/// checkout"`); an unlisted command is named by its first token. Flags count as tokens
+/// (`["git", "-C", "x"]` → `"git -C"`).
+pub fn command_prefix<S: AsRef<str>>(tokens: &[S]) -> String {
+    let tokens: Vec<&str> = tokens.iter().map(AsRef::as_ref).collect();
+    let mut arity = 1;
+    for len in (1..=tokens.len().min(MAX_ARITY_KEY_WORDS)).rev() {
+        let key = tokens[..len].join(" ");
+        if let Some(&(_, n)) = ARITY.iter().find(|(k, _)| *k == key) {
+            arity = n;
+            break;
+        }
+    }
+    tokens[..arity.min(tokens.len())].join(" ")
+}
+
+/// Every command of `source`, in source order (a command before the commands inside it).
+pub fn commands(source: &[u8]) -> Vec<BashCommand> {
+    match parse_tree(source) {
+        Some(tree) => collect_commands(tree.root_node(), source),
+        None => Vec::new(),
+    }
+}
+
+thread_local! {
+    /// One parser per thread: building one costs more than parsing a short command.
+    static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
+}
+
+/// The syntax tree of `source`, or None if tree-sitter gives none.
+fn parse_tree(source: &[u8]) -> Option<Tree> {
+    PARSER.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if slot.is_none() {
+            let mut parser = Parser::new();
+            parser
+                .set_language(&tree_sitter_bash::LANGUAGE.into())
+                .ok()?;
+            *slot = Some(parser);
+        }
+        let parser = slot.as_mut()?;
+        parser.reset();
+        parser.parse(source, None)
+    })
+}
+
+/// Walks the tree depth-first with an explicit stack (deep nesting such as `$($($(...)))` must
+/// not overflow the call stack), carrying the redirections bash binds to the last command.
+fn collect_commands(root: Node<'_>, source: &[u8]) -> Vec<BashCommand> {
+    let mut found = Vec::new();
+    let mut cursor = root.walk();
+    let mut stack: Vec<(Node<'_>, Vec<Node<'_>>)> = vec![(root, Vec::new())];
+    while let Some((node, inherited)) = stack.pop() {
+        let children = children_with_fields(node, &mut cursor);
+        if node.kind() == "command" {
+            found.push(command_from(node, &children, &inherited, source));
+        }
+        let heir = redirect_heir(node, &children);
+        for (index, &(child, _)) in children.iter().enumerate().rev() {
+            let passed = if Some(index) == heir {
+                let mut passed = own_redirects(node, &children);
+                passed.extend(inherited.iter().copied());
+                passed
+            } else {
+                Vec::new()
+            };
+            stack.push((child, passed));
+        }
+    }
+    found
+}
+
+/// A node's children with their field names.
+fn children_with_fields<'t>(
+    node: Node<'t>,
+    cursor: &mut TreeCursor<'t>,
+) -> Vec<(Node<'t>, Option<&'static str>)> {
+    let mut children = Vec::with_capacity(node.child_count());
+    cursor.reset(node);
+    if cursor.goto_first_child() {
+        loop {
+            children.push((cursor.node(), cursor.field_name()));
+            if !cursor.goto_next_sibling() {
+                break;
+            }
+        }
+    }
+    children
+}
+
+/// Which child receives the redirections bound to `node`: a redirected statement's body; the
+/// last statement of a list, pipeline or negated command. Compound statements pass none on.
+fn redirect_heir(node: Node<'_>, children: &[(Node<'_>, Option<&str>)]) -> Option<usize> {
+    match node.kind() {
+        "redirected_statement" => children.iter().position(|(_, f)| *f == Some("body")),
+        "list" | "pipeline" | "negated_command" => children
+            .iter()
+            .rposition(|(c, _)| c.is_named() && c.kind() != "comment"),
+        _ => None,
+    }
+}
+
+/// The redirections a redirected statement adds to its body.
+fn own_redirects<'t>(node: Node<'t>, children: &[(Node<'t>, Option<&str>)]) -> Vec<Node<'t>> {
+    if node.kind() != "redirected_statement" {
+        return Vec::new();
+    }
+    children
+        .iter()
+        .filter(|(c, f)| *f != Some("body") && REDIRECT_KINDS.contains(&c.kind()))
+        .map(|(c, _)| *c)
+        .collect()
+}
+
+/// Builds one command from its node, its children and the redirections bound to it from outside.
+fn command_from(
+    node: Node<'_>,
+    children: &[(Node<'_>, Option<&str>)],
+    inherited: &[Node<'_>],
+    source: &[u8],
+) -> BashCommand {
+    let mut name = String::new();
+    let mut argument_nodes = Vec::new();
+    let mut redirects = Vec::new();
+    for &(child, field) in children {
+        match field {
+            Some("name") => name = unquote(child, source),
+            Some("argument") => argument_nodes.push(child),
+            _ if REDIRECT_KINDS.contains(&child.kind()) => redirects.push(child),
+            _ => {}
+        }
+    }
+    redirects.extend(inherited.iter().copied());
+    for &redirect in &redirects {
+        extra_arguments(redirect, &mut argument_nodes);
+    }
+    argument_nodes.sort_by_key(Node::start_byte);
+    let end = inherited
+        .iter()
+        .map(|&r| redirect_text_end(r))
+        .fold(node.end_byte(), usize::max);
+    BashCommand {
+        name,
+        args: argument_nodes
+            .iter()
+            .map(|&n| unquote(n, source))
+            .collect(),
+        text: source_text(source, node.start_byte(), end),
+    }
+}
+
+/// Words tree-sitter files under a redirection that bash passes to the command: every
+/// destination after the first, and the words after a heredoc's start (`cat <<EOF file`).
+fn extra_arguments<'t>(redirect: Node<'t>, out: &mut Vec<Node<'t>>) {
+    let mut cursor = redirect.walk();
+    let children = children_with_fields(redirect, &mut cursor);
+    match redirect.kind() {
+        "file_redirect" => out.extend(
+            children
+                .iter()
+                .filter(|(_, f)| *f == Some("destination"))
+                .skip(1)
+                .map(|(c, _)| *c),
+        ),
+        "heredoc_redirect" => {
+            for &(child, field) in &children {
+                match field {
+                    Some("argument") => out.push(child),
+                    Some("redirect") => extra_arguments(child, out),
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Where a redirection's part of the command line ends: a heredoc's before its body or before
+/// a statement chained after its start; any other at its end.
+fn redirect_text_end(redirect: Node<'_>) -> usize {
+    if redirect.kind() != "heredoc_redirect" {
+        return redirect.end_byte();
+    }
+    let mut cursor = redirect.walk();
+    let mut end = redirect.start_byte();
+    for (child, field) in children_with_fields(redirect, &mut cursor) {
+        let tail = HEREDOC_TAIL_KINDS.contains(&child.kind())
+            || field.is_some_and(|f| HEREDOC_TAIL_FIELDS.contains(&f));
+        if tail {
+            break;
+        }
+        end = child.end_byte();
+    }
+    end
+}
+
+/// One step of [`unquote`]: a node still to unquote, or source text to unescape.
+enum Piece<'t> {
+    Node(Node<'t>),
+    Text {
+        start: usize,
+        end: usize,
+        double_quoted: bool,
+    },
+}
+
+/// The value bash gives a word: quotes and escapes removed, expansions kept as source text
+/// (`--f="a $b"` → `--f=a $b`). Iterative, for the same reason as [`collect_commands`].
+fn unquote(node: Node<'_>, source: &[u8]) -> String {
+    let mut out = String::new();
+    let mut stack = vec![Piece::Node(node)];
+    let mut cursor = node.walk();
+    while let Some(piece) = stack.pop() {
+        match piece {
+            Piece::Text {
+                start,
+                end,
+                double_quoted,
+            } => {
+                let text = source_text(source, start, end);
+                out.push_str(&if double_quoted {
+                    unescape_double(&text)
+                } else {
+                    unescape_word(&text)
+                });
+            }
+            Piece::Node(n) => {
+                let kind = n.kind();
+                let text = || source_text(source, n.start_byte(), n.end_byte());
+                if VERBATIM_KINDS.contains(&kind) {
+                    out.push_str(&text());
+                } else if kind == "raw_string" {
+                    out.push_str(strip_quotes(&text(), "'", "'"));
+                } else if kind == "ansi_c_string" {
+                    out.push_str(&unescape_ansi_c(strip_quotes(&text(), "$'", "'")));
+                } else if n.child_count() == 0 {
+                    out.push_str(&unescape_word(&text()));
+                } else {
+                    let children = children_with_fields(n, &mut cursor);
+                    let parts = node_parts(n, &children);
+                    stack.extend(parts.into_iter().rev());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The pieces of a composite word in order: its children and the text between them. Inside a
+/// double-quoted string every piece but an expansion is double-quoted text; the quotes and a
+/// `$"..."` string's `$` are dropped.
+fn node_parts<'t>(node: Node<'t>, children: &[(Node<'t>, Option<&str>)]) -> Vec<Piece<'t>> {
+    let kind = node.kind();
+    let double_quoted = kind == "string";
+    let mut kept: &[(Node<'t>, Option<&str>)] = children;
+    let delimiter = match kind {
+        "string" => Some("\""),
+        "translated_string" => Some("$"),
+        _ => None,
+    };
+    let (mut low, mut high) = (node.start_byte(), node.end_byte());
+    if let Some(delimiter) = delimiter {
+        if let Some(((first, _), rest)) = kept.split_first() {
+            if !first.is_named() && first.kind() == delimiter {
+                low = first.end_byte();
+                kept = rest;
+            }
+        }
+    }
+    if double_quoted {
+        if let Some(((last, _), rest)) = kept.split_last() {
+            if !last.is_named() && last.kind() == "\"" {
+                high = last.start_byte();
+                kept = rest;
+            }
+        }
+    }
+    let mut parts = Vec::with_capacity(kept.len() * 2 + 1);
+    let mut position = low;
+    for &(child, _) in kept {
+        if child.start_byte() > position {
+            parts.push(Piece::Text {
+                start: position,
+                end: child.start_byte(),
+                double_quoted,
+            });
+        }
+        if double_quoted && !VERBATIM_KINDS.contains(&child.kind()) {
+            parts.push(Piece::Text {
+                start: child.start_byte(),
+                end: child.end_byte(),
+                double_quoted,
+            });
+        } else {
+            parts.push(Piece::Node(child));
+        }
+        position = position.max(child.end_byte());
+    }
+    if high > position {
+        parts.push(Piece::Text {
+            start: position,
+            end: high,
+            double_quoted,
+        });
+    }
+    parts
+}
+
+/// `text` without the `open` quote before it and the `close` quote after it (each only if
+/// present: an unterminated quote keeps what it has).
+fn strip_quotes<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
+    let inner = text.strip_prefix(open).unwrap_or(text);
+    if inner.len() < text.len() {
+        inner.strip_suffix(close).unwrap_or(inner)
+    } else {
+        inner
+    }
+}
+
+/// An unquoted word's value: `\x` → `x`, backslash-newline removed, a final lone `\` kept.
+fn unescape_word(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            None => out.push('\\'),
+            Some('\n') => {}
+            Some(next) => out.push(next),
+        }
+    }
+    out
+}
+
+/// Double-quoted text's value: a backslash escapes only `$`, backtick, `"`, `\` and newline
+/// (which it removes); before anything else it stays.
+fn unescape_double(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(&next) = chars.peek() {
+                if DOUBLE_QUOTE_ESCAPABLE.contains(&next) {
+                    chars.next();
+                    if next != '\n' {
+                        out.push(next);
+                    }
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A `$'...'` string's value: the one-character escapes of [`ANSI_C_ESCAPES`] decoded, any
+/// other escape kept as written.
+fn unescape_ansi_c(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            None => out.push('\\'),
+            Some(next) => match ANSI_C_ESCAPES.iter().find(|(e, _)| *e == next) {
+                Some(&(_, value)) => out.push(value),
+                None => {
+                    out.push('\\');
+                    out.push(next);
+                }
+            },
+        }
+    }
+    out
+}
+
+/// Adds the folders `command` touches, if it is a file command: each non-flag, non-dynamic
+/// argument with `~` expanded, cut at its first glob character and resolved against `cwd`
+/// lexically; the folder itself if it exists, else its parent.
+fn command_directories(
+    command: &BashCommand,
+    cwd: &Path,
+    home: Option<&str>,
+    out: &mut Vec<String>,
+) {
+    if !FILE_COMMANDS.contains(&command.name.as_str()) {
+        return;
+    }
+    for arg in &command.args {
+        let flag = arg.starts_with('-') || (command.name == "chmod" && arg.starts_with('+'));
+        if arg.is_empty() || flag || arg.contains(DYNAMIC_MARKERS) {
+            continue;
+        }
+        let expanded = expand_home(arg, home);
+        let path = resolve(cwd, cut_at_glob(&expanded));
+        push_unique(out, paths::display(&folder_of(path)));
+    }
+}
+
+/// `$HOME`, if set to something.
+fn home_dir() -> Option<String> {
+    std::env::var("HOME").ok().filter(|home| !home.is_empty())
+}
+
+/// `~` and `~/...` with the home folder in place of `~`; anything else (`~user`) as is.
+fn expand_home(arg: &str, home: Option<&str>) -> String {
+    match home {
+        Some(home) if arg == "~" => home.to_string(),
+        Some(home) if arg.starts_with("~/") => format!("{home}{}", &arg[1..]),
+        _ => arg.to_string(),
+    }
+}
+
+/// The part of `arg` before its first glob character.
+fn cut_at_glob(arg: &str) -> &str {
+    arg.find(GLOB_CHARS).map_or(arg, |at| &arg[..at])
+}
+
+/// `arg` as an absolute path: joined to `cwd` unless absolute, `.` and `..` folded lexically
+/// (symlinks are not followed, like `os.path.normpath`).
+fn resolve(cwd: &Path, arg: &str) -> PathBuf {
+    if arg.starts_with('/') {
+        paths::normalize(Path::new(arg))
+    } else {
+        paths::normalize(&cwd.join(arg))
+    }
+}
+
+/// `path` if it is an existing folder now, else its parent.
+fn folder_of(path: PathBuf) -> PathBuf {
+    if path.is_dir() {
+        return path;
+    }
+    match path.parent() {
+        Some(parent) => parent.to_path_buf(),
+        None => path,
+    }
+}
+
+/// Appends `item` unless it is already there (first occurrence kept).
+fn push_unique(items: &mut Vec<String>, item: String) {
+    if !items.contains(&item) {
+        items.push(item);
+    }
+}
+
+/// `source[start..end]` as text (lossy: a node never splits a character of valid UTF-8 input).
+fn source_text(source: &[u8], start: usize, end: usize) -> String {
+    let end = end.min(source.len());
+    let start = start.min(end);
+    String::from_utf8_lossy(&source[start..end]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(command: &str) -> BashParse {
+        parse_bash(command, "/").unwrap()
+    }
+
+    #[test]
+    fn command_prefix_uses_the_longest_listed_prefix() {
+        assert_eq!(command_prefix(&["git", "checkout", "main"]), "git checkout");
+        assert_eq!(command_prefix(&["git", "config", "user.name", "x"]), "git config user.name");
+        assert_eq!(command_prefix(&["git", "-C", "x"]), "git -C");
+        assert_eq!(command_prefix(&["aws", "s3", "ls", "b"]), "aws s3 ls");
+        assert_eq!(command_prefix(&["ls", "-la"]), "ls");
+        assert_eq!(command_prefix(&["frobnicate", "x"]), "frobnicate");
+        assert_eq!(command_prefix::<&str>(&[]), "");
+        assert_eq!(command_prefix(&["npm"]), "npm");
+    }
+
+    #[test]
+    fn arity_keys_are_unique_and_short() {
+        for (i, (key, _)) in ARITY.iter().enumerate() {
+            assert!(key.split(' ').count() <= MAX_ARITY_KEY_WORDS, "{key}");
+            assert!(!ARITY[i + 1..].iter().any(|(k, _)| k == key), "{key} twice");
+        }
+    }
+
+    #[test]
+    fn redirect_after_a_list_binds_to_its_last_command() {
+        let texts: Vec<String> = parse("a && b > out")
+            .commands
+            .into_iter()
+            .map(|c| c.text)
+            .collect();
+        assert_eq!(texts, ["a", "b > out"]);
+    }
+
+    #[test]
+    fn extra_redirect_words_are_arguments() {
+        let parsed = parse("rm 2>/dev/null -rf /etc");
+        assert_eq!(parsed.commands[0].args, ["-rf", "/etc"]);
+        assert_eq!(parsed.directories, ["/etc"]);
+    }
+
+    #[test]
+    fn quotes_and_escapes_are_removed_expansions_kept() {
+        let parsed = parse(r#"echo "a $b" 'c d' e\ f --x="y z" $'t\tu' -5"#);
+        assert_eq!(
+            parsed.commands[0].args,
+            ["a $b", "c d", "e f", "--x=y z", "t\tu", "-5"]
+        );
+    }
+
+    #[test]
+    fn heredoc_body_is_not_part_of_the_text() {
+        let parsed = parse("cat <<EOF > out\nhello\nEOF");
+        assert_eq!(parsed.commands[0].text, "cat <<EOF > out");
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let command = "$(".repeat(5_000) + "ls" + &")".repeat(5_000);
+        let parsed = parse(&command);
+        assert_eq!(parsed.commands.last().map(|c| c.name.as_str()), Some("ls"));
+    }
+
+    #[test]
+    fn empty_and_nul_input_never_fail() {
+        assert!(parse("").commands.is_empty());
+        assert_eq!(parse("echo a\0b").commands.len(), 1);
+    }
+}
