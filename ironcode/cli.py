@@ -166,6 +166,47 @@ def ls(obj: Context, path: str, ignore: tuple[str, ...], limit: int) -> None:
 # ---- shell (issue 6) ----------------------------------------------------------
 
 
+@main.command("parse-bash")
+@click.argument("command")
+@click.option("--cwd", default=".", show_default=True, help="Folder that relative paths are resolved against.")
+@common_options
+def parse_bash_cmd(obj: Context, command: str, cwd: str) -> None:
+    """Show what a bash COMMAND line would run: its commands, the folders its file commands
+    touch, and the permission patterns for it.
+
+        ironcode parse-bash 'git log --oneline -5 && rm -rf build/*'
+    """
+    import ironcode
+
+    from .tools.bash import format_parse
+
+    run_op(obj, lambda: ironcode.parse_bash(command, cwd), format_parse)
+
+
+@main.command("bash")
+@click.argument("command")
+@click.option("--timeout", type=float, default=None, help="Milliseconds before the command is killed [default: 120000].")
+@click.option("--workdir", default=None, help="Folder to run in [default: the current folder].")
+@common_options
+def bash_cmd(obj: Context, command: str, timeout: float | None, workdir: str | None) -> None:
+    """Run a bash COMMAND as the agent's bash tool does, and show what a model would see.
+
+    stdin is closed, stderr is merged into stdout, the output keeps its last 2000 lines / 50 KB
+    (the full output is saved to a file whose path is shown), and on timeout or Ctrl-C the whole
+    process group is killed. Exits with the command's exit code (124 on timeout, 130 on Ctrl-C).
+
+        ironcode bash 'make test' --timeout 600000
+    """
+    from .tools.bash import exit_status, format_bash, run
+
+    try:
+        result = run_op(obj, lambda: run(command, timeout, workdir), format_bash)
+    except KeyboardInterrupt:
+        click.echo("ironcode: interrupted: the command's process group was killed", err=True)
+        sys.exit(130)
+    sys.exit(exit_status(result))
+
+
 # ---- terminal (issue 7) -------------------------------------------------------
 
 

@@ -1,0 +1,376 @@
+"""The bash tool: runs a command line for a model, and says what happened as text.
+
+Process spawning stays in Python, as in the migration plan; the command is parsed first
+(:func:`ironcode.parse_bash`, on the chosen backend) so a caller can see — and refuse, through
+``approve`` — what it will run before it runs.
+
+>>> result = run("echo hello; echo oops >&2; exit 3")
+>>> result["output"], result["exit_code"]
+('hello\\noops\\n', 3)
+>>> print(format_bash(run("true")))
+(no output)
+<BLANKLINE>
+Exit code: 0
+
+How it runs (each rule prevents a bug seen in agents' bash tools):
+
+- ``/bin/bash -c`` in a new session, so the command and everything it starts form one process
+  group that a timeout or Ctrl-C kills as a whole: TERM, then KILL after :data:`KILL_GRACE_S`.
+- stdin is ``/dev/null``: a command waiting for input ends instead of hanging.
+- stdout and stderr are one pipe, read in order as they arrive.
+- The run ends when bash exits, not when the pipe closes: a background child (``server &``)
+  keeps the pipe open for as long as it lives, and waiting for that would hang until the timeout.
+- Output keeps its last :data:`MAX_OUTPUT_LINES` lines / :data:`MAX_OUTPUT_BYTES` bytes (the end
+  of a build log is where the error is); the full output goes to a temporary file whose path the
+  text gives.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from typing import IO
+
+from ..errors import IronCodeError
+
+#: The shell every command runs in.
+SHELL = "/bin/bash"
+#: Timeout when none is given: two minutes.
+DEFAULT_TIMEOUT_MS = 120_000
+#: The output a model sees: its last 2000 lines, at most 50 KB.
+MAX_OUTPUT_LINES = 2000
+MAX_OUTPUT_BYTES = 50 * 1024
+#: Between TERM and KILL on timeout or Ctrl-C.
+KILL_GRACE_S = 1.0
+#: After bash exits, how long to keep reading output that is already in the pipe.
+DRAIN_AFTER_EXIT_S = 0.2
+#: Longest wait for a killed process to be reaped (SIGKILL is not ignorable; this only bounds it).
+REAP_TIMEOUT_S = 5.0
+#: One read from the pipe, and how many reads before the loop checks the clock again.
+READ_CHUNK = 64 * 1024
+READS_PER_WAKE = 16
+#: What `ironcode bash` exits with when the command timed out (as coreutils `timeout`).
+TIMEOUT_EXIT_STATUS = 124
+#: Where the full output of a truncated run is saved.
+OUTPUT_FILE_PREFIX = "ironcode-bash-"
+
+
+def run(
+    command: str,
+    timeout: float | None = None,
+    workdir: str | None = None,
+    approve: Callable[[dict], bool] | None = None,
+) -> dict:
+    """Runs ``command`` with ``/bin/bash -c`` in ``workdir`` (default: the current folder).
+
+    ``timeout`` is in milliseconds (default :data:`DEFAULT_TIMEOUT_MS`); zero or negative is
+    ``invalid_argument``. ``approve``, if given, sees :func:`ironcode.parse_bash` of the command
+    first; returning False refuses it (``permission_denied``) and nothing runs.
+
+    Returns ``{"command", "workdir", "exit_code", "timed_out", "output", "truncated",
+    "output_path", "total_lines", "total_bytes", "parsed"}``: ``exit_code`` is negative when a
+    signal ended bash (``-9`` for SIGKILL); ``output`` is the kept tail, decoded as UTF-8 with
+    replacement; ``output_path`` is the file holding the full output when it was truncated.
+    A Ctrl-C (KeyboardInterrupt) kills the process group and is raised again.
+    """
+    import ironcode
+
+    timeout_s = _timeout_seconds(timeout)
+    workdir = _workdir(workdir)
+    if not isinstance(command, str):
+        raise IronCodeError("invalid_argument", f"command must be a string, got {type(command).__name__}")
+    if "\0" in command:
+        raise IronCodeError("invalid_argument", "command contains a NUL byte, which bash cannot receive")
+    parsed = ironcode.parse_bash(command, workdir)
+    if approve is not None and not approve(parsed):
+        raise IronCodeError("permission_denied", f"the command was not approved: {command}")
+    output = _Output()
+    try:
+        exit_code, timed_out = _run_process(command, workdir, timeout_s, output)
+    finally:
+        kept, path = output.finish()
+    return {
+        "command": command,
+        "workdir": workdir,
+        "exit_code": exit_code,
+        "timed_out": timed_out,
+        "timeout_ms": round(timeout_s * 1000),
+        "output": kept.decode("utf-8", "replace"),
+        "truncated": path is not None,
+        "output_path": path,
+        "total_lines": output.lines,
+        "total_bytes": output.total,
+        "parsed": parsed,
+    }
+
+
+def format_bash(result: dict) -> str:
+    """The text a model sees: a truncation note with the full output's path, the kept output (or
+    ``(no output)``), a timeout note, and the exit code."""
+    parts = []
+    if result["truncated"]:
+        shown = result["output"].count("\n") + (0 if result["output"].endswith("\n") else 1)
+        parts.append(
+            f"(Output truncated: showing the last {shown} of {result['total_lines']} lines "
+            f"({result['total_bytes']} bytes). Full output saved to {result['output_path']} — "
+            "read or grep that file for the rest.)\n"
+        )
+    parts.append(result["output"].rstrip("\n") if result["output"] else "(no output)")
+    parts.append("")
+    if result["timed_out"]:
+        parts.append(
+            f"(Command timed out after {result['timeout_ms']} ms; its process group was killed.)"
+        )
+    parts.append(f"Exit code: {result['exit_code']}")
+    return "\n".join(parts)
+
+
+def format_parse(parsed: dict) -> str:
+    """:func:`ironcode.parse_bash`'s result for a person: one section per list."""
+    lines = ["commands:"]
+    lines += [f"  {c['text']}    (name {c['name']!r}, args {c['args']!r})" for c in parsed["commands"]]
+    for key in ("directories", "patterns", "always"):
+        lines.append(f"{key}:")
+        lines += [f"  {item}" for item in parsed[key]]
+    return "\n".join(lines)
+
+
+def exit_status(result: dict) -> int:
+    """The exit status a shell would report for this run: 124 on timeout (as coreutils
+    ``timeout``), 128 + N for a signal, else the command's own."""
+    if result["timed_out"]:
+        return TIMEOUT_EXIT_STATUS
+    code = result["exit_code"]
+    return 128 - code if code < 0 else code
+
+
+def _timeout_seconds(timeout: float | None) -> float:
+    if timeout is None:
+        return DEFAULT_TIMEOUT_MS / 1000
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise IronCodeError("invalid_argument", f"timeout must be a number of milliseconds, got {timeout!r}")
+    if not timeout > 0:
+        raise IronCodeError(
+            "invalid_argument", f"timeout must be a positive number of milliseconds, got {timeout}"
+        )
+    return timeout / 1000
+
+
+def _workdir(workdir: str | None) -> str:
+    path = os.path.abspath(workdir if workdir is not None else os.getcwd())
+    if not os.path.exists(path):
+        raise IronCodeError("not_found", f"Working directory not found: {path}")
+    if not os.path.isdir(path):
+        raise IronCodeError("not_a_directory", f"Working directory is not a directory: {path}")
+    return path
+
+
+def _run_process(command: str, workdir: str, timeout_s: float, output: _Output) -> tuple[int, bool]:
+    """Runs bash, feeding ``output``; returns (exit code, timed out)."""
+    try:
+        proc = subprocess.Popen(
+            [SHELL, "-c", command],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        raise IronCodeError("not_found", f"{SHELL} not found: the bash tool needs bash") from None
+    except PermissionError as e:
+        raise IronCodeError("permission_denied", f"cannot run {SHELL}: {e}") from None
+    assert proc.stdout is not None
+    exited = threading.Event()
+    wake_read, wake_write = os.pipe()
+    # proc.wait() blocks without polling; the pipe turns "bash exited" into something select sees.
+    waiter = threading.Thread(target=_wait_and_wake, args=(proc, exited, wake_write), daemon=True)
+    waiter.start()
+    timed_out = False
+    pipe = proc.stdout
+    os.set_blocking(pipe.fileno(), False)
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(pipe, selectors.EVENT_READ, "output")
+            selector.register(wake_read, selectors.EVENT_READ, "exit")
+            deadline = time.monotonic() + timeout_s
+            while not exited.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    timed_out = True
+                    _kill_group(proc, exited)
+                    break
+                for key, _ in selector.select(remaining):
+                    if key.data == "output" and not _read_available(pipe, output):
+                        selector.unregister(pipe)
+    except BaseException:
+        _kill_group(proc, exited)  # Ctrl-C (KeyboardInterrupt) or any failure: leave nothing running
+        raise
+    finally:
+        _drain(pipe, output)
+        pipe.close()
+        try:
+            proc.wait(REAP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            pass
+        waiter.join(REAP_TIMEOUT_S)
+        os.close(wake_read)
+        os.close(wake_write)
+    return proc.returncode if proc.returncode is not None else -signal.SIGKILL, timed_out
+
+
+def _wait_and_wake(proc: subprocess.Popen, exited: threading.Event, wake_write: int) -> None:
+    proc.wait()
+    exited.set()
+    try:
+        os.write(wake_write, b"x")
+    except OSError:
+        pass
+
+
+def _read_available(pipe: IO[bytes], output: _Output) -> bool:
+    """Reads what the pipe holds (a bounded number of chunks); False at end of file."""
+    for _ in range(READS_PER_WAKE):
+        try:
+            chunk = os.read(pipe.fileno(), READ_CHUNK)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            return False
+        output.add(chunk)
+    return True
+
+
+def _drain(pipe: IO[bytes], output: _Output) -> None:
+    """Reads the output already in the pipe once bash is gone, without waiting for an end of file
+    that a background child may hold back forever."""
+    deadline = time.monotonic() + DRAIN_AFTER_EXIT_S
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(pipe.fileno(), READ_CHUNK)
+        except (BlockingIOError, OSError):
+            return
+        if not chunk:
+            return
+        output.add(chunk)
+
+
+def _kill_group(proc: subprocess.Popen, exited: threading.Event) -> None:
+    """TERM to the whole process group, KILL to whatever is left after the grace period."""
+    group = proc.pid  # the session leader: its pid is the group id
+    if not _signal_group(group, signal.SIGTERM):
+        return
+    grace_end = time.monotonic() + KILL_GRACE_S
+    exited.wait(KILL_GRACE_S)
+    pause = 0.01
+    while _group_alive(group) and time.monotonic() < grace_end:
+        time.sleep(min(pause, max(0.0, grace_end - time.monotonic())))
+        pause *= 2
+    if _group_alive(group):
+        _signal_group(group, signal.SIGKILL)
+
+
+def _signal_group(group: int, sig: int) -> bool:
+    try:
+        os.killpg(group, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _group_alive(group: int) -> bool:
+    """True while a process of ``group`` is still running (zombies waiting to be reaped by init
+    do not count: they cannot do anything, and some init processes never reap them)."""
+    try:
+        os.killpg(group, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    proc_dir = "/proc"
+    if not os.path.isdir(proc_dir):
+        return True
+    for entry in os.listdir(proc_dir):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"{proc_dir}/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so split after it
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) >= 3 and int(fields[2]) == group and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
+
+
+class _Output:
+    """The merged output: all of it in memory while it is small, then its tail in memory and the
+    whole in a temporary file."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.lines = 0
+        self._newlines = 0
+        self._ends_with_newline = False
+        self._buffer = bytearray()
+        self._file: IO[bytes] | None = None
+        self._path: str | None = None
+
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        self._newlines += chunk.count(b"\n")
+        self._ends_with_newline = chunk.endswith(b"\n")
+        self._buffer += chunk
+        if self._file is not None:
+            self._file.write(chunk)
+        elif self.total > MAX_OUTPUT_BYTES or self._newlines >= MAX_OUTPUT_LINES:
+            fd, self._path = tempfile.mkstemp(prefix=OUTPUT_FILE_PREFIX, suffix=".log")
+            self._file = os.fdopen(fd, "wb")
+            self._file.write(self._buffer)
+        if self._file is not None and len(self._buffer) > 2 * (MAX_OUTPUT_BYTES + 1):
+            del self._buffer[: len(self._buffer) - (MAX_OUTPUT_BYTES + 1)]
+
+    def finish(self) -> tuple[bytes, str | None]:
+        """The kept tail, and the file holding the full output if the tail is not all of it."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self.lines = self._newlines + (1 if self.total and not self._ends_with_newline else 0)
+        kept = tail(bytes(self._buffer), self.total)
+        if len(kept) == self.total and self._path is not None:
+            os.unlink(self._path)  # spilled to be safe, but everything fits after all
+            self._path = None
+        return kept, self._path
+
+
+def tail(data: bytes, total: int) -> bytes:
+    """The end of an output whose last bytes are ``data`` (``total`` bytes in all): at most
+    :data:`MAX_OUTPUT_BYTES` bytes and :data:`MAX_OUTPUT_LINES` lines, starting at a line start
+    (for one line longer than the limit, at a character start)."""
+    cut = data[-MAX_OUTPUT_BYTES:]
+    starts_mid_line = total > len(cut) and data[-len(cut) - 1 : -len(cut)] != b"\n"
+    if starts_mid_line:
+        newline = cut.find(b"\n")
+        if newline != -1 and newline + 1 < len(cut):
+            cut = cut[newline + 1 :]
+        else:
+            while cut and 0x80 <= cut[0] < 0xC0:  # do not start inside a UTF-8 character
+                cut = cut[1:]
+    return last_lines(cut, MAX_OUTPUT_LINES)
+
+
+def last_lines(data: bytes, count: int) -> bytes:
+    """The last ``count`` lines of ``data`` (a final newline ends the last line)."""
+    position = len(data) - 1 if data.endswith(b"\n") else len(data)
+    for _ in range(count):
+        newline = data.rfind(b"\n", 0, position)
+        if newline == -1:
+            return data
+        position = newline
+    return data[position + 1 :]
