@@ -168,7 +168,9 @@ def ls(obj: Context, path: str, ignore: tuple[str, ...], limit: int) -> None:
 
 @main.command("parse-bash")
 @click.argument("command")
-@click.option("--cwd", default=".", show_default=True, help="Folder that relative paths are resolved against.")
+@click.option(
+    "--cwd", default=".", show_default=True, help="Folder that relative paths are resolved against."
+)
 @common_options
 def parse_bash_cmd(obj: Context, command: str, cwd: str) -> None:
     """Show what a bash COMMAND line would run: its commands, the folders its file commands
@@ -185,7 +187,9 @@ def parse_bash_cmd(obj: Context, command: str, cwd: str) -> None:
 
 @main.command("bash")
 @click.argument("command")
-@click.option("--timeout", type=float, default=None, help="Milliseconds before the command is killed [default: 120000].")
+@click.option(
+    "--timeout", type=float, default=None, help="Milliseconds before the command is killed [default: 120000]."
+)
 @click.option("--workdir", default=None, help="Folder to run in [default: the current folder].")
 @common_options
 def bash_cmd(obj: Context, command: str, timeout: float | None, workdir: str | None) -> None:

@@ -267,7 +267,9 @@ def _str_list(value: Any, name: str) -> list[str]:
     """A list of strings for a JSON argument; anything else is ``invalid_argument`` here, as the
     twin says, instead of a TypeError from ``json.dumps``."""
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-        raise IronCodeError("invalid_argument", f"{name} must be a list of strings, got {type(value).__name__}")
+        raise IronCodeError(
+            "invalid_argument", f"{name} must be a list of strings, got {type(value).__name__}"
+        )
     for item in value:
         if not isinstance(item, str):
             raise IronCodeError("invalid_argument", f"{name} must be strings, got {type(item).__name__}")

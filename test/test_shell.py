@@ -50,7 +50,17 @@ def test_empty_command_gives_empty_lists(impl):
 
 @pytest.mark.parametrize(
     "command",
-    ['echo "unterminated', "echo 'open", "if then fi ((", ")))", "cat <<EOF", "for do done", "$(", "`", "a\0b"],
+    [
+        'echo "unterminated',
+        "echo 'open",
+        "if then fi ((",
+        ")))",
+        "cat <<EOF",
+        "for do done",
+        "$(",
+        "`",
+        "a\0b",
+    ],
 )
 def test_unparseable_input_gives_a_partial_result_not_an_error(impl, command):
     parsed = impl.parse_bash(command, "/")
@@ -119,7 +129,19 @@ def test_words_after_a_redirection_target_are_arguments_as_bash_binds_them(impl,
 def test_arguments_lose_quotes_and_escapes_but_keep_expansions(impl):
     command = r"""printf "a $b" 'c d' e\ f --x="y z" $'t\tu' "q\"r" "\w" -5 ${v:-w} $((1+2)) {1..3}"""
     args = impl.parse_bash(command, "/")["commands"][0]["args"]
-    assert args == ["a $b", "c d", "e f", "--x=y z", "t\tu", 'q"r', "\\w", "-5", "${v:-w}", "$((1+2))", "{1..3}"]
+    assert args == [
+        "a $b",
+        "c d",
+        "e f",
+        "--x=y z",
+        "t\tu",
+        'q"r',
+        "\\w",
+        "-5",
+        "${v:-w}",
+        "$((1+2))",
+        "{1..3}",
+    ]
 
 
 def test_a_negative_number_is_still_an_argument(impl):
@@ -142,7 +164,9 @@ def project(tmp_path) -> Path:
 
 
 def test_file_command_arguments_become_folders(impl, project):
-    parsed = impl.parse_bash("rm -rf build/* && mkdir -p new/dir && touch f.txt && cp src/x.py a/b", str(project))
+    parsed = impl.parse_bash(
+        "rm -rf build/* && mkdir -p new/dir && touch f.txt && cp src/x.py a/b", str(project)
+    )
     assert parsed["directories"] == [
         str(project / "build"),
         str(project / "new"),
@@ -385,7 +409,9 @@ def test_both_backends_parse_every_command_line_alike(parity_cwd, command):
 @settings(max_examples=200, deadline=None)
 @given(
     tokens=st.lists(
-        st.one_of(st.sampled_from([*{w for key in twin.ARITY for w in key.split()}, "-C", ""]), st.text(max_size=5)),
+        st.one_of(
+            st.sampled_from([*{w for key in twin.ARITY for w in key.split()}, "-C", ""]), st.text(max_size=5)
+        ),
         max_size=5,
     )
 )

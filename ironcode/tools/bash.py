@@ -124,9 +124,7 @@ def format_bash(result: dict) -> str:
     parts.append(result["output"].rstrip("\n") if result["output"] else "(no output)")
     parts.append("")
     if result["timed_out"]:
-        parts.append(
-            f"(Command timed out after {result['timeout_ms']} ms; its process group was killed.)"
-        )
+        parts.append(f"(Command timed out after {result['timeout_ms']} ms; its process group was killed.)")
     parts.append(f"Exit code: {result['exit_code']}")
     return "\n".join(parts)
 
@@ -267,13 +265,25 @@ def _kill_group(proc: subprocess.Popen, exited: threading.Event) -> None:
     if not _signal_group(group, signal.SIGTERM):
         return
     grace_end = time.monotonic() + KILL_GRACE_S
-    exited.wait(KILL_GRACE_S)
-    pause = 0.01
-    while _group_alive(group) and time.monotonic() < grace_end:
-        time.sleep(min(pause, max(0.0, grace_end - time.monotonic())))
-        pause *= 2
-    if _group_alive(group):
-        _signal_group(group, signal.SIGKILL)
+    exited.wait(KILL_GRACE_S)  # bash itself usually goes first: wait for it without polling
+    if _wait_group_gone(group, grace_end - time.monotonic()):
+        return
+    _signal_group(group, signal.SIGKILL)
+    _wait_group_gone(group, REAP_TIMEOUT_S)
+
+
+def _wait_group_gone(group: int, seconds: float) -> bool:
+    """Waits up to ``seconds`` for ``group`` to have no running process, checking at growing
+    intervals (there is no way to block on a whole group); True once it is gone."""
+    end = time.monotonic() + seconds
+    pause = 0.005
+    while _group_alive(group):
+        left = end - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.2)
+    return True
 
 
 def _signal_group(group: int, sig: int) -> bool:

@@ -73,7 +73,7 @@ ANSI_C_ESCAPES = {
 }
 
 #: Characters a backslash escapes inside double quotes.
-DOUBLE_QUOTE_ESCAPABLE = frozenset("$`\"\\\n")
+DOUBLE_QUOTE_ESCAPABLE = frozenset('$`"\\\n')
 
 #: How many leading tokens name a command, by the longest matching prefix. Mirrors ``ARITY`` in
 #: shell.rs (a test compares the two tables).
@@ -376,7 +376,9 @@ def unquote(node: tree_sitter.Node, source: bytes) -> str:
         elif kind == "raw_string":
             out.append(strip_quotes(source_text(source, n.start_byte, n.end_byte), "'", "'"))
         elif kind == "ansi_c_string":
-            out.append(unescape_ansi_c(strip_quotes(source_text(source, n.start_byte, n.end_byte), "$'", "'")))
+            out.append(
+                unescape_ansi_c(strip_quotes(source_text(source, n.start_byte, n.end_byte), "$'", "'"))
+            )
         elif n.child_count == 0:
             out.append(unescape_word(source_text(source, n.start_byte, n.end_byte)))
         else:
@@ -569,7 +571,9 @@ def _command_bytes(command: str | bytes) -> bytes:
 def _token_list(tokens: Sequence[str]) -> list[str]:
     """``tokens`` as a list of strings that are valid text, as the native side's JSON decoding demands."""
     if isinstance(tokens, (str, bytes)) or not isinstance(tokens, (list, tuple)):
-        raise IronCodeError("invalid_argument", f"tokens must be a list of strings, got {type(tokens).__name__}")
+        raise IronCodeError(
+            "invalid_argument", f"tokens must be a list of strings, got {type(tokens).__name__}"
+        )
     for token in tokens:
         if not isinstance(token, str):
             raise IronCodeError("invalid_argument", f"tokens must be strings, got {type(token).__name__}")

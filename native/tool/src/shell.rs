@@ -402,10 +402,7 @@ fn command_from(
         .fold(node.end_byte(), usize::max);
     BashCommand {
         name,
-        args: argument_nodes
-            .iter()
-            .map(|&n| unquote(n, source))
-            .collect(),
+        args: argument_nodes.iter().map(|&n| unquote(n, source)).collect(),
         text: source_text(source, node.start_byte(), end),
     }
 }
@@ -520,21 +517,21 @@ fn node_parts<'t>(node: Node<'t>, children: &[(Node<'t>, Option<&str>)]) -> Vec<
         _ => None,
     };
     let (mut low, mut high) = (node.start_byte(), node.end_byte());
-    if let Some(delimiter) = delimiter {
-        if let Some(((first, _), rest)) = kept.split_first() {
-            if !first.is_named() && first.kind() == delimiter {
-                low = first.end_byte();
-                kept = rest;
-            }
-        }
+    if let Some(delimiter) = delimiter
+        && let Some(((first, _), rest)) = kept.split_first()
+        && !first.is_named()
+        && first.kind() == delimiter
+    {
+        low = first.end_byte();
+        kept = rest;
     }
-    if double_quoted {
-        if let Some(((last, _), rest)) = kept.split_last() {
-            if !last.is_named() && last.kind() == "\"" {
-                high = last.start_byte();
-                kept = rest;
-            }
-        }
+    if double_quoted
+        && let Some(((last, _), rest)) = kept.split_last()
+        && !last.is_named()
+        && last.kind() == "\""
+    {
+        high = last.start_byte();
+        kept = rest;
     }
     let mut parts = Vec::with_capacity(kept.len() * 2 + 1);
     let mut position = low;
@@ -602,16 +599,15 @@ fn unescape_double(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(&next) = chars.peek() {
-                if DOUBLE_QUOTE_ESCAPABLE.contains(&next) {
-                    chars.next();
-                    if next != '\n' {
-                        out.push(next);
-                    }
-                    continue;
-                }
+        if c == '\\'
+            && let Some(&next) = chars.peek()
+            && DOUBLE_QUOTE_ESCAPABLE.contains(&next)
+        {
+            chars.next();
+            if next != '\n' {
+                out.push(next);
             }
+            continue;
         }
         out.push(c);
     }
@@ -730,7 +726,10 @@ mod tests {
     #[test]
     fn command_prefix_uses_the_longest_listed_prefix() {
         assert_eq!(command_prefix(&["git", "checkout", "main"]), "git checkout");
-        assert_eq!(command_prefix(&["git", "config", "user.name", "x"]), "git config user.name");
+        assert_eq!(
+            command_prefix(&["git", "config", "user.name", "x"]),
+            "git config user.name"
+        );
         assert_eq!(command_prefix(&["git", "-C", "x"]), "git -C");
         assert_eq!(command_prefix(&["aws", "s3", "ls", "b"]), "aws s3 ls");
         assert_eq!(command_prefix(&["ls", "-la"]), "ls");
