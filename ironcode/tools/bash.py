@@ -185,15 +185,18 @@ def _run_process(command: str, workdir: str, timeout_s: float, output: _Output) 
     except PermissionError as e:
         raise IronCodeError("permission_denied", f"cannot run {SHELL}: {e}") from None
     assert proc.stdout is not None
-    exited = threading.Event()
-    wake_read, wake_write = os.pipe()
-    # proc.wait() blocks without polling; the pipe turns "bash exited" into something select sees.
-    waiter = threading.Thread(target=_wait_and_wake, args=(proc, exited, wake_write), daemon=True)
-    waiter.start()
-    timed_out = False
     pipe = proc.stdout
-    os.set_blocking(pipe.fileno(), False)
+    exited = threading.Event()
+    timed_out = False
+    wake_read: int | None = None
+    waiter: threading.Thread | None = None
+    # From here on bash runs: any exception (KeyboardInterrupt above all) must kill its group.
     try:
+        wake_read, wake_write = os.pipe()
+        # proc.wait() blocks without polling; the pipe makes "bash exited" something select sees.
+        waiter = threading.Thread(target=_wait_and_wake, args=(proc, exited, wake_write), daemon=True)
+        waiter.start()
+        os.set_blocking(pipe.fileno(), False)
         with selectors.DefaultSelector() as selector:
             selector.register(pipe, selectors.EVENT_READ, "output")
             selector.register(wake_read, selectors.EVENT_READ, "exit")
@@ -208,28 +211,39 @@ def _run_process(command: str, workdir: str, timeout_s: float, output: _Output) 
                     if key.data == "output" and not _read_available(pipe, output):
                         selector.unregister(pipe)
     except BaseException:
-        _kill_group(proc, exited)  # Ctrl-C (KeyboardInterrupt) or any failure: leave nothing running
+        _kill_group(proc, exited)
         raise
     finally:
         _drain(pipe, output)
         pipe.close()
-        try:
-            proc.wait(REAP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            pass
-        waiter.join(REAP_TIMEOUT_S)
-        os.close(wake_read)
-        os.close(wake_write)
+        _reap(proc, waiter)
+        if wake_read is not None:
+            os.close(wake_read)
     return proc.returncode if proc.returncode is not None else -signal.SIGKILL, timed_out
 
 
-def _wait_and_wake(proc: subprocess.Popen, exited: threading.Event, wake_write: int) -> None:
-    proc.wait()
-    exited.set()
+def _reap(proc: subprocess.Popen, waiter: threading.Thread | None) -> None:
+    """Waits (bounded) for bash to be reaped: by the waiter thread if it started, else here."""
+    if waiter is not None:
+        waiter.join(REAP_TIMEOUT_S)
+        return
     try:
+        proc.wait(REAP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _wait_and_wake(proc: subprocess.Popen, exited: threading.Event, wake_write: int) -> None:
+    """Reaps bash and wakes the reading loop. Owns ``wake_write``: closing it here, not in the
+    loop, means a late wake-up can never write into a file descriptor number reused meanwhile."""
+    try:
+        proc.wait()
+        exited.set()
         os.write(wake_write, b"x")
     except OSError:
         pass
+    finally:
+        os.close(wake_write)
 
 
 def _read_available(pipe: IO[bytes], output: _Output) -> bool:
