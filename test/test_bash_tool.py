@@ -86,6 +86,10 @@ def test_workdir_is_where_the_command_runs(tmp_path):
     assert bash.run("pwd", workdir=str(tmp_path))["output"] == f"{tmp_path}\n"
 
 
+def test_huge_timeout_is_accepted():
+    assert bash.run("echo ok", timeout=1e15)["output"] == "ok\n"
+
+
 def test_signal_exit_is_reported_as_a_negative_code():
     assert bash.run("kill -9 $$")["exit_code"] == -9
 

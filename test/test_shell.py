@@ -282,6 +282,18 @@ def test_always_is_the_prefix_and_a_star(impl):
     assert parsed["always"] == ["docker compose up *", "npm run dev *"]
 
 
+def test_both_backends_use_the_same_grammar_and_runtime_line():
+    # Parity rests on this: another grammar version parses some inputs differently. If it fails,
+    # pin tree-sitter-bash in pyproject.toml to the crate's version (or move both together).
+    from importlib.metadata import version
+
+    manifest = (ROOT / "native" / "tool" / "Cargo.toml").read_text()
+    grammar = re.search(r'^tree-sitter-bash = "=([\d.]+)"', manifest, re.M).group(1)
+    runtime = re.search(r'^tree-sitter = \{ version = "([\d.]+)"', manifest, re.M).group(1)
+    assert version("tree-sitter-bash") == grammar
+    assert version("tree-sitter").split(".")[:2] == runtime.split(".")[:2]
+
+
 def test_arity_tables_of_both_backends_are_the_same():
     source = (ROOT / "native" / "tool" / "src" / "shell.rs").read_text()
     block = source[source.index("pub const ARITY") :]
@@ -319,6 +331,15 @@ def test_huge_command_is_parsed(impl):
 def test_deep_nesting_does_not_exhaust_the_stack(impl):
     parsed = impl.parse_bash("echo " + "$(" * 3000 + "ls" + ")" * 3000, "/")
     assert names(parsed)[0] == "echo" and names(parsed)[-1] == "ls"
+
+
+def test_parsing_from_many_threads_at_once_gives_the_same_answers(impl):
+    from concurrent.futures import ThreadPoolExecutor
+
+    commands = [f"cd /tmp && git log -{i} | grep x{i} > out{i}" for i in range(200)]
+    expected = [impl.parse_bash(c, "/") for c in commands]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(lambda c: impl.parse_bash(c, "/"), commands)) == expected
 
 
 # ---- parity ----------------------------------------------------------------------------------

@@ -52,6 +52,9 @@ KILL_GRACE_S = 1.0
 DRAIN_AFTER_EXIT_S = 0.2
 #: Longest wait for a killed process to be reaped (SIGKILL is not ignorable; this only bounds it).
 REAP_TIMEOUT_S = 5.0
+#: Longest single wait of the read loop: a huge timeout is waited for in slices (select cannot
+#: take one past the platform's time_t).
+MAX_WAIT_SLICE_S = 3600.0
 #: One read from the pipe, and how many reads before the loop checks the clock again.
 READ_CHUNK = 64 * 1024
 READS_PER_WAKE = 16
@@ -207,7 +210,7 @@ def _run_process(command: str, workdir: str, timeout_s: float, output: _Output) 
                     timed_out = True
                     _kill_group(proc, exited)
                     break
-                for key, _ in selector.select(remaining):
+                for key, _ in selector.select(min(remaining, MAX_WAIT_SLICE_S)):
                     if key.data == "output" and not _read_available(pipe, output):
                         selector.unregister(pipe)
     except BaseException:
