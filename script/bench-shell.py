@@ -35,12 +35,12 @@ COMMANDS = [
 CWD = "/tmp"
 ITERATIONS = 100
 PLAN_PER_COMMAND = "0.020 ms per command"
-ALL_CASE = f"all {len(COMMANDS)} commands, one pass"
+ALL_CASE = f"parse all {len(COMMANDS)} commands (one pass)"
 
 
 def case_name(command: str) -> str:
-    """The command as a table cell: its ``|`` escaped so the markdown row keeps its columns."""
-    return command.replace("|", "\\|")
+    """``parse <command>``, its ``|`` escaped so the markdown row keeps its columns."""
+    return "parse " + command.replace("|", "\\|")
 
 
 def main() -> None:
@@ -76,6 +76,12 @@ def main() -> None:
             f"{name}: {fmt_time(per_command)} per command on average "
             f"({len(COMMANDS)} commands x {runs or 'a few'} passes; the plan: {PLAN_PER_COMMAND})"
         )
+    peaks = ", ".join(
+        f"{row.impl} {row.peak_mb:.3f} MB"
+        for row in bench.rows
+        if row.case == ALL_CASE and row.peak_mb is not None
+    )
+    bench.note(f"peak memory during one pass over the {len(COMMANDS)} commands: {peaks}")
     bench.note(
         "peak memory (tracemalloc) sees the Python heap only: the native parser's own allocations "
         "are invisible to it, the twin's tree nodes and dicts are not"

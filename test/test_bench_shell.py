@@ -30,5 +30,5 @@ def test_quick_benchmark_writes_the_json_report(tmp_path):
     for row in rows:
         assert set(row) >= {"case", "impl", "median_s", "p95_s", "n", "peak_mb"}
         assert row["median_s"] > 0 and row["p95_s"] >= row["median_s"] and row["n"] >= 1
-    assert any(row["peak_mb"] is not None for row in rows if row["case"].startswith("all 14"))
+    assert any(row["peak_mb"] is not None for row in rows if row["case"].startswith("parse all 14"))
     assert "| migration plan |" in done.stdout and "0.020 ms per command" in done.stdout
