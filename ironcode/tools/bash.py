@@ -76,8 +76,8 @@ def run(
     ``invalid_argument``. ``approve``, if given, sees :func:`ironcode.parse_bash` of the command
     first; returning False refuses it (``permission_denied``) and nothing runs.
 
-    Returns ``{"command", "workdir", "exit_code", "timed_out", "output", "truncated",
-    "output_path", "total_lines", "total_bytes", "parsed"}``: ``exit_code`` is negative when a
+    Returns ``{"command", "workdir", "exit_code", "timed_out", "timeout_ms", "output",
+    "truncated", "output_path", "total_lines", "total_bytes", "parsed"}``: ``exit_code`` is negative when a
     signal ended bash (``-9`` for SIGKILL); ``output`` is the kept tail, decoded as UTF-8 with
     replacement; ``output_path`` is the file holding the full output when it was truncated.
     A Ctrl-C (KeyboardInterrupt) kills the process group and is raised again.
