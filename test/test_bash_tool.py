@@ -24,13 +24,16 @@ from ironcode.tools import bash
 PATIENCE_S = 10.0
 
 
-def running(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie left for init to reap has stopped running)."""
+def running(pid: int, group: int) -> bool:
+    """True while ``pid`` runs in process group ``group``. A zombie left for init to reap has
+    stopped running; a pid the kernel has since reused for another process (this machine spawns
+    many) is in another group, so it is not mistaken for ours."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_bytes()
     except (FileNotFoundError, ProcessLookupError):
         return False
-    return stat[stat.rfind(b")") + 2 :].split()[0] not in (b"Z", b"X")
+    state, _ppid, pgrp = stat[stat.rfind(b")") + 2 :].split()[:3]
+    return int(pgrp) == group and state not in (b"Z", b"X")
 
 
 def wait_for(condition, what: str) -> None:
@@ -42,17 +45,22 @@ def wait_for(condition, what: str) -> None:
 
 
 def read_pids(path: Path) -> list[int]:
+    """The pids a command wrote, one a line; by convention the first is the top bash's ``$$``,
+    which is also the process group of everything it starts."""
     return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+def still_running(pids: list[int]) -> list[int]:
+    return [pid for pid in pids if running(pid, pids[0])]
 
 
 @pytest.fixture
 def stray_pids():
-    """Pids a test starts in the background; whatever still runs at the end is killed."""
+    """Pids a test starts (group leader first); whatever of that group still runs is killed."""
     pids: list[int] = []
     yield pids
-    for pid in pids:
-        if running(pid):
-            os.kill(pid, signal.SIGKILL)
+    for pid in still_running(pids) if pids else []:
+        os.kill(pid, signal.SIGKILL)
 
 
 # ---- running ---------------------------------------------------------------------------------
@@ -133,41 +141,43 @@ def test_parsing_follows_the_chosen_backend(monkeypatch):
 def test_timeout_kills_the_whole_process_tree(tmp_path, stray_pids):
     pids = tmp_path / "pids"
     command = (
-        f"sleep 60 & echo $! >> {pids}; "
+        f"echo $$ >> {pids}; sleep 60 & echo $! >> {pids}; "
         f"( sleep 60 & echo $! >> {pids}; wait ) & "
-        f"bash -c 'echo $$ >> {pids}; sleep 60' & "
-        f"echo $$ >> {pids}; wait"
+        f"bash -c 'echo $$ >> {pids}; sleep 60' & wait"
     )
     result = bash.run(command, timeout=1500)
     stray_pids.extend(read_pids(pids))
     assert result["timed_out"]
     assert len(read_pids(pids)) == 4, "the tree had not started before the timeout"
-    assert [pid for pid in read_pids(pids) if running(pid)] == []
+    assert still_running(read_pids(pids)) == []
     assert "(Command timed out after 1500 ms; its process group was killed.)" in bash.format_bash(result)
 
 
 def test_children_that_ignore_term_are_killed_after_the_grace_period(tmp_path, stray_pids):
     pids = tmp_path / "pids"
-    result = bash.run(f"trap '' TERM; sleep 60 & echo $! >> {pids}; sleep 60", timeout=800)
+    result = bash.run(f"echo $$ >> {pids}; trap '' TERM; sleep 60 & echo $! >> {pids}; sleep 60", timeout=800)
     stray_pids.extend(read_pids(pids))
     assert result["timed_out"] and result["exit_code"] == -signal.SIGKILL
-    assert read_pids(pids) and not any(running(pid) for pid in read_pids(pids))
+    assert len(read_pids(pids)) == 2 and still_running(read_pids(pids)) == []
 
 
 def test_background_child_holding_the_pipe_does_not_hold_the_run(stray_pids):
     # Before the fix in other agents' tools, this waited for `sleep 60` to close the pipe.
-    result = bash.run("sleep 60 & echo started $!", timeout=30_000)
-    pid = int(result["output"].split()[1])
-    stray_pids.append(pid)
+    result = bash.run("sleep 60 & echo started $$ $!", timeout=30_000)
+    group, pid = map(int, result["output"].split()[1:])
+    stray_pids.extend([group, pid])
     assert not result["timed_out"] and result["exit_code"] == 0
     assert result["output"].startswith("started ")
-    assert running(pid), "a background child the command started on purpose is left running"
+    assert running(pid, group), "a background child the command started on purpose is left running"
 
 
-def test_output_written_just_before_exit_is_not_lost():
-    result = bash.run("for i in $(seq 1 300); do echo line $i; done; sleep 60 >/dev/null 2>&1 & echo end")
-    assert result["output"].splitlines()[-1] == "end" and result["total_lines"] == 301
-    os.killpg(os.getpgid(0), 0)  # the test process itself is untouched
+def test_output_still_in_the_pipe_when_bash_exits_is_read(stray_pids):
+    # A background child keeps the pipe open, so no end of file comes: what bash wrote just before
+    # exiting must be drained from the pipe rather than waited for.
+    result = bash.run("sleep 60 & for i in $(seq 1 1500); do echo line $i; done; echo end $$ $!")
+    last = result["output"].splitlines()[-1].split()
+    stray_pids.extend([int(last[1]), int(last[2])])
+    assert last[0] == "end" and result["total_lines"] == 1501 and not result["timed_out"]
 
 
 def test_ctrl_c_kills_the_process_group_and_is_raised_again(tmp_path, stray_pids):
@@ -177,18 +187,20 @@ def test_ctrl_c_kills_the_process_group_and_is_raised_again(tmp_path, stray_pids
         end = time.monotonic() + PATIENCE_S
         while len(read_pids(pids)) < 2 and time.monotonic() < end:
             time.sleep(0.01)
-        os.kill(os.getpid(), signal.SIGINT)
+        # To the main thread, as a terminal's Ctrl-C reaches it: a process-wide kill() may land on
+        # this thread, and then the main thread only notices when its select() returns.
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
     presser = threading.Thread(target=press_ctrl_c)
     presser.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            bash.run(f"sleep 60 & echo $! >> {pids}; echo $$ >> {pids}; wait", timeout=60_000)
+            bash.run(f"echo $$ >> {pids}; sleep 60 & echo $! >> {pids}; wait", timeout=60_000)
     finally:
         presser.join()
     stray_pids.extend(read_pids(pids))
     assert len(read_pids(pids)) == 2
-    wait_for(lambda: not any(running(pid) for pid in read_pids(pids)), "the killed group to go")
+    wait_for(lambda: not still_running(read_pids(pids)), "the killed group to go")
 
 
 # ---- truncation ------------------------------------------------------------------------------
