@@ -59,14 +59,14 @@ DECISIONS: dict[str, Decision] = {
     "parse_bash": Decision(
         "native",
         "shell",
-        "bench-shell, the plan's 14 commands: native 1.4x (parser-bound pipeline) to 3.7x faster, "
-        "30 vs 84 µs per command",
+        "bench-shell, the plan's 14 commands: native faster on all 14 (1.2x to 3.7x), "
+        "28 vs 66 µs per command, 2.3x over one pass",
         ("shell", "parse "),
     ),
     "command_prefix": Decision(
         "python",
         "shell",
-        "bench-shell command_prefix: the twin 3.2x faster (1.4 vs 4.4 µs): a dict look-up costs less "
+        "bench-shell command_prefix: the twin 3.3x faster (1.3 vs 4.5 µs): a dict look-up costs less "
         "than crossing ctypes",
         ("shell", "command_prefix"),
     ),
