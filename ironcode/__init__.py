@@ -40,6 +40,7 @@ __all__ = [
     "fuzzy_search",
     "FuzzyIndex",
     # watcher
+    "Watcher",
     # lock
     "RWLock",
     "LockGuard",
@@ -150,6 +151,62 @@ def FuzzyIndex(items: list[str], algorithm: str | None = None):  # noqa: N802 - 
 
 
 # ---- watcher (issue 9) --------------------------------------------------------
+
+
+class Watcher:
+    """Watches the folder ``path`` and everything below it, new subfolders included.
+
+    Events are ``{"path", "kind", "timestamp"}``: an absolute path, ``kind`` ``add`` / ``change`` /
+    ``unlink`` (a rename is ``unlink`` + ``add``), and when it was queued (``time.time()`` seconds).
+    ``ignore`` holds gitignore-style globs matched against paths relative to ``path``
+    (``node_modules``, ``.git``, ``**/*.log``). At most ``max_queue`` events wait between two polls:
+    the newest are kept and ``info()["dropped"]`` counts the rest. Repeats merge while pending: a
+    file written in ten chunks gives one ``change``, a new file gives ``add`` without ``change``.
+
+    >>> import ironcode, os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with ironcode.Watcher(folder, ignore=["*.log"]) as w:
+    ...     _ = ironcode.write(os.path.join(folder, "a.txt"), "hi")
+    ...     [(os.path.basename(e["path"]), e["kind"]) for e in w.wait(5.0)]
+    [('a.txt', 'add')]
+
+    The backend is chosen once, at construction (``backend.py``, row ``Watcher``). Raises
+    ``not_found`` / ``not_a_directory`` for the path, ``invalid_pattern`` for a bad glob, and
+    ``io`` naming the sysctl to raise when inotify watches or instances run out.
+    """
+
+    def __init__(self, path: str, ignore: list[str] | None = None, max_queue: int = 1000) -> None:
+        self.backend: str = backend.choose("Watcher")
+        self._watcher = _impl("Watcher", self.backend)(path, ignore, max_queue)
+        self.path: str = self._watcher.path
+
+    def poll(self) -> list[dict]:
+        """The queued events, oldest first, without waiting (``[]`` if none)."""
+        return self._watcher.poll()
+
+    def wait(self, timeout: float) -> list[dict]:
+        """Blocks until there is at least one event, then returns them all; ``[]`` after
+        ``timeout`` seconds. Sleeps without holding the GIL and without a polling interval.
+        A failure seen meanwhile (inotify watches ran out for a new folder) is raised once."""
+        return self._watcher.wait(timeout)
+
+    def info(self) -> dict:
+        """``{"path", "pending", "dropped", "error"}``."""
+        return self._watcher.info()
+
+    def close(self) -> None:
+        """Stops the OS watches and the watcher's threads; waiters wake with what was queued."""
+        self._watcher.close()
+
+    def __enter__(self) -> Watcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<ironcode.Watcher {self.path} ({self.backend})>"
+
 
 
 # ---- lock (issue 10) ----------------------------------------------------------

@@ -86,6 +86,7 @@ DECISIONS: dict[str, Decision] = {
         "8-12 vs 15-16 ms, 100K 103-115 vs 197-223 ms); search memory 0.2-2.6 MB (RSS) vs 0.7-13 MB (tracemalloc)",
     ),
     # watcher (issue 9)
+    "Watcher": Decision("native", "watcher", "pending bench-watcher"),
     # lock (issue 10)
     "RWLock": Decision(
         "python",

@@ -21,7 +21,7 @@ import json
 import os
 import sys
 import threading
-from ctypes import c_char_p, c_int64, c_size_t, c_void_p
+from ctypes import c_char_p, c_double, c_int64, c_size_t, c_uint64, c_void_p
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,11 @@ SIGNATURES: dict[str, tuple[Any, ...]] = {
     "fuzzy_index_close_ffi": (ctypes.c_uint64,),
     "fuzzy_index_count_ffi": (),
     # watcher (issue 9)
+    "watcher_open_ffi": (c_char_p, c_char_p, c_int64),
+    "watcher_poll_ffi": (c_uint64,),
+    "watcher_wait_ffi": (c_uint64, c_double),
+    "watcher_info_ffi": (c_uint64,),
+    "watcher_close_ffi": (c_uint64,),
     # lock (issue 10)
     "lock_try_ffi": (c_char_p, c_char_p, c_int64),
     "lock_wait_ffi": (c_int64, c_int64),
@@ -361,6 +366,82 @@ def fuzzy_index_count() -> int:
 
 
 # ---- watcher (issue 9) --------------------------------------------------------
+
+
+def _globs(value: Any, name: str) -> list:
+    """A list of glob strings; a lone string is refused (``list("a*")`` would be three globs)."""
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise IronCodeError("invalid_argument", f"{name} must be a list of glob strings, got {value!r}")
+    return list(value)
+
+
+def _seconds(value: Any, name: str) -> float:
+    """A number of seconds; the library checks the range."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise IronCodeError("invalid_argument", f"{name} must be a number of seconds, got {value!r}")
+    return float(value)
+
+
+class Watcher:
+    """A native watcher: a handle on an entry of the library's watcher registry.
+
+    Same API as :class:`ironcode.Watcher`. ``wait`` blocks inside the library on a condition
+    variable; ctypes releases the GIL for the call, so other threads run meanwhile.
+    """
+
+    def __init__(self, path: str, ignore: list[str] | None = None, max_queue: int = 1000) -> None:
+        self._closed = True  # until open succeeds, so __del__ has nothing to do
+        self._close_lock = threading.Lock()
+        opened = _call(
+            "watcher_open_ffi",
+            _cstr(path, "path"),
+            _json(_globs(ignore, "ignore")),
+            _int(max_queue, "max_queue"),
+        )
+        self.id: int = opened["id"]
+        self.path: str = opened["path"]
+        self._closed = False
+
+    def poll(self) -> list[dict]:
+        return _call("watcher_poll_ffi", self._handle())
+
+    def wait(self, timeout: float) -> list[dict]:
+        return _call("watcher_wait_ffi", self._handle(), _seconds(timeout, "timeout"))
+
+    def info(self) -> dict:
+        return _call("watcher_info_ffi", self._handle())
+
+    def close(self) -> None:
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        _call("watcher_close_ffi", self.id)
+
+    def _handle(self) -> int:
+        if self._closed:
+            raise IronCodeError("invalid_argument", f"the watcher of {self.path} is closed")
+        return self.id
+
+    def __enter__(self) -> Watcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True):
+            try:
+                self.close()
+            except Exception:  # interpreter shutdown: the library may be gone already
+                pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"id={self.id}"
+        return f"<ironcode.ffi.Watcher {getattr(self, 'path', '?')} {state}>"
+
 
 
 # ---- lock (issue 10) ----------------------------------------------------------

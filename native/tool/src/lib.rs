@@ -175,6 +175,44 @@ ffi_fn! {
 
 // ---- watcher (issue 9) ------------------------------------------------------
 
+ffi_fn! {
+    /// `Watcher(path, ignore, max_queue)` → `{"id", "path"}`; `ignore_json` is a JSON list of
+    /// globs.
+    fn watcher_open_ffi(path: *const c_char, ignore_json: *const c_char, max_queue: i64) {
+        let ignore: Vec<String> = json_arg(ignore_json, "ignore")?;
+        watcher::open(str_arg(path, "path")?, &ignore, max_queue)
+    }
+}
+
+ffi_fn! {
+    /// `poll()` → the queued events, without waiting.
+    fn watcher_poll_ffi(id: u64) {
+        watcher::poll(id)
+    }
+}
+
+ffi_fn! {
+    /// `wait(timeout)` → the queued events once there is one, or `[]` after `timeout` seconds.
+    /// Blocks on a condition variable; ctypes releases the GIL for the call.
+    fn watcher_wait_ffi(id: u64, timeout: f64) {
+        watcher::wait(id, timeout)
+    }
+}
+
+ffi_fn! {
+    /// `info()` → `{"path", "pending", "dropped", "error"}`.
+    fn watcher_info_ffi(id: u64) {
+        watcher::info(id)
+    }
+}
+
+ffi_fn! {
+    /// `close()` → null; the id is forgotten.
+    fn watcher_close_ffi(id: u64) {
+        watcher::close(id)
+    }
+}
+
 // ---- lock (issue 10) --------------------------------------------------------
 
 /// A ticket or channel id from Python: ids are issued from 1, so a negative one is a caller bug.
