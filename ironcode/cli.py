@@ -249,6 +249,64 @@ def fuzzy(obj: Context, query: str, path: str, limit: int, algorithm: str | None
 # ---- watcher (issue 9) --------------------------------------------------------
 
 
+@main.command()
+@click.argument("path", default=".")
+@click.option("-i", "--ignore", multiple=True, help="A gitignore-style glob relative to PATH to skip (repeatable).")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0), default=None, help="Stop after S seconds (default: run until Ctrl-C)."
+)
+@click.option(
+    "--max-queue", default=1000, show_default=True, help="Events kept between two reads; older ones are dropped."
+)
+@common_options
+def watch(obj: Context, path: str, ignore: tuple[str, ...], timeout: float | None, max_queue: int) -> None:
+    """Print the changes below PATH as they happen: add, change or unlink, one per line.
+
+    New subfolders are watched too; a rename shows as unlink + add. With --json each event is one
+    JSON object per line: {"path", "kind", "timestamp"}.
+
+        ironcode watch src -i node_modules -i '**/*.log'
+        ironcode --json watch . --timeout 60
+    """
+    import ironcode
+
+    from .tools.watcher import follow, format_event
+
+    def fail(e: IronCodeError) -> None:
+        click.echo(f"ironcode: {e.kind}: {e.message}", err=True)
+        sys.exit(EXIT_ERROR)
+
+    try:
+        if obj.backend:
+            with backend_mod.use(obj.backend):
+                watcher = ironcode.Watcher(path, list(ignore), max_queue)
+        else:
+            watcher = ironcode.Watcher(path, list(ignore), max_queue)
+    except IronCodeError as e:
+        fail(e)
+    with watcher:
+        click.echo(f"Watching {watcher.path} ({watcher.backend} backend); Ctrl-C to stop", err=True)
+        if obj.json:
+
+            def emit(event: dict) -> None:
+                click.echo(json.dumps(event, ensure_ascii=False))
+        else:
+
+            def emit(event: dict) -> None:
+                click.echo(format_event(event, watcher.path))
+
+        def dropped(n: int) -> None:
+            click.echo(f"ironcode: {n} events dropped: the queue was full (raise --max-queue)", err=True)
+
+        try:
+            follow(watcher, timeout, emit, dropped)
+        except IronCodeError as e:
+            fail(e)
+        except KeyboardInterrupt:
+            pass
+
+
+
 # ---- lock (issue 10) ----------------------------------------------------------
 # No command: a lock lives in the registry of the process that takes it, so a one-shot CLI process
 # would only ever see its own empty registry. Use ironcode.RWLock / ironcode.lock_stats in Python.

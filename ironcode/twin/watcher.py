@@ -16,8 +16,11 @@ import errno
 import os
 import stat
 import threading
+import re
 import time
+import warnings
 from collections import deque
+from typing import NamedTuple
 
 import pathspec
 from watchdog.events import (
@@ -122,7 +125,7 @@ def merges_into(pending: str, new: str) -> bool:
 class Shared:
     """What watchdog's threads and the caller share (``Shared`` in watcher.rs)."""
 
-    def __init__(self, root: str, matcher: pathspec.PathSpec | None, max_queue: int) -> None:
+    def __init__(self, root: str, matcher: list[Glob] | None, max_queue: int) -> None:
         self.root = root
         self.prefix = root.rstrip("/") + "/"
         self.matcher = matcher
@@ -295,7 +298,17 @@ def _globs(value: object) -> list[str]:
 # ---- ignore globs ----------------------------------------------------------------------------
 
 
-def build_matcher(globs: list[str]) -> pathspec.PathSpec | None:
+class Glob(NamedTuple):
+    """One compiled ignore line: pathspec's regex, whether it ignores (False: a ``!`` line), and
+    whether it matches folders only (a trailing ``/``)."""
+
+    regex: re.Pattern
+    ignores: bool
+    folders_only: bool
+
+
+def build_matcher(globs: list[str]) -> list[Glob] | None:
+    """The globs compiled by pathspec (brace alternatives expanded first), in order."""
     if not globs:
         return None
     lines: list[str] = []
@@ -306,9 +319,14 @@ def build_matcher(globs: list[str]) -> pathspec.PathSpec | None:
         if len(lines) > MAX_EXPANDED_GLOBS:
             raise IronCodeError("invalid_pattern", f"Invalid ignore glob '{glob}': too many {{a,b}} alternatives")
     try:
-        return pathspec.GitIgnoreSpec.from_lines(lines)
+        patterns = pathspec.GitIgnoreSpec.from_lines(lines).patterns
     except Exception as e:  # pathspec raises several types for a bad pattern
         raise IronCodeError("invalid_pattern", f"Invalid ignore globs: {e}") from None
+    return [
+        Glob(p.regex, bool(p.include), p.pattern.rstrip(" ").endswith("/"))
+        for p in patterns
+        if p.include is not None and p.regex is not None
+    ]
 
 
 def expand_braces(glob: str) -> list[str]:
@@ -359,18 +377,36 @@ def _find_open_brace(glob: str) -> int | None:
     return None
 
 
-def is_ignored(matcher: pathspec.PathSpec, relative: str, is_dir: bool | None) -> bool:
+def is_ignored(matcher: list[Glob], relative: str, is_dir: bool | None) -> bool:
     """Git's rule: ignored if a folder above is ignored, else if its own last matching glob
     ignores it; a path of unknown type (gone) is ignored if it matches as a file or a folder."""
     if not relative:
         return False
     parts = relative.split("/")
     for i in range(1, len(parts)):
-        if matcher.match_file("/".join(parts[:i]) + "/"):
+        if matched(matcher, "/".join(parts[:i]), True):
             return True
     if is_dir is None:
-        return matcher.match_file(relative) or matcher.match_file(relative + "/")
-    return matcher.match_file(relative + "/" if is_dir else relative)
+        return matched(matcher, relative, False) or matched(matcher, relative, True)
+    return matched(matcher, relative, is_dir)
+
+
+def matched(matcher: list[Glob], relative: str, is_dir: bool) -> bool:
+    """Whether the last glob matching the path *itself* ignores it (the ignore crate's
+    ``Gitignore::matched``). pathspec's regexes also match everything below a matching folder
+    (``build/`` matches ``build/x``); such a match, which stops at the folder's ``/`` (group
+    ``ps_d``), is left to the caller's check of the folders above."""
+    verdict = False
+    for glob in matcher:
+        if glob.folders_only and not is_dir:
+            continue
+        candidate = relative + "/" if glob.folders_only else relative
+        found = glob.regex.match(candidate)
+        if found is None:
+            continue
+        if found.end() == len(candidate) or found.groupdict().get("ps_d") is None:
+            verdict = glob.ignores
+    return verdict
 
 
 # ---- OS events -------------------------------------------------------------------------------
@@ -416,6 +452,12 @@ def _text(path: str | bytes) -> str:
 
 # ---- watches ---------------------------------------------------------------------------------
 
+
+# watchdog warns when a folder created during its recursive walk gets its watch twice (it keeps
+# one); the warning is about its own bookkeeping and would reach our callers.
+warnings.filterwarnings(
+    "ignore", message="Callback with id .* already exists", category=RuntimeWarning, module=__name__
+)
 
 if InotifyFD is not None:
 

@@ -422,15 +422,17 @@ impl Shared {
         }
     }
 
-    /// Queues `add` for an entry found by scanning a new folder, unless the OS already reported
-    /// something for it (its own events are more recent than the scan's view).
+    /// Queues `add` for an entry found by scanning a new folder, if it still exists. The check is
+    /// made under the queue's lock: an entry deleted after it is reported as `unlink` after this
+    /// `add`; one deleted before it is not reported as added at all. (An OS event already pending
+    /// for the path is not a reason to skip: a pending `change` means the watch came after the
+    /// file was created, so its `add` was never queued.)
     fn push_discovered(&self, path: &Path) {
         let mut state = self.lock_state();
-        let text = paths::display(path);
-        if state.closed || state.queue.has_pending(&text) {
+        if state.closed || fs::symlink_metadata(path).is_err() {
             return;
         }
-        if state.queue.push(text, Kind::Add, now_seconds()) {
+        if state.queue.push(paths::display(path), Kind::Add, now_seconds()) {
             drop(state);
             self.ready.notify_all();
         }
