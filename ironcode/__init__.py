@@ -208,7 +208,6 @@ class Watcher:
         return f"<ironcode.Watcher {self.path} ({self.backend})>"
 
 
-
 # ---- lock (issue 10) ----------------------------------------------------------
 
 from .rwlock import LockGuard, RWLock  # noqa: E402

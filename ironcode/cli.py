@@ -251,12 +251,20 @@ def fuzzy(obj: Context, query: str, path: str, limit: int, algorithm: str | None
 
 @main.command()
 @click.argument("path", default=".")
-@click.option("-i", "--ignore", multiple=True, help="A gitignore-style glob relative to PATH to skip (repeatable).")
 @click.option(
-    "--timeout", type=click.FloatRange(min=0), default=None, help="Stop after S seconds (default: run until Ctrl-C)."
+    "-i", "--ignore", multiple=True, help="A gitignore-style glob relative to PATH to skip (repeatable)."
 )
 @click.option(
-    "--max-queue", default=1000, show_default=True, help="Events kept between two reads; older ones are dropped."
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Stop after S seconds (default: run until Ctrl-C).",
+)
+@click.option(
+    "--max-queue",
+    default=1000,
+    show_default=True,
+    help="Events kept between two reads; older ones are dropped.",
 )
 @common_options
 def watch(obj: Context, path: str, ignore: tuple[str, ...], timeout: float | None, max_queue: int) -> None:
@@ -304,7 +312,6 @@ def watch(obj: Context, path: str, ignore: tuple[str, ...], timeout: float | Non
             fail(e)
         except KeyboardInterrupt:
             pass
-
 
 
 # ---- lock (issue 10) ----------------------------------------------------------

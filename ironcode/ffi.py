@@ -443,7 +443,6 @@ class Watcher:
         return f"<ironcode.ffi.Watcher {getattr(self, 'path', '?')} {state}>"
 
 
-
 # ---- lock (issue 10) ----------------------------------------------------------
 
 import time as _time  # noqa: E402

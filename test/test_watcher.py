@@ -22,6 +22,10 @@ import ironcode
 from ironcode import backend as backend_mod
 from ironcode.twin import watcher as twin_watcher
 
+# watchdog's own bookkeeping warning (a folder created during its walk is watched twice); the
+# twin silences it for its callers, but pytest records every warning.
+pytestmark = pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")
+
 #: The longest any test waits for an event that should come.
 DEADLINE_S = 10.0
 #: After the awaited events came, how long to keep listening for ones that should not.
@@ -135,7 +139,12 @@ def test_removing_a_folder_tree_reports_each_path_once(impl, tmp_path):
     (tmp_path / "gone" / "sub" / "b.txt").write_text("b")
     with impl.Watcher(str(tmp_path)) as w:
         shutil.rmtree(tmp_path / "gone")
-        wanted = [("gone/a.txt", "unlink"), ("gone/sub/b.txt", "unlink"), ("gone/sub", "unlink"), ("gone", "unlink")]
+        wanted = [
+            ("gone/a.txt", "unlink"),
+            ("gone/sub/b.txt", "unlink"),
+            ("gone/sub", "unlink"),
+            ("gone", "unlink"),
+        ]
         events = settle(w, collect(w, has(tmp_path, *wanted)))
     seen = pairs(events, tmp_path)
     assert sorted(seen) == sorted(wanted), seen
@@ -175,7 +184,12 @@ def test_a_new_subfolder_and_files_written_into_it_at_once_are_reported(impl, tm
         # No pause between creating the folders and the file: its watch cannot exist yet.
         (tmp_path / "pkg" / "mod" / "deep").mkdir(parents=True)
         (tmp_path / "pkg" / "mod" / "deep" / "code.py").write_text("x = 1\n")
-        wanted = [("pkg", "add"), ("pkg/mod", "add"), ("pkg/mod/deep", "add"), ("pkg/mod/deep/code.py", "add")]
+        wanted = [
+            ("pkg", "add"),
+            ("pkg/mod", "add"),
+            ("pkg/mod/deep", "add"),
+            ("pkg/mod/deep/code.py", "add"),
+        ]
         events = collect(w, has(tmp_path, *wanted))
     assert set(wanted) <= set(pairs(events, tmp_path))
 
@@ -413,6 +427,12 @@ GLOBS = st.lists(
             "/lib",
             "lib/**",
             "lib/**/",
+            "**/b/",
+            "b/**",
+            "!b/",
+            "/a/",
+            "*/",
+            "a/**/b",
             "!a",
             "!*.txt",
             "!lib/a",
@@ -450,7 +470,9 @@ def test_both_backends_report_the_same_paths_for_the_same_globs(both, relative_p
             touch(root / SENTINEL)
             matcher = twin_watcher.build_matcher(globs)
             expected = {
-                p for p in created | {SENTINEL} if not twin_watcher.is_ignored(matcher, p, (root / p).is_dir())
+                p
+                for p in created | {SENTINEL}
+                if not twin_watcher.is_ignored(matcher, p, (root / p).is_dir())
             }
 
             def done(events):
@@ -458,7 +480,11 @@ def test_both_backends_report_the_same_paths_for_the_same_globs(both, relative_p
 
             seen = {}
             for name, w in (("native", wn), ("python", wp)):
-                seen[name] = {os.path.relpath(e["path"], root) for e in settle(w, collect(w, done)) if e["kind"] == "add"}
+                seen[name] = {
+                    os.path.relpath(e["path"], root)
+                    for e in settle(w, collect(w, done))
+                    if e["kind"] == "add"
+                }
     assert seen["native"] == seen["python"] == expected, (globs, relative_paths)
 
 

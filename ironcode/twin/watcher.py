@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import threading
-import re
 import time
 import warnings
 from collections import deque
@@ -154,7 +154,9 @@ class Shared:
 class Watcher:
     """Watches the folder ``path`` and everything below it (see :class:`ironcode.Watcher`)."""
 
-    def __init__(self, path: str, ignore: list[str] | None = None, max_queue: int = DEFAULT_MAX_QUEUE) -> None:
+    def __init__(
+        self, path: str, ignore: list[str] | None = None, max_queue: int = DEFAULT_MAX_QUEUE
+    ) -> None:
         self._closed = True  # until started, so __del__ has nothing to do
         if InotifyFD is None:  # pragma: no cover
             raise IronCodeError("io", "the Python watcher needs Linux (inotify) and watchdog >= 7")
@@ -275,7 +277,9 @@ def take(shared: Shared) -> list[dict]:
 
 def check_max_queue(max_queue: object) -> int:
     if isinstance(max_queue, bool) or not isinstance(max_queue, int) or not 1 <= max_queue <= MAX_QUEUE_LIMIT:
-        raise IronCodeError("invalid_argument", f"max_queue must be from 1 to {MAX_QUEUE_LIMIT}, got {max_queue}")
+        raise IronCodeError(
+            "invalid_argument", f"max_queue must be from 1 to {MAX_QUEUE_LIMIT}, got {max_queue}"
+        )
     return max_queue
 
 
@@ -317,13 +321,24 @@ def build_matcher(globs: list[str]) -> list[Glob] | None:
             raise IronCodeError("invalid_argument", f"ignore globs must be strings, got {glob!r}")
         lines.extend(expand_braces(glob))
         if len(lines) > MAX_EXPANDED_GLOBS:
-            raise IronCodeError("invalid_pattern", f"Invalid ignore glob '{glob}': too many {{a,b}} alternatives")
+            raise IronCodeError(
+                "invalid_pattern", f"Invalid ignore glob '{glob}': too many {{a,b}} alternatives"
+            )
+    return [glob for line in lines for glob in compile_line(line)]
+
+
+def compile_line(line: str) -> list[Glob]:
+    """pathspec's regex for one line. A trailing ``/`` (folders only) is taken off first and kept
+    as a flag, as the native side's glob engine does: pathspec would turn ``lib/**/`` into
+    ``lib/``, which also matches ``lib`` itself."""
+    text = line.rstrip(" ")
+    folders_only = text.endswith("/") and text.lstrip("!") != "/"
     try:
-        patterns = pathspec.GitIgnoreSpec.from_lines(lines).patterns
+        patterns = pathspec.GitIgnoreSpec.from_lines([text[:-1] if folders_only else line]).patterns
     except Exception as e:  # pathspec raises several types for a bad pattern
-        raise IronCodeError("invalid_pattern", f"Invalid ignore globs: {e}") from None
+        raise IronCodeError("invalid_pattern", f"Invalid ignore glob '{line}': {e}") from None
     return [
-        Glob(p.regex, bool(p.include), p.pattern.rstrip(" ").endswith("/"))
+        Glob(p.regex, bool(p.include), folders_only)
         for p in patterns
         if p.include is not None and p.regex is not None
     ]
@@ -357,7 +372,9 @@ def expand_braces(glob: str) -> list[str]:
             parts.append(glob[part_start:i])
             part_start = i + 1
         i += 1
-    raise IronCodeError("invalid_pattern", f"Invalid ignore glob '{glob}': unclosed alternate group; missing '}}'")
+    raise IronCodeError(
+        "invalid_pattern", f"Invalid ignore glob '{glob}': unclosed alternate group; missing '}}'"
+    )
 
 
 def _find_open_brace(glob: str) -> int | None:
@@ -394,17 +411,16 @@ def is_ignored(matcher: list[Glob], relative: str, is_dir: bool | None) -> bool:
 def matched(matcher: list[Glob], relative: str, is_dir: bool) -> bool:
     """Whether the last glob matching the path *itself* ignores it (the ignore crate's
     ``Gitignore::matched``). pathspec's regexes also match everything below a matching folder
-    (``build/`` matches ``build/x``); such a match, which stops at the folder's ``/`` (group
+    (``build`` matches ``build/x``); such a match, which stops at the folder's ``/`` (group
     ``ps_d``), is left to the caller's check of the folders above."""
     verdict = False
     for glob in matcher:
         if glob.folders_only and not is_dir:
             continue
-        candidate = relative + "/" if glob.folders_only else relative
-        found = glob.regex.match(candidate)
+        found = glob.regex.match(relative)
         if found is None:
             continue
-        if found.end() == len(candidate) or found.groupdict().get("ps_d") is None:
+        if found.end() == len(relative) or found.groupdict().get("ps_d") is None:
             verdict = glob.ignores
     return verdict
 

@@ -116,10 +116,10 @@ impl EventQueue {
     /// Queues an event unless it merges into the newest pending one for its path; returns
     /// whether it was queued.
     pub fn push(&mut self, path: String, kind: Kind, timestamp: f64) -> bool {
-        if let Some(&(_, pending)) = self.latest.get(&path) {
-            if merges_into(pending, kind) {
-                return false;
-            }
+        if let Some(&(_, pending)) = self.latest.get(&path)
+            && merges_into(pending, kind)
+        {
+            return false;
         }
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -135,7 +135,11 @@ impl EventQueue {
         while self.events.len() > self.max_queue {
             if let Some((old_seq, old)) = self.events.pop_front() {
                 self.dropped += 1;
-                if self.latest.get(&old.path).is_some_and(|&(s, _)| s == old_seq) {
+                if self
+                    .latest
+                    .get(&old.path)
+                    .is_some_and(|&(s, _)| s == old_seq)
+                {
                     self.latest.remove(&old.path);
                 }
             }
@@ -210,7 +214,9 @@ static WATCHERS: LazyLock<Mutex<HashMap<u64, Arc<Entry>>>> = LazyLock::new(Defau
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Starts watching the folder `path` and everything below it. `ignore` holds gitignore-style
@@ -252,8 +258,8 @@ pub fn open(path: &str, ignore: &[String], max_queue: i64) -> ToolResult<Opened>
         folders: jobs.clone(),
         last_unlink: None,
     };
-    let os_watcher = RecommendedWatcher::new(handler, Config::default())
-        .map_err(|e| start_error(&e, &root))?;
+    let os_watcher =
+        RecommendedWatcher::new(handler, Config::default()).map_err(|e| start_error(&e, &root))?;
     let os = Arc::new(Mutex::new(Some(os_watcher)));
     let scanner = {
         let shared = Arc::clone(&shared);
@@ -327,9 +333,7 @@ pub fn info(id: u64) -> ToolResult<Info> {
 
 /// Stops the OS watches and the scanner thread, wakes any waiter, and forgets the id.
 pub fn close(id: u64) -> ToolResult<()> {
-    let entry = lock(&WATCHERS)
-        .remove(&id)
-        .ok_or_else(|| unknown_id(id))?;
+    let entry = lock(&WATCHERS).remove(&id).ok_or_else(|| unknown_id(id))?;
     entry.shutdown();
     Ok(())
 }
@@ -355,10 +359,10 @@ fn unknown_id(id: u64) -> ToolError {
 }
 
 fn take(state: &mut State) -> ToolResult<Vec<Event>> {
-    if state.queue.is_empty() {
-        if let Some(error) = state.error.take() {
-            return Err(error);
-        }
+    if state.queue.is_empty()
+        && let Some(error) = state.error.take()
+    {
+        return Err(error);
     }
     Ok(state.queue.drain())
 }
@@ -416,8 +420,17 @@ impl Shared {
         if state.closed {
             return;
         }
+        let was_empty = state.queue.is_empty();
         if state.queue.push(paths::display(path), kind, now_seconds()) {
             drop(state);
+            self.wake_if(was_empty);
+        }
+    }
+
+    /// Waiters only sleep on an empty queue, so only the first event after a drain needs to wake
+    /// them (notify_all is a futex system call even with nobody waiting).
+    fn wake_if(&self, was_empty: bool) {
+        if was_empty {
             self.ready.notify_all();
         }
     }
@@ -432,9 +445,13 @@ impl Shared {
         if state.closed || fs::symlink_metadata(path).is_err() {
             return;
         }
-        if state.queue.push(paths::display(path), Kind::Add, now_seconds()) {
+        let was_empty = state.queue.is_empty();
+        if state
+            .queue
+            .push(paths::display(path), Kind::Add, now_seconds())
+        {
             drop(state);
-            self.ready.notify_all();
+            self.wake_if(was_empty);
         }
     }
 
@@ -551,9 +568,9 @@ impl OsEventHandler {
         }
         let is_dir = match kind {
             Kind::Unlink => None,
-            _ => Some(is_dir.unwrap_or_else(|| {
-                fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
-            })),
+            _ => Some(
+                is_dir.unwrap_or_else(|| fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())),
+            ),
         };
         // A folder's own metadata (mode, times) changing says nothing its entries' events don't.
         if kind == Kind::Change && is_dir == Some(true) {
@@ -579,7 +596,9 @@ fn classify(kind: &EventKind, tracker: Option<usize>) -> Option<(Kind, Option<bo
         EventKind::Remove(_) => Some((Kind::Unlink, None)),
         // Without a cookie this is IN_MOVE_SELF on a watched folder: its parent reports the move
         // (with a cookie); a moved root keeps being watched under its new name, like watchdog.
-        EventKind::Modify(ModifyKind::Name(RenameMode::From)) => tracker.map(|_| (Kind::Unlink, None)),
+        EventKind::Modify(ModifyKind::Name(RenameMode::From)) => {
+            tracker.map(|_| (Kind::Unlink, None))
+        }
         EventKind::Modify(ModifyKind::Name(RenameMode::To)) => Some((Kind::Add, None)),
         // RenameMode::Both repeats the two halves already reported.
         EventKind::Modify(ModifyKind::Name(_)) => None,
@@ -740,7 +759,11 @@ mod tests {
         assert!(queue.push("/a".into(), Kind::Add, 5.0));
         assert!(queue.push("/b".into(), Kind::Change, 6.0));
         assert!(!queue.push("/b".into(), Kind::Change, 7.0));
-        let kinds: Vec<(String, Kind)> = queue.drain().into_iter().map(|e| (e.path, e.kind)).collect();
+        let kinds: Vec<(String, Kind)> = queue
+            .drain()
+            .into_iter()
+            .map(|e| (e.path, e.kind))
+            .collect();
         assert_eq!(
             kinds,
             vec![
@@ -750,7 +773,10 @@ mod tests {
                 ("/b".into(), Kind::Change),
             ]
         );
-        assert!(queue.push("/b".into(), Kind::Change, 8.0), "a drain ends merging");
+        assert!(
+            queue.push("/b".into(), Kind::Change, 8.0),
+            "a drain ends merging"
+        );
     }
 
     #[test]
@@ -788,8 +814,14 @@ mod tests {
         assert!(ignored(".git/HEAD", Some(false)));
         assert!(ignored("deep/er/app.log", Some(false)));
         assert!(ignored("build/out.o", Some(false)));
-        assert!(!ignored("build", Some(false)), "build/ matches folders only");
-        assert!(ignored("build", None), "a vanished path matches as a file or a folder");
+        assert!(
+            !ignored("build", Some(false)),
+            "build/ matches folders only"
+        );
+        assert!(
+            ignored("build", None),
+            "a vanished path matches as a file or a folder"
+        );
         assert!(!ignored("src/main.rs", Some(false)));
         assert!(!ignored("", Some(true)));
     }

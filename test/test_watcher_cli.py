@@ -1,0 +1,145 @@
+"""``ironcode watch`` and ``script/bench-watcher.py --quick``: real processes, bounded in time.
+
+Each process gets ``--timeout`` (it ends by itself) and every wait on it has a timeout too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The longest a test waits for the CLI to start or finish.
+DEADLINE_S = 60.0
+
+
+def start_watch(*args: str) -> subprocess.Popen:
+    """Starts ``ironcode ARGS`` and returns once it printed its "Watching ..." line on stderr."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ironcode.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    ready, _, _ = select.select([proc.stderr], [], [], DEADLINE_S)
+    if not ready:
+        proc.kill()
+        proc.communicate(timeout=DEADLINE_S)
+        pytest.fail("ironcode watch printed nothing on stderr")
+    line = proc.stderr.readline()
+    if not line.startswith("Watching"):
+        proc.kill()
+        out, err = proc.communicate(timeout=DEADLINE_S)
+        pytest.fail(f"unexpected start: {line!r} {err!r}")
+    return proc
+
+
+def finish(proc: subprocess.Popen) -> tuple[str, str]:
+    try:
+        return proc.communicate(timeout=DEADLINE_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate(timeout=DEADLINE_S)
+        pytest.fail("ironcode watch did not stop at its --timeout")
+
+
+@pytest.mark.parametrize("backend", ["native", "python"])
+def test_watch_json_prints_one_event_object_per_line(tmp_path, backend):
+    proc = start_watch(
+        "--json", "--backend", backend, "watch", str(tmp_path), "--timeout", "3", "-i", "*.log"
+    )
+    (tmp_path / "seen.txt").write_text("x")
+    (tmp_path / "hidden.log").write_text("x")
+    out, err = finish(proc)
+    assert proc.returncode == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert {"path": str(tmp_path / "seen.txt"), "kind": "add"} in [
+        {"path": e["path"], "kind": e["kind"]} for e in events
+    ]
+    assert all(set(e) == {"path", "kind", "timestamp"} for e in events)
+    assert not any(e["path"].endswith(".log") for e in events)
+
+
+def test_watch_text_shows_time_kind_and_relative_path(tmp_path):
+    (tmp_path / "old.txt").write_text("x")
+    proc = start_watch("watch", str(tmp_path), "--timeout", "3")
+    (tmp_path / "old.txt").unlink()
+    out, err = finish(proc)
+    assert proc.returncode == 0, err
+    line = next(line for line in out.splitlines() if "old.txt" in line)
+    clock, kind, path = line.split()
+    assert (kind, path) == ("unlink", "old.txt")
+    time.strptime(clock.split(".")[0], "%H:%M:%S")
+
+
+def test_watch_options_after_the_subcommand_work_too(tmp_path):
+    proc = start_watch("watch", str(tmp_path), "--timeout", "2", "--json", "--backend", "python")
+    (tmp_path / "a").write_text("x")
+    out, _ = finish(proc)
+    assert any(json.loads(line)["path"] == str(tmp_path / "a") for line in out.splitlines())
+
+
+def test_watch_of_a_missing_path_fails_with_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "ironcode.cli", "watch", str(tmp_path / "nope"), "--timeout", "1"],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_S,
+        cwd=ROOT,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"ironcode: not_found: File not found: {tmp_path / 'nope'}"]
+
+
+def test_watch_rejects_a_negative_timeout(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "ironcode.cli", "watch", str(tmp_path), "--timeout", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_S,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_watch_stops_on_interrupt_without_a_traceback(tmp_path):
+    proc = start_watch("watch", str(tmp_path))
+    proc.send_signal(2)  # SIGINT, as Ctrl-C
+    out, err = finish(proc)
+    assert proc.returncode == 0
+    assert "Traceback" not in err
+
+
+def test_the_quick_benchmark_writes_its_report(tmp_path):
+    report = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "script" / "bench-watcher.py"), "--quick", "--json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(report.read_text())
+    assert data["bench"] == "watcher" and data["quick"] is True
+    assert set(data["machine"]) >= {"cpu", "cores", "python"}
+    cases = {row["case"] for row in data["rows"]}
+    assert len(cases) == 3
+    for case in cases:
+        impls = {row["impl"] for row in data["rows"] if row["case"] == case}
+        assert impls == {"native", "python"}, case
+    for row in data["rows"]:
+        assert set(row) >= {"case", "impl", "median_s", "p95_s", "n", "peak_mb"}
+        assert row["median_s"] > 0 and row["n"] >= 1
+    assert any("events/s" in note for note in data["notes"])
+    assert "| case |" in result.stdout
