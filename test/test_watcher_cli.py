@@ -134,7 +134,7 @@ def test_the_quick_benchmark_writes_its_report(tmp_path):
     assert data["bench"] == "watcher" and data["quick"] is True
     assert set(data["machine"]) >= {"cpu", "cores", "python"}
     cases = {row["case"] for row in data["rows"]}
-    assert len(cases) == 3
+    assert len(cases) == 4
     for case in cases:
         impls = {row["impl"] for row in data["rows"] if row["case"] == case}
         assert impls == {"native", "python"}, case
