@@ -335,6 +335,31 @@ def test_a_closed_watcher_refuses_calls_and_closes_twice_quietly(impl, tmp_path,
         expect_error("invalid_argument", call)
 
 
+def thread_count() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_closed_or_dropped_watchers_leave_no_threads_behind(impl, tmp_path):
+    import gc
+
+    baseline = thread_count()
+    for i in range(6):
+        w = impl.Watcher(str(tmp_path))
+        (tmp_path / f"d{i}").mkdir()  # keeps the native scanner thread busy
+        (tmp_path / f"d{i}" / "f").write_text("x")
+        collect(w, has(tmp_path, (f"d{i}/f", "add")))
+        if i % 2:
+            w.close()
+        else:
+            del w  # never closed: dropping it must close it
+            gc.collect()
+    # notify's inotify thread exits on its own once its watcher is dropped: give it the deadline.
+    deadline = time.monotonic() + DEADLINE_S
+    while thread_count() > baseline and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert thread_count() <= baseline
+
+
 def test_info_reports_the_root_and_counts(impl, tmp_path):
     with impl.Watcher(str(tmp_path / ".." / tmp_path.name)) as w:
         assert w.path == str(tmp_path)
