@@ -86,7 +86,13 @@ DECISIONS: dict[str, Decision] = {
         "8-12 vs 15-16 ms, 100K 103-115 vs 197-223 ms); search memory 0.2-2.6 MB (RSS) vs 0.7-13 MB (tracemalloc)",
     ),
     # watcher (issue 9)
-    "Watcher": Decision("native", "watcher", "pending bench-watcher"),
+    "Watcher": Decision(
+        "native",
+        "watcher",
+        "bench-watcher: write→event median 0.22 vs 0.34 ms (p95 0.31 vs 0.58); 1,000 files 34.8 vs 88.3 ms "
+        "(2.5x; 3.0x less CPU); start on 200 folders 2.9 vs 31.7 ms, 211 vs 522 inotify watches (ignored "
+        "folders unwatched)",
+    ),
     # lock (issue 10)
     "RWLock": Decision(
         "python",
