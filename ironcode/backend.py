@@ -92,6 +92,7 @@ DECISIONS: dict[str, Decision] = {
         "bench-watcher: write→event median 0.22 vs 0.34 ms (p95 0.31 vs 0.58); 1,000 files 34.8 vs 88.3 ms "
         "(2.5x; 3.0x less CPU); start on 200 folders 2.9 vs 31.7 ms, 211 vs 522 inotify watches (ignored "
         "folders unwatched)",
+        ("watcher", ""),
     ),
     # lock (issue 10)
     "RWLock": Decision(
