@@ -69,7 +69,7 @@ EVENT_FILTER: list[type[FileSystemEvent]] = [
 ADD, CHANGE, UNLINK = "add", "change", "unlink"
 
 
-# ---- the queue -------------------------------------------------------------------------------
+# ---- the queue (watcher/queue.rs) ------------------------------------------------------------
 
 
 class EventQueue:
@@ -299,7 +299,7 @@ def _globs(value: object) -> list[str]:
     return list(value)
 
 
-# ---- ignore globs ----------------------------------------------------------------------------
+# ---- ignore globs (watcher/globs.rs) ---------------------------------------------------------
 
 
 class Glob(NamedTuple):

@@ -14,8 +14,9 @@
 //! reported (notify's own recursive mode loses them, notify-rs issue 727).
 //!
 //! State lives in a registry keyed by id ([`open`] returns it); every lock recovers from poisoning.
+//! The queue is in `watcher/queue.rs`, the ignore globs in `watcher/globs.rs`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -25,13 +26,19 @@ use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use ignore::gitignore::Gitignore;
 use notify::event::{CreateKind, ModifyKind, RenameMode};
 use notify::{Config, EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 use serde::Serialize;
 
 use crate::error::{ErrorKind, IoResultExt, ToolError, ToolResult};
 use crate::paths;
+
+mod globs;
+mod queue;
+
+use globs::{build_matcher, is_ignored};
+pub use queue::{Event, EventQueue, Kind};
 
 /// Events kept when the caller gives no `max_queue`.
 pub const DEFAULT_MAX_QUEUE: usize = 1000;
@@ -47,26 +54,6 @@ pub const INSTANCES_SYSCTL: &str = "fs.inotify.max_user_instances";
 const EMFILE: i32 = 24;
 const ENFILE: i32 = 23;
 
-/// What happened to a path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// Created, or moved into the tree (the new name of a rename).
-    Add,
-    /// A file's content or metadata changed (folders never report `change`).
-    Change,
-    /// Deleted, or moved out of the tree (the old name of a rename).
-    Unlink,
-}
-
-/// One queued event: an absolute path, its kind, and when it was queued (seconds since the epoch).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Event {
-    pub path: String,
-    pub kind: Kind,
-    pub timestamp: f64,
-}
-
 /// The answer of [`open`].
 #[derive(Debug, Serialize)]
 pub struct Opened {
@@ -81,102 +68,6 @@ pub struct Info {
     pub pending: usize,
     pub dropped: u64,
     pub error: Option<String>,
-}
-
-// ---- the queue -----------------------------------------------------------------------------
-
-/// A bounded queue of events that merges repeats.
-///
-/// An event is merged away (not queued) when the newest pending event for the same path already
-/// says it: the same kind again (a file written in ten chunks gives one `change`), or a `change`
-/// after a pending `add` (the new file is read whole anyway). When more than `max_queue` events
-/// are pending, the oldest are dropped and counted.
-#[derive(Debug)]
-pub struct EventQueue {
-    events: VecDeque<(u64, Event)>,
-    /// path -> (sequence number, kind) of the newest pending event for it
-    latest: HashMap<String, (u64, Kind)>,
-    next_seq: u64,
-    max_queue: usize,
-    dropped: u64,
-}
-
-impl EventQueue {
-    /// An empty queue keeping at most `max_queue` events (at least one).
-    pub fn new(max_queue: usize) -> Self {
-        EventQueue {
-            events: VecDeque::new(),
-            latest: HashMap::new(),
-            next_seq: 0,
-            max_queue: max_queue.max(1),
-            dropped: 0,
-        }
-    }
-
-    /// Queues an event unless it merges into the newest pending one for its path; returns
-    /// whether it was queued.
-    pub fn push(&mut self, path: String, kind: Kind, timestamp: f64) -> bool {
-        if let Some(&(_, pending)) = self.latest.get(&path)
-            && merges_into(pending, kind)
-        {
-            return false;
-        }
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.latest.insert(path.clone(), (seq, kind));
-        self.events.push_back((
-            seq,
-            Event {
-                path,
-                kind,
-                timestamp,
-            },
-        ));
-        while self.events.len() > self.max_queue {
-            if let Some((old_seq, old)) = self.events.pop_front() {
-                self.dropped += 1;
-                if self
-                    .latest
-                    .get(&old.path)
-                    .is_some_and(|&(s, _)| s == old_seq)
-                {
-                    self.latest.remove(&old.path);
-                }
-            }
-        }
-        true
-    }
-
-    /// True if some event for `path` is pending.
-    pub fn has_pending(&self, path: &str) -> bool {
-        self.latest.contains_key(path)
-    }
-
-    /// Takes every pending event, oldest first.
-    pub fn drain(&mut self) -> Vec<Event> {
-        self.latest.clear();
-        self.events.drain(..).map(|(_, event)| event).collect()
-    }
-
-    /// How many events are pending.
-    pub fn len(&self) -> usize {
-        self.events.len()
-    }
-
-    /// True if no event is pending.
-    pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
-    }
-
-    /// How many events were dropped because the queue was full, since it was made.
-    pub fn dropped(&self) -> u64 {
-        self.dropped
-    }
-}
-
-/// Whether a new event of kind `new` adds nothing to a pending one of kind `pending`.
-fn merges_into(pending: Kind, new: Kind) -> bool {
-    pending == new || (pending == Kind::Add && new == Kind::Change)
 }
 
 // ---- one watcher ---------------------------------------------------------------------------
@@ -480,54 +371,6 @@ fn now_seconds() -> f64 {
         .unwrap_or(0.0)
 }
 
-// ---- ignore globs --------------------------------------------------------------------------
-
-fn build_matcher(root: &Path, globs: &[String]) -> ToolResult<Option<Gitignore>> {
-    if globs.is_empty() {
-        return Ok(None);
-    }
-    let mut builder = GitignoreBuilder::new(root);
-    for glob in globs {
-        builder.add_line(None, glob).map_err(|e| {
-            ToolError::new(
-                ErrorKind::InvalidPattern,
-                format!("Invalid ignore glob '{glob}': {e}"),
-            )
-        })?;
-    }
-    builder.build().map(Some).map_err(|e| {
-        ToolError::new(
-            ErrorKind::InvalidPattern,
-            format!("Invalid ignore globs: {e}"),
-        )
-    })
-}
-
-/// Git's rule: a path is ignored if a folder above it is ignored (nothing below an ignored
-/// folder comes back), else if its own last matching glob ignores it. A path whose type is
-/// unknown (`is_dir` None: it is gone) is ignored if it matches as a file or as a folder.
-fn is_ignored(matcher: &Gitignore, relative: &Path, is_dir: Option<bool>) -> bool {
-    if relative.as_os_str().is_empty() {
-        return false;
-    }
-    let mut folders = relative.components();
-    folders.next_back();
-    let mut ancestor = PathBuf::new();
-    for part in folders {
-        ancestor.push(part);
-        if matcher.matched(&ancestor, true).is_ignore() {
-            return true;
-        }
-    }
-    match is_dir {
-        Some(is_dir) => matcher.matched(relative, is_dir).is_ignore(),
-        None => {
-            matcher.matched(relative, false).is_ignore()
-                || matcher.matched(relative, true).is_ignore()
-        }
-    }
-}
-
 // ---- OS events -----------------------------------------------------------------------------
 
 /// Runs on notify's inotify thread: turns notify's events into ours.
@@ -748,98 +591,6 @@ fn runtime_error(error: &notify::Error, root: &Path) -> ToolError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn repeats_merge_into_the_newest_pending_event_for_the_path() {
-        let mut queue = EventQueue::new(10);
-        assert!(queue.push("/a".into(), Kind::Add, 1.0));
-        assert!(!queue.push("/a".into(), Kind::Change, 2.0));
-        assert!(!queue.push("/a".into(), Kind::Add, 3.0));
-        assert!(queue.push("/a".into(), Kind::Unlink, 4.0));
-        assert!(queue.push("/a".into(), Kind::Add, 5.0));
-        assert!(queue.push("/b".into(), Kind::Change, 6.0));
-        assert!(!queue.push("/b".into(), Kind::Change, 7.0));
-        let kinds: Vec<(String, Kind)> = queue
-            .drain()
-            .into_iter()
-            .map(|e| (e.path, e.kind))
-            .collect();
-        assert_eq!(
-            kinds,
-            vec![
-                ("/a".into(), Kind::Add),
-                ("/a".into(), Kind::Unlink),
-                ("/a".into(), Kind::Add),
-                ("/b".into(), Kind::Change),
-            ]
-        );
-        assert!(
-            queue.push("/b".into(), Kind::Change, 8.0),
-            "a drain ends merging"
-        );
-    }
-
-    #[test]
-    fn a_full_queue_keeps_the_newest_and_counts_the_dropped() {
-        let mut queue = EventQueue::new(3);
-        for i in 0..10 {
-            queue.push(format!("/f{i}"), Kind::Add, f64::from(i));
-        }
-        assert_eq!(queue.len(), 3);
-        assert_eq!(queue.dropped(), 7);
-        let paths: Vec<String> = queue.drain().into_iter().map(|e| e.path).collect();
-        assert_eq!(paths, vec!["/f7", "/f8", "/f9"]);
-    }
-
-    #[test]
-    fn a_dropped_event_no_longer_absorbs_repeats() {
-        let mut queue = EventQueue::new(1);
-        queue.push("/a".into(), Kind::Change, 1.0);
-        queue.push("/b".into(), Kind::Change, 2.0); // drops /a
-        assert!(!queue.has_pending("/a"));
-        assert!(queue.push("/a".into(), Kind::Change, 3.0));
-    }
-
-    fn matcher(globs: &[&str]) -> Gitignore {
-        let globs: Vec<String> = globs.iter().map(|g| g.to_string()).collect();
-        build_matcher(Path::new("/root"), &globs).unwrap().unwrap()
-    }
-
-    #[test]
-    fn globs_match_paths_relative_to_the_root_as_gitignore_does() {
-        let m = matcher(&["node_modules", ".git", "**/*.log", "build/"]);
-        let ignored = |p: &str, d: Option<bool>| is_ignored(&m, Path::new(p), d);
-        assert!(ignored("node_modules", Some(true)));
-        assert!(ignored("a/node_modules/x/y.js", Some(false)));
-        assert!(ignored(".git/HEAD", Some(false)));
-        assert!(ignored("deep/er/app.log", Some(false)));
-        assert!(ignored("build/out.o", Some(false)));
-        assert!(
-            !ignored("build", Some(false)),
-            "build/ matches folders only"
-        );
-        assert!(
-            ignored("build", None),
-            "a vanished path matches as a file or a folder"
-        );
-        assert!(!ignored("src/main.rs", Some(false)));
-        assert!(!ignored("", Some(true)));
-    }
-
-    #[test]
-    fn nothing_below_an_ignored_folder_comes_back() {
-        let m = matcher(&["vendor", "!keep.txt"]);
-        assert!(is_ignored(&m, Path::new("vendor/keep.txt"), Some(false)));
-        assert!(!is_ignored(&m, Path::new("src/keep.txt"), Some(false)));
-    }
-
-    #[test]
-    fn a_bad_glob_is_invalid_pattern() {
-        for glob in ["a{b", "[z-a]", "a\\"] {
-            let err = build_matcher(Path::new("/r"), &[glob.to_string()]).unwrap_err();
-            assert_eq!(err.kind, ErrorKind::InvalidPattern, "{glob}");
-        }
-    }
 
     #[test]
     fn move_self_without_a_cookie_is_not_an_unlink() {
