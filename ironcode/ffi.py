@@ -21,7 +21,7 @@ import json
 import os
 import sys
 import threading
-from ctypes import c_char_p, c_double, c_int64, c_size_t, c_uint64, c_void_p
+from ctypes import c_char_p, c_int64, c_size_t, c_void_p
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +55,10 @@ SIGNATURES: dict[str, tuple[Any, ...]] = {
     "fuzzy_index_count_ffi": (),
     # watcher (issue 9)
     "watcher_open_ffi": (c_char_p, c_char_p, c_int64),
-    "watcher_poll_ffi": (c_uint64,),
-    "watcher_wait_ffi": (c_uint64, c_double),
-    "watcher_info_ffi": (c_uint64,),
-    "watcher_close_ffi": (c_uint64,),
+    "watcher_poll_ffi": (ctypes.c_uint64,),
+    "watcher_wait_ffi": (ctypes.c_uint64, ctypes.c_double),
+    "watcher_info_ffi": (ctypes.c_uint64,),
+    "watcher_close_ffi": (ctypes.c_uint64,),
     # lock (issue 10)
     "lock_try_ffi": (c_char_p, c_char_p, c_int64),
     "lock_wait_ffi": (c_int64, c_int64),
