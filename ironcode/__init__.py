@@ -31,6 +31,9 @@ __all__ = [
     "ls",
     # edit
     # search
+    "file_list",
+    "glob",
+    "grep",
     # git
     # shell
     "parse_bash",
@@ -80,6 +83,50 @@ def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100
 
 
 # ---- search (issue 4) ---------------------------------------------------------
+
+
+def file_list(
+    path: str = ".",
+    globs: list[str] | None = None,
+    hidden: bool = True,
+    follow: bool = False,
+    max_depth: int | None = None,
+) -> list[str]:
+    """The files a ripgrep search of ``path`` would look at, relative and sorted.
+
+    Equals ``rg --files --hidden [-g GLOB ...] -g '!.git' PATH`` run from ``PATH``: .gitignore
+    (inside a git repository), .ignore, .rgignore, .git/info/exclude and the global git excludes
+    apply, also from parent folders; ``globs`` are rg ``--glob`` overrides (``!glob`` excludes);
+    ``.git`` is never listed. ``hidden=False`` skips dot-files, ``follow`` follows symlinks,
+    ``max_depth=1`` lists direct children only.
+
+    >>> ironcode.file_list("src", globs=["*.py"])   # doctest: +SKIP
+    ['app.py', 'pkg/util.py']
+    """
+    return _impl("file_list")(path, globs, hidden, follow, max_depth)
+
+
+def glob(pattern: str, path: str = ".", limit: int | None = 100) -> dict:
+    """Files below ``path`` matching the rg glob ``pattern``, newest first: ``{"files", "total",
+    "truncated"}`` with absolute paths. ``**/*.py`` or ``*.py`` match at any depth.
+    """
+    return _impl("glob")(pattern, path, limit)
+
+
+def grep(
+    pattern: str,
+    path: str = ".",
+    include: str | None = None,
+    limit: int | None = 100,
+    ignore_case: bool = False,
+) -> dict:
+    """Lines matching the Rust-regex ``pattern`` in the files rg would search below ``path``:
+    ``{"matches": [{"path", "line", "text"}], "total", "truncated"}``, newest files first.
+
+    Binary files are skipped as rg skips them; ``include`` is an rg glob choosing files. Raises
+    ``invalid_pattern`` for a bad regex or glob, ``not_found`` for a missing path.
+    """
+    return _impl("grep")(pattern, path, include, limit, ignore_case)
 
 
 # ---- git (issue 5) ------------------------------------------------------------

@@ -54,6 +54,9 @@ DECISIONS: dict[str, Decision] = {
     "ls": Decision("native", "ls", "bench-fs ls: native 1.31x faster over this repository", ("fs", "ls ")),
     # edit (issue 3)
     # search (issue 4)
+    "file_list": Decision("native", "file_list", "pending bench-file-list"),
+    "glob": Decision("native", "glob", "pending bench-glob"),
+    "grep": Decision("native", "grep", "pending bench-grep"),
     # git (issue 5)
     # shell (issue 6)
     "parse_bash": Decision(

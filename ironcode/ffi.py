@@ -42,6 +42,9 @@ SIGNATURES: dict[str, tuple[Any, ...]] = {
     "ls_ffi": (c_char_p, c_char_p, c_int64),
     # edit (issue 3)
     # search (issue 4)
+    "file_list_ffi": (c_char_p, c_char_p, c_int64, c_int64, c_int64),
+    "glob_ffi": (c_char_p, c_char_p, c_int64),
+    "grep_ffi": (c_char_p, c_char_p, c_char_p, c_int64, c_int64),
     # git (issue 5)
     # shell (issue 6)
     "parse_bash_ffi": (c_char_p, c_size_t, c_char_p),
@@ -252,6 +255,59 @@ def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100
 
 
 # ---- search (issue 4) ---------------------------------------------------------
+
+
+def _flag(value: bool, name: str) -> int:
+    """A boolean argument as 0/1; anything but a bool is refused rather than guessed."""
+    if not isinstance(value, bool):
+        raise IronCodeError("invalid_argument", f"{name} must be True or False, got {value!r}")
+    return int(value)
+
+
+def _globs(globs: list[str] | None) -> bytes:
+    if globs is None:
+        return _json([])
+    if isinstance(globs, str) or not all(isinstance(g, str) for g in globs):
+        raise IronCodeError("invalid_argument", f"globs must be a list of strings, got {globs!r}")
+    return _json(list(globs))
+
+
+def file_list(
+    path: str = ".",
+    globs: list[str] | None = None,
+    hidden: bool = True,
+    follow: bool = False,
+    max_depth: int | None = None,
+) -> list[str]:
+    return _call(
+        "file_list_ffi",
+        _cstr(path, "path"),
+        _globs(globs),
+        _flag(hidden, "hidden"),
+        _flag(follow, "follow"),
+        _int(max_depth, "max_depth"),
+    )
+
+
+def glob(pattern: str, path: str = ".", limit: int | None = 100) -> dict:
+    return _call("glob_ffi", _cstr(pattern, "pattern"), _cstr(path, "path"), _int(limit, "limit"))
+
+
+def grep(
+    pattern: str,
+    path: str = ".",
+    include: str | None = None,
+    limit: int | None = 100,
+    ignore_case: bool = False,
+) -> dict:
+    return _call(
+        "grep_ffi",
+        _cstr(pattern, "pattern"),
+        _cstr(path, "path"),
+        None if include is None else _cstr(include, "include"),
+        _int(limit, "limit"),
+        _flag(ignore_case, "ignore_case"),
+    )
 
 
 # ---- git (issue 5) ------------------------------------------------------------

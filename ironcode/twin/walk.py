@@ -1,1 +1,123 @@
-"""Twin of native/tool/src/walk.rs — to be built under issue 4."""
+"""Twin of native/tool/src/walk.rs: the one directory walk behind file_list, glob and grep.
+
+The native side is ripgrep's walker (the ``ignore`` crate) configured as ``rg --hidden -g '!.git'``;
+here the same rules come from :mod:`ironcode.twin.ripgrep_ignore`, a port of that crate, walked with
+``os.scandir``: ignore files inside a git repository and in parent folders with ripgrep's
+precedence, globs as ripgrep ``--glob`` overrides, ``.git`` never entered, symlinks skipped unless
+followed (loops detected), unreadable folders skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from ..errors import IronCodeError, from_os_error
+from . import ripgrep_ignore
+from .paths import absolute
+
+T = TypeVar("T")
+S = TypeVar("S")
+
+#: The override appended after the caller's globs: `.git` is never entered or listed.
+NEVER_GIT = "!.git"
+#: ripgrep's own ignore file, read with the highest precedence of all ignore files.
+RG_IGNORE_FILE = ".rgignore"
+
+
+@dataclass
+class WalkOptions:
+    """What to walk and how; the defaults are ripgrep's with ``--hidden``."""
+
+    globs: list[str] = field(default_factory=list)
+    skip_hidden: bool = False
+    follow: bool = False
+    max_depth: int | None = None
+
+
+def search_root(path: str) -> str:
+    """``path`` made absolute; ``not_found`` when missing, ``not_a_directory`` for a file."""
+    root = search_target(path)
+    if not os.path.isdir(root):
+        raise IronCodeError(
+            "not_a_directory", f"Path is not a directory: {root} (pass the folder that contains it)"
+        )
+    return root
+
+
+def search_target(path: str) -> str:
+    """Like :func:`search_root` but a single file is accepted too (grep searches one file)."""
+    root = absolute(path)
+    try:
+        os.stat(root)
+    except OSError as e:
+        raise from_os_error(e, root) from None
+    return root
+
+
+def overrides(root: str, globs: list[str]) -> ripgrep_ignore.Override:
+    """The caller's globs plus :data:`NEVER_GIT` as ripgrep's override matcher rooted at ``root``."""
+    for glob in globs:
+        if not isinstance(glob, str):
+            raise IronCodeError("invalid_argument", f"globs must be strings, got {glob!r}")
+    try:
+        return ripgrep_ignore.Override(os.fsencode(root), [*globs, NEVER_GIT])
+    except ripgrep_ignore.GlobError as e:
+        raise IronCodeError("invalid_pattern", f"Invalid glob: {e}") from None
+
+
+def builder(root: str, options: WalkOptions) -> ripgrep_ignore.Walk:
+    """The walk of ``root`` as ``rg --hidden -g GLOB... -g '!.git'`` configures it, with global
+    gitignore patterns relative to ``root``."""
+    return ripgrep_ignore.Walk(
+        root=os.fsencode(root),
+        overrides=overrides(root, options.globs),
+        skip_hidden=options.skip_hidden,
+        follow=options.follow,
+        max_depth=options.max_depth,
+    )
+
+
+def collect_files(root: str, options: WalkOptions, keep: Callable[[bytes], T | None]) -> list[T]:
+    """``keep(path)`` for every regular file the walk visits (``path`` as bytes, the name's own
+    encoding); entries the walk cannot read are skipped. The order is unspecified."""
+    return collect_files_with(root, options, lambda: None, lambda _state, path: keep(path))
+
+
+def collect_files_with(
+    root: str, options: WalkOptions, init: Callable[[], S], keep: Callable[[S, bytes], T | None]
+) -> list[T]:
+    """Like :func:`collect_files` with state from ``init`` lent to every call (one walk thread
+    here, so one state)."""
+    walk = builder(root, options)
+    state = init()
+    found: list[T] = []
+
+    def visit(path: bytes) -> None:
+        value = keep(state, path)
+        if value is not None:
+            found.append(value)
+
+    walk.run(visit)
+    return found
+
+
+def is_file(path: bytes) -> bool:
+    """Whether ``path`` is a regular file (following symlinks)."""
+    return os.path.isfile(path)
+
+
+def relative(root: str, path: bytes) -> str:
+    """``path`` relative to ``root``, ``/``-separated, lossy for names that are not UTF-8."""
+    prefix = os.fsencode(root)
+    if not prefix.endswith(b"/"):
+        prefix += b"/"
+    rel = path[len(prefix) :] if path.startswith(prefix) else path
+    return display(rel)
+
+
+def display(path: bytes) -> str:
+    """A path as text; undecodable bytes become U+FFFD, as Rust's ``to_string_lossy`` does."""
+    return path.decode("utf-8", "replace")

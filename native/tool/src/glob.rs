@@ -1,1 +1,112 @@
-//! `glob` — to be built under issue 4.
+//! `glob`: the files below a folder that match one ripgrep `--glob`, newest first.
+//!
+//! The pattern is a positive ripgrep override over the shared walk ([`crate::walk`]): it keeps
+//! matching files even inside ignored folders, exactly as `rg --files -g PATTERN` would.
+
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use serde::Serialize;
+
+use crate::error::{ErrorKind, ToolError, ToolResult};
+use crate::paths;
+use crate::walk::{self, WalkOptions};
+
+/// Files returned when the caller gives no limit.
+pub const DEFAULT_LIMIT: usize = 100;
+
+/// The answer of [`glob`].
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct GlobResult {
+    /// Absolute paths, newest modification time first (ties by path).
+    pub files: Vec<String>,
+    /// How many files matched before `limit` was applied.
+    pub total: usize,
+    pub truncated: bool,
+}
+
+/// Finds the files below `path` matching the ripgrep glob `pattern` (relative to `path`; a glob
+/// without `/` matches a name at any depth). `limit` (None = all) keeps the newest.
+///
+/// Raises `invalid_pattern` for an empty or unparsable glob, `not_found` for a missing path and
+/// `not_a_directory` for a file.
+pub fn glob(pattern: &str, path: &str, limit: Option<usize>) -> ToolResult<GlobResult> {
+    if pattern.is_empty() {
+        return Err(ToolError::new(
+            ErrorKind::InvalidPattern,
+            "The glob pattern is empty (try \"**/*\" for every file)",
+        ));
+    }
+    let root = walk::search_root(path)?;
+    let options = WalkOptions {
+        globs: vec![pattern.to_string()],
+        ..Default::default()
+    };
+    let mut found = walk::collect_files(&root, &options, |entry| {
+        let modified = modified_ns(entry.path())?;
+        Some((modified, paths::display(entry.path())))
+    })?;
+    sort_newest_first(&mut found);
+    let total = found.len();
+    let limit = limit.unwrap_or(usize::MAX);
+    let files: Vec<String> = found.into_iter().take(limit).map(|(_, p)| p).collect();
+    Ok(GlobResult {
+        truncated: total > files.len(),
+        total,
+        files,
+    })
+}
+
+/// Modification time in nanoseconds since the epoch (negative before it), following symlinks;
+/// None when the file vanished since the walk saw it.
+pub fn modified_ns(path: &Path) -> Option<i128> {
+    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    Some(match modified.duration_since(UNIX_EPOCH) {
+        Ok(after) => after.as_nanos() as i128,
+        Err(before) => -(before.duration().as_nanos() as i128),
+    })
+}
+
+/// Newest first; equal times by path, so the order is the same on every run and backend.
+pub fn sort_newest_first<T: Ord>(items: &mut [(i128, T)]) {
+    items.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn newest_first_with_limit_and_total() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = SystemTime::now() - Duration::from_secs(1000);
+        for (i, name) in ["old.py", "mid.py", "new.py", "skip.txt"]
+            .iter()
+            .enumerate()
+        {
+            let p = dir.path().join(name);
+            fs::write(&p, "x").unwrap();
+            let f = fs::File::options().write(true).open(&p).unwrap();
+            f.set_modified(base + Duration::from_secs(10 * i as u64))
+                .unwrap();
+        }
+        let out = glob("*.py", dir.path().to_str().unwrap(), Some(2)).unwrap();
+        let names: Vec<_> = out
+            .files
+            .iter()
+            .map(|p| p.rsplit('/').next().unwrap())
+            .collect();
+        assert_eq!(names, vec!["new.py", "mid.py"]);
+        assert_eq!((out.total, out.truncated), (3, true));
+    }
+
+    #[test]
+    fn empty_pattern_is_invalid() {
+        assert_eq!(
+            glob("", "/", None).unwrap_err().kind,
+            ErrorKind::InvalidPattern
+        );
+    }
+}

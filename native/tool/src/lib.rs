@@ -88,6 +88,48 @@ ffi_fn! {
 
 // ---- search (issue 4) -------------------------------------------------------
 
+ffi_fn! {
+    /// `file_list(path, globs_json, hidden, follow, max_depth)` → `[relative paths]`;
+    /// `globs_json` is a JSON list of ripgrep globs, flags are 0/1, a negative `max_depth` means
+    /// no limit.
+    fn file_list_ffi(
+        path: *const c_char,
+        globs_json: *const c_char,
+        hidden: i64,
+        follow: i64,
+        max_depth: i64,
+    ) {
+        let globs: Vec<String> = json_arg(globs_json, "globs")?;
+        let path = str_arg(path, "path")?;
+        file_list::file_list(path, &globs, hidden != 0, follow != 0, opt_usize(max_depth))
+    }
+}
+
+ffi_fn! {
+    /// `glob(pattern, path, limit)` → `GlobResult`; a negative `limit` means no limit.
+    fn glob_ffi(pattern: *const c_char, path: *const c_char, limit: i64) {
+        let pattern = str_arg(pattern, "pattern")?;
+        glob::glob(pattern, str_arg(path, "path")?, opt_usize(limit))
+    }
+}
+
+ffi_fn! {
+    /// `grep(pattern, path, include, limit, ignore_case)` → `GrepResult`; `include` may be NULL,
+    /// a negative `limit` means no limit, `ignore_case` is 0/1.
+    fn grep_ffi(
+        pattern: *const c_char,
+        path: *const c_char,
+        include: *const c_char,
+        limit: i64,
+        ignore_case: i64,
+    ) {
+        let pattern = str_arg(pattern, "pattern")?;
+        let path = str_arg(path, "path")?;
+        let include = ffi_support::opt_str_arg(include, "include")?;
+        grep::grep(pattern, path, include, opt_usize(limit), ignore_case != 0)
+    }
+}
+
 // ---- git (issue 5) ----------------------------------------------------------
 
 // ---- shell (issue 6) --------------------------------------------------------
