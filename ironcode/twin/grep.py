@@ -147,7 +147,9 @@ def search_text(regex, data: bytes) -> list[tuple[int, str]]:
     """(line number, text) of every line of ``data`` that ``regex`` matches."""
     if not data:
         return []
-    text = data.decode("utf-8", "replace")
+    # surrogateescape, not "replace": the regex must see bytes that are not UTF-8 as characters
+    # nothing matches (as in Rust), while the text shown has U+FFFD for them.
+    text = data.decode("utf-8", "surrogateescape")
     body = text[:-1] if text.endswith("\n") else text
     found: list[tuple[int, str]] = []
     pos = cursor = 0
@@ -169,5 +171,8 @@ def search_text(regex, data: bytes) -> list[tuple[int, str]]:
 
 
 def line_text(line: str) -> str:
-    """A matched line as text: a trailing ``\\r`` (of ``\\r\\n``) removed."""
-    return line[:-1] if line.endswith("\r") else line
+    """A matched line as text: a trailing ``\\r`` (of ``\\r\\n``) removed, bytes that are not
+    UTF-8 shown as U+FFFD (as Rust's ``from_utf8_lossy`` does)."""
+    if line.endswith("\r"):
+        line = line[:-1]
+    return line.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

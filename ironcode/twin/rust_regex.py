@@ -17,6 +17,8 @@ refuse the same patterns and match the same lines:
 
 Matches never span lines: every construct that could match ``\\n`` is kept from doing so, so a
 search over a whole file with ``re.MULTILINE`` finds exactly the lines a line-by-line search does.
+The text is decoded with ``surrogateescape`` and no construct matches those escapes, as no Rust
+Unicode class matches a byte that is not UTF-8.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ WHITE_SPACE = (
     (0x3000, 0x3000),
 )
 MAX_CODE_POINT = 0x10FFFF
+SURROGATES = (0xD800, 0xDFFF)
+#: The twin decodes text with ``surrogateescape``: each byte that is not UTF-8 becomes one of
+#: these, and like in Rust (whose Unicode classes only match valid UTF-8) nothing matches them.
+INVALID_BYTES = "\\udc80-\\udcff"
 #: regex-syntax's ASCII classes, ``[[:name:]]``.
 ASCII_CLASSES = {
     "alnum": ((0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A)),
@@ -77,7 +83,7 @@ def _complement(ranges) -> list[tuple[int, int]]:
     return out
 
 
-NOT_WHITE_SPACE = _complement(WHITE_SPACE)
+NOT_WHITE_SPACE = _complement([*WHITE_SPACE, SURROGATES])
 
 
 def _char(cp: int) -> str:
@@ -125,7 +131,7 @@ class _Parser:
         self.case_insensitive = ignore_case
         self.swap_greed = False
         self.names: set[str] = set()
-        self.depth = 1  # grep-regex wraps the pattern in (?:...)
+        self.depth = 0
 
     # -- helpers
 
@@ -230,7 +236,7 @@ class _Parser:
         if c == "[":
             return self.parse_class(), "atom"
         if c == ".":
-            return ".", "atom"
+            return f"[^\\n{INVALID_BYTES}]", "atom"
         if c == "^":
             return "^", "atom"
         if c == "$":
@@ -411,7 +417,7 @@ class _Parser:
         if c in "dw":
             return PERL_CLASSES[c][0]
         if c in "DW":
-            return f"[^\\{c.lower()}\\n]"
+            return f"[^\\{c.lower()}\\n{INVALID_BYTES}]"
         return f"[{PERL_CLASSES[c][0]}]"
 
     # -- classes
@@ -467,11 +473,11 @@ class _Parser:
                 raise RegexError('the literal "\\n" is not allowed in a regex')
         body = _class_body(ranges) + "".join(perl)
         if negated:
-            text = f"[^{body}\\n]"
+            text = f"[^{body}\\n{INVALID_BYTES}]"
         elif not body:
             text = "(?!)"
         elif may_match_newline:
-            text = f"(?:(?!\\n)[{body}])"
+            text = f"(?:(?![\\n{INVALID_BYTES}])[{body}])"
         else:
             text = f"[{body}]"
         return f"(?i:{text})" if self.case_insensitive else text
@@ -503,8 +509,11 @@ class _Parser:
 
 def translate(pattern: str, ignore_case: bool = False) -> str:
     """The Python ``re`` pattern (to compile with ``re.MULTILINE``) that matches the same lines
-    as the Rust ``pattern`` does in ripgrep. Raises :class:`RegexError`."""
-    return _Parser(pattern, ignore_case).parse()
+    as the Rust ``pattern`` does in ripgrep. Raises :class:`RegexError`.
+
+    grep-regex parses ``(?:PATTERN)``, not the pattern alone, and so does this: ``)(`` is a valid
+    pattern there (two empty groups), ``a)`` is not."""
+    return _Parser(f"(?:{pattern})", ignore_case).parse()
 
 
 def compile(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
