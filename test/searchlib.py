@@ -13,7 +13,6 @@ import subprocess
 import sysconfig
 from pathlib import Path
 
-import pytest
 from conftest import require_tool
 
 
@@ -80,9 +79,9 @@ def pairs(result: dict) -> set[tuple[str, int]]:
     return {(m["path"], m["line"]) for m in result["matches"]}
 
 
-@pytest.fixture
-def git_env(tmp_path_factory, monkeypatch) -> Path:
-    """A private HOME, so no one's global git excludes or config leak into the answers."""
+def isolate_git_env(tmp_path_factory, monkeypatch) -> Path:
+    """A private HOME, so no one's global git excludes or config leak into the answers (each
+    search test module wraps this in its ``git_env`` fixture)."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
@@ -118,3 +117,19 @@ def link_or_copy_tree(src: Path, dst: Path, skip: set[str] = frozenset()) -> int
                 shutil.copy2(source, target / name)
             count += 1
     return count
+
+
+_stdlib_repo: Path | None = None
+
+
+def stdlib_repo(tmp_path_factory) -> Path:
+    """The interpreter's standard library (without site-packages) hard-linked into a temporary
+    git repository with a .gitignore a project might have; made once per test session."""
+    global _stdlib_repo
+    if _stdlib_repo is None:
+        root = tmp_path_factory.mktemp("stdlib").resolve()
+        link_or_copy_tree(stdlib_dir(), root, skip={"site-packages"})
+        git_init(root)
+        (root / ".gitignore").write_text("__pycache__/\n*.exe\nidlelib/Icons/\n!idlelib/Icons/idle.ico\n")
+        _stdlib_repo = root
+    return _stdlib_repo

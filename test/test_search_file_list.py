@@ -16,11 +16,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from searchlib import git_init, link_or_copy_tree, make_tree, rg_files, stdlib_dir
+from searchlib import git_init, isolate_git_env, make_tree, rg_files, stdlib_repo
 
 import ironcode
-
-pytest_plugins = ["searchlib"]  # the git_env fixture
 
 #: A repository holding every ignore rule at once; names with spaces and Unicode too.
 RULES_TREE = {
@@ -75,6 +73,11 @@ GLOB_CASES = [
     ["build"],
     ["/deep/**"],
 ]
+
+
+@pytest.fixture
+def git_env(tmp_path_factory, monkeypatch) -> Path:
+    return isolate_git_env(tmp_path_factory, monkeypatch)
 
 
 @pytest.fixture
@@ -238,22 +241,16 @@ def test_bad_input_raises_a_clear_error_kind(impl, tmp_path, expect_error):
 
 
 @pytest.fixture(scope="session")
-def stdlib_repo(tmp_path_factory) -> Path:
-    """The interpreter's standard library (without site-packages) in a temporary git repository,
-    with a .gitignore a project might have."""
-    root = tmp_path_factory.mktemp("stdlib").resolve()
-    link_or_copy_tree(stdlib_dir(), root, skip={"site-packages"})
-    git_init(root)
-    (root / ".gitignore").write_text("__pycache__/\n*.exe\nidlelib/Icons/\n!idlelib/Icons/idle.ico\n")
-    return root
+def stdlib(tmp_path_factory) -> Path:
+    return stdlib_repo(tmp_path_factory)
 
 
-def test_file_list_equals_rg_on_the_standard_library(impl, stdlib_repo, git_env):
-    files = impl.file_list(str(stdlib_repo))
+def test_file_list_equals_rg_on_the_standard_library(impl, stdlib, git_env):
+    files = impl.file_list(str(stdlib))
     assert len(files) > 1000
-    assert files == rg_files(stdlib_repo)
+    assert files == rg_files(stdlib)
     for globs in (["*.py"], ["email/**", "!**/test*"], ["__pycache__/*.pyc"]):
-        assert impl.file_list(str(stdlib_repo), globs) == rg_files(stdlib_repo, globs)
+        assert impl.file_list(str(stdlib), globs) == rg_files(stdlib, globs)
 
 
 # ---- parity on random input --------------------------------------------------------------------
