@@ -160,6 +160,71 @@ def ls(obj: Context, path: str, ignore: tuple[str, ...], limit: int) -> None:
 # ---- search (issue 4) ---------------------------------------------------------
 
 
+@main.command()
+@click.argument("path", default=".")
+@click.option(
+    "-g", "--glob", "globs", multiple=True, help="An rg --glob override (repeatable; !GLOB excludes)."
+)
+@click.option("--no-hidden", is_flag=True, help="Skip dot-files and dot-folders.")
+@click.option("-L", "--follow", is_flag=True, help="Follow symbolic links (loops are skipped).")
+@click.option("--max-depth", type=int, help="Descend at most this deep (1: direct children only).")
+@common_options
+def files(
+    obj: Context, path: str, globs: tuple[str, ...], no_hidden: bool, follow: bool, max_depth: int | None
+) -> None:
+    """List the files a ripgrep search of PATH would look at (rg --files --hidden).
+
+    .gitignore, .ignore, .rgignore, .git/info/exclude and the global git excludes apply, also from
+    parent folders; .git is never listed.
+
+        ironcode files src -g '*.py' -g '!tests/**'
+    """
+    import ironcode
+
+    from .tools.glob import format_files
+
+    run_op(obj, lambda: ironcode.file_list(path, list(globs), not no_hidden, follow, max_depth), format_files)
+
+
+@main.command()
+@click.argument("pattern")
+@click.argument("path", default=".")
+@click.option("--limit", default=100, show_default=True, help="How many files at most (0: all).")
+@common_options
+def glob(obj: Context, pattern: str, path: str, limit: int) -> None:
+    """Find files matching an rg glob PATTERN below PATH, newest first.
+
+    ironcode glob '**/*.py'
+    ironcode glob 'src/*.{ts,tsx}' ~/project
+    """
+    import ironcode
+
+    from .tools.glob import format_glob
+
+    run_op(obj, lambda: ironcode.glob(pattern, path, limit or None), format_glob)
+
+
+@main.command()
+@click.argument("pattern")
+@click.argument("path", default=".")
+@click.option("--include", help="Only files matching this rg glob, e.g. '*.{ts,tsx}'.")
+@click.option("--limit", default=100, show_default=True, help="How many matching lines at most (0: all).")
+@click.option("-i", "--ignore-case", is_flag=True, help="Match case-insensitively.")
+@common_options
+def grep(obj: Context, pattern: str, path: str, include: str | None, limit: int, ignore_case: bool) -> None:
+    r"""Search files below PATH for lines matching the Rust regex PATTERN, as rg does.
+
+    Binary files are skipped; newest files come first.
+
+        ironcode grep 'fn \w+' src --include '*.rs'
+    """
+    import ironcode
+
+    from .tools.grep import format_grep
+
+    run_op(obj, lambda: ironcode.grep(pattern, path, include, limit or None, ignore_case), format_grep)
+
+
 # ---- git (issue 5) ------------------------------------------------------------
 
 

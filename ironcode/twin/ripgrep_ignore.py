@@ -40,7 +40,11 @@ def match_or(first: int, second: int) -> int:
 
 
 class GlobError(Exception):
-    """A glob that does not parse; ``str()`` is globset's message."""
+    """A glob that does not parse; ``str()`` is globset's reason, ``glob`` the line as written."""
+
+    def __init__(self, reason: str, glob: str = "") -> None:
+        super().__init__(reason)
+        self.glob = glob
 
 
 #: globset ``MAX_ALTERNATES_DEPTH``
@@ -85,7 +89,7 @@ class _GlobParser:
         self.allow_unclosed_class = allow_unclosed_class
 
     def error(self, what: str) -> GlobError:
-        return GlobError(f"error parsing glob '{self.glob}': {what}")
+        return GlobError(what, self.glob)
 
     def bump(self) -> str | None:
         self.prev = self.cur
@@ -500,7 +504,10 @@ class GitignoreBuilder:
                 actual = "**/" + actual
         if actual.endswith("/**"):
             actual += "/*"
-        regex = glob_regex(actual, self.allow_unclosed_class)
+        try:
+            regex = glob_regex(actual, self.allow_unclosed_class)
+        except GlobError as e:
+            raise GlobError(f"error parsing glob '{original}': {e}", original) from None
         self.globs.append(IgnoreGlob(original, actual, is_whitelist, is_only_dir, regex))
 
 

@@ -136,7 +136,7 @@ class _Parser:
     # -- helpers
 
     def error(self, message: str) -> RegexError:
-        return RegexError(f"regex parse error at offset {self.pos}: {message}")
+        return RegexError(message)
 
     def peek(self, ahead: int = 0) -> str | None:
         i = self.pos + ahead
@@ -522,4 +522,4 @@ def compile(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
     try:
         return re.compile(translated, re.MULTILINE)
     except (re.error, OverflowError, RecursionError) as e:
-        raise RegexError(f"regex parse error: {e}") from None
+        raise RegexError(str(e)) from None

@@ -65,7 +65,7 @@ def overrides(root: str, globs: list[str]) -> ripgrep_ignore.Override:
     try:
         return ripgrep_ignore.Override(os.fsencode(root), [*globs, NEVER_GIT])
     except ripgrep_ignore.GlobError as e:
-        raise IronCodeError("invalid_pattern", f"Invalid glob: {e}") from None
+        raise IronCodeError("invalid_pattern", f"Invalid glob '{e.glob}': {e}") from None
 
 
 def builder(root: str, options: WalkOptions) -> ripgrep_ignore.Walk:

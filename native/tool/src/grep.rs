@@ -123,9 +123,18 @@ pub fn build_matcher(pattern: &str, ignore_case: bool) -> ToolResult<RegexMatche
         .map_err(|e| {
             ToolError::new(
                 ErrorKind::InvalidPattern,
-                format!("Invalid regex '{pattern}': {e}"),
+                format!("Invalid regex '{pattern}': {}", one_line(&e.to_string())),
             )
         })
+}
+
+/// regex-syntax explains a parse error over several lines (the pattern, a caret, the reason);
+/// callers get one line: the reason.
+fn one_line(message: &str) -> String {
+    match message.rfind("error: ") {
+        Some(at) => message[at + "error: ".len()..].trim().to_string(),
+        None => message.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
 }
 
 /// The searcher `rg -n` uses for files it finds by walking: line numbers, BOM sniffing, and
@@ -231,6 +240,12 @@ mod tests {
             let err = build_matcher(bad, false).unwrap_err();
             assert_eq!(err.kind, ErrorKind::InvalidPattern, "{bad}");
         }
+    }
+
+    #[test]
+    fn regex_errors_are_one_line_reasons() {
+        let err = build_matcher("(", false).unwrap_err();
+        assert_eq!(err.message, "Invalid regex '(': unclosed group");
     }
 
     #[test]
