@@ -282,7 +282,10 @@ IGNORE_LINES = st.sampled_from(
     ]
 )
 GLOBS = st.lists(
-    st.sampled_from(["*.txt", "!*.py", "sub/**", "**/a", "build", "*", "!sub", "{a,b.txt}", "?.py", ".*"]),
+    st.sampled_from(
+        ["*.txt", "!*.py", "sub/**", "**/a", "build", "*", "!sub", "{a,b.txt}", "?.py", ".*"]
+        + ["sub/a/*", "/build/**", "a/**/x.log", "sub/build/c.py", "/sub"]
+    ),
     max_size=3,
 )
 

@@ -12,6 +12,45 @@ Intended differences (the only ones; everything else is a bug):
 - ``fuzzy``: each backend ranks with its own algorithms (native: nucleo, skim, sublime; Python:
   rapidfuzz), so the *order* of ``fuzzy_search`` results differs, and with a ``limit`` so may which
   items make the cut. Which items match (the in-order, smart-case rule) is the same, and tested.
+
+Search (``walk``, ``file_list``, ``glob``, ``grep``; issue 4). The twin ports ripgrep's ``ignore``
+and ``globset`` crates (``ripgrep_ignore.py``) and grep-searcher's reading rules, and translates
+Rust regex syntax to ``re`` (``rust_regex.py``); what remains different:
+
+- Regex features ``re`` cannot express are refused by the twin (``invalid_pattern``, the message
+  names the Python backend) and accepted natively: Unicode property classes (``\\p{Greek}``),
+  nested classes and class set operations (``[a[bc]]``, ``&&``, ``--``, ``~~``), negated ASCII
+  classes (``[[:^alpha:]]``) and the flags ``(?x)``, ``(?R)`` and ``(?-u)`` (byte mode).
+- ``\\w``, ``\\b``, ``\\B``, ``\\<``, ``\\>``: Rust's word characters include combining marks,
+  connector punctuation, ZWJ/ZWNJ and every Alphabetic character; Python's are ``str.isalnum()``
+  plus ``_`` (which adds numbers such as ``²``). ``\\d`` is Unicode ``Nd`` on both sides, but of
+  each library's Unicode version.
+- Case-insensitive matching: Rust uses Unicode simple case folding, ``re.IGNORECASE`` its own
+  tables; a few characters fold differently.
+- Size limits: Rust refuses regexes over its compiled-size limit (huge counted repetitions) that
+  ``re`` compiles; the twin approximates the nesting limit of 250 by counting groups.
+- UTF-16 files (byte-order mark): the twin transcodes the whole file, so if one holds U+0000 after
+  its first read, the lines searched before stopping may differ from the native transcoding
+  reader's; malformed UTF-16 may yield a different number of U+FFFD.
+
+Where the native side (current ``ignore`` 0.4.35, ``globset``, ``regex``, ``grep-searcher``) and the
+Debian ripgrep 13 used as the test oracle differ, ironcode follows the current crates and the
+oracle tests keep to the common ground:
+
+- ``follow=True``: a symlink to a folder above the search root is a loop and skipped; rg 13 walks
+  that folder once before noticing.
+- A binary file whose first NUL comes after the first read: rg 13 reuses grown line buffers
+  across files, so which earlier lines it reports varies between runs (and ``--no-messages``
+  drops them); ironcode reads each file of 64 KiB or more with a fresh buffer, deterministically.
+- Globs: nested braces (``{a,{b,c}}``), POSIX classes (``[[:alpha:]]``) and ``/`` inside classes
+  are handled by the current globset; rg 13 refuses or reads them differently.
+- Ignore files: invalid UTF-8 lines are skipped (rg 13 stops reading the file there), a UTF-8 BOM
+  is dropped, only unescaped trailing spaces are trimmed; ``.jj`` marks a repository; the global
+  excludes file is also found through ``GIT_CONFIG_GLOBAL`` and the system config, and its
+  anchored patterns match relative to the search root.
+- Regex: ``\\<``, ``\\>`` and ``\\b{start}`` exist (rg 13: "unrecognized escape sequence").
+- grep on one file: rg searches an explicitly named file in "convert" binary mode and prints
+  "binary file matches"; ironcode skips binary data exactly as in a walk.
 """
 
 

@@ -748,6 +748,15 @@ def _has_rules(ig: Ignore) -> bool:
 # ---- the walk (ignore/src/walk.rs: WalkParallel, Worker) -------------------------------------
 
 
+def _starts_with(path: bytes, base: bytes) -> bool:
+    """``Path::starts_with``: whole components only."""
+    return path == base or path.startswith(base.rstrip(b"/") + b"/")
+
+
+def _on_the_way(target: bytes, path: bytes) -> bool:
+    return _starts_with(target, path) or _starts_with(path, target)
+
+
 @dataclass
 class Walk:
     """One traversal's shared state: what ``WalkBuilder`` configures and ``add_parents``
@@ -758,6 +767,8 @@ class Walk:
     skip_hidden: bool
     follow: bool
     max_depth: int | None
+    #: Only folders on the way to this path, and what is below it, are walked (a glob prefix).
+    only_towards: bytes | None = None
     global_gitignore: Gitignore = field(init=False)
     absolute_base: bytes | None = None
     has_absolute_parent_rules: bool = False
@@ -886,6 +897,8 @@ class Walk:
             if is_dir and self.is_symlink_loop(ig, path):
                 return
         if self.should_skip_entry(ig, path, entry.name, is_dir):
+            return
+        if self.only_towards is not None and not _on_the_way(self.only_towards, path):
             return
         if is_dir and not is_symlink:
             stack.append((path, depth, ig))

@@ -70,14 +70,56 @@ def overrides(root: str, globs: list[str]) -> ripgrep_ignore.Override:
 
 def builder(root: str, options: WalkOptions) -> ripgrep_ignore.Walk:
     """The walk of ``root`` as ``rg --hidden -g GLOB... -g '!.git'`` configures it, with global
-    gitignore patterns relative to ``root``."""
+    gitignore patterns relative to ``root``; pruned to :func:`literal_prefix` when there is one."""
+    prefix = literal_prefix(options.globs)
     return ripgrep_ignore.Walk(
         root=os.fsencode(root),
         overrides=overrides(root, options.globs),
         skip_hidden=options.skip_hidden,
         follow=options.follow,
         max_depth=options.max_depth,
+        only_towards=None if prefix is None else os.path.join(os.fsencode(root), os.fsencode(prefix)),
     )
+
+
+def literal_prefix(globs: list[str]) -> str | None:
+    """The folder, relative to the root, below which every file the globs can keep must lie: the
+    literal leading folders shared by all positive globs when each is anchored (``src/**/*.rs``
+    -> ``src``). None when some positive glob can match anywhere, or there is none."""
+    common: list[str] | None = None
+    for glob in globs:
+        if not glob or glob.startswith(("!", "#")):
+            continue
+        if glob.startswith("\\") or glob.endswith(" "):
+            return None
+        anchored = glob.startswith("/")
+        line = glob.lstrip("/").rstrip("/")
+        if not anchored and "/" not in line:
+            return None
+        parts = line.split("/")
+        literal = []
+        for part in parts[:-1]:
+            if not is_literal_folder(part):
+                break
+            literal.append(part)
+        if common is None:
+            common = literal
+        else:
+            shared = []
+            for a, b in zip(common, literal, strict=False):
+                if a != b:
+                    break
+                shared.append(a)
+            common = shared
+    return "/".join(common) if common else None
+
+
+def is_literal_folder(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and not any(c in GLOB_META for c in name)
+
+
+#: Characters with a meaning in a glob; a folder name without them is matched literally.
+GLOB_META = "*?[]{}\\"
 
 
 def collect_files(root: str, options: WalkOptions, keep: Callable[[bytes], T | None]) -> list[T]:

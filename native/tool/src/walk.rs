@@ -13,7 +13,9 @@
 //! - symlinks are skipped unless followed, and a followed symlink loop is reported by the walker
 //!   and skipped, never walked again; unreadable folders are skipped.
 //!
-//! The walk runs on several threads; callers sort what it collects, so results are deterministic.
+//! A large walk runs on several threads; callers sort what it collects, so results are
+//! deterministic. Globs anchored below a literal folder (`src/**/*.rs`) prune the walk to the
+//! folders on the way there.
 //! The Python twin (`ironcode/twin/walk.py`) reimplements this precedence step by step.
 
 use std::fs;
@@ -31,6 +33,11 @@ use crate::paths;
 pub const NEVER_GIT: &str = "!.git";
 /// ripgrep's own ignore file, read with the highest precedence of all ignore files.
 pub const RG_IGNORE_FILE: &str = ".rgignore";
+/// Trees up to this many entries are walked on the calling thread: starting walker threads
+/// costs milliseconds on a busy machine, more than a small walk. A larger tree is walked again
+/// on several threads (measured: 0.5 ms vs 1.5-3 ms for this repository; 0.7 s vs 0.48 s for
+/// 46K files, of which the aborted first pass costs about 2 %).
+pub const SEQUENTIAL_ENTRY_BUDGET: usize = 1000;
 
 /// What to walk and how; the defaults are ripgrep's with `--hidden`.
 #[derive(Debug, Clone, Default)]
@@ -101,8 +108,60 @@ pub fn builder(root: &Path, options: &WalkOptions) -> ToolResult<WalkBuilder> {
         .current_dir(root)
         .add_custom_ignore_filename(RG_IGNORE_FILE)
         .threads(0);
+    if let Some(prefix) = literal_prefix(&options.globs) {
+        // Only the folders on the way to `prefix` and below it can hold a file the globs keep;
+        // the walk still applies every ignore file on the way, so nothing else changes.
+        let target = root.join(prefix);
+        builder.filter_entry(move |entry| {
+            target.starts_with(entry.path()) || entry.path().starts_with(&target)
+        });
+    }
     Ok(builder)
 }
+
+/// The folder, relative to the root, below which every file the globs can keep must lie: the
+/// literal leading folders shared by all positive globs when each is anchored (`src/**/*.rs` →
+/// `src`). None when some positive glob can match anywhere, or there is no positive glob.
+pub fn literal_prefix(globs: &[String]) -> Option<PathBuf> {
+    let mut common: Option<Vec<&str>> = None;
+    for glob in globs {
+        if glob.is_empty() || glob.starts_with('!') || glob.starts_with('#') {
+            continue; // excludes, comments and empty lines never keep a file
+        }
+        if glob.starts_with('\\') || glob.ends_with(' ') {
+            return None;
+        }
+        let anchored = glob.starts_with('/');
+        let line = glob.trim_start_matches('/').trim_end_matches('/');
+        if !anchored && !line.contains('/') {
+            return None;
+        }
+        let parts: Vec<&str> = line.split('/').collect();
+        let literal: Vec<&str> = parts[..parts.len() - 1]
+            .iter()
+            .take_while(|p| is_literal_folder(p))
+            .copied()
+            .collect();
+        common = Some(match common {
+            None => literal,
+            Some(before) => before
+                .iter()
+                .zip(&literal)
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| *a)
+                .collect(),
+        });
+    }
+    let common = common?;
+    (!common.is_empty()).then(|| common.iter().collect())
+}
+
+fn is_literal_folder(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(GLOB_META)
+}
+
+/// Characters with a meaning in a glob; a folder name without them is matched literally.
+const GLOB_META: &[char] = &['*', '?', '[', ']', '{', '}', '\\'];
 
 /// Walks `root` on several threads and returns `keep(entry)` for every regular file the walk
 /// visits (a followed symlink counts as the file it points to). Entries the walker cannot read
@@ -129,7 +188,16 @@ where
     I: Fn() -> S + Sync,
     F: Fn(&mut S, &DirEntry) -> Option<T> + Sync,
 {
-    let walker = builder(root, options)?.build_parallel();
+    let builder = builder(root, options)?;
+    if !options.follow {
+        // Following links, the two walkers differ on a link to a folder above the root, so
+        // only the parallel one (which calls that a loop) is used then.
+        if let Some(files) = small_tree_files(&builder) {
+            let mut state = init();
+            return Ok(files.iter().filter_map(|e| keep(&mut state, e)).collect());
+        }
+    }
+    let walker = builder.build_parallel();
     let results = Mutex::new(Vec::new());
     let mut visitors = Collector {
         init: &init,
@@ -138,6 +206,23 @@ where
     };
     walker.visit(&mut visitors);
     Ok(results.into_inner().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// The files of a tree of at most [`SEQUENTIAL_ENTRY_BUDGET`] entries, walked on this thread;
+/// None for a larger tree (the caller starts over on several threads).
+fn small_tree_files(builder: &WalkBuilder) -> Option<Vec<DirEntry>> {
+    let mut files = Vec::new();
+    for (seen, entry) in builder.build().enumerate() {
+        if seen >= SEQUENTIAL_ENTRY_BUDGET {
+            return None;
+        }
+        if let Ok(entry) = entry {
+            if is_file(&entry) {
+                files.push(entry);
+            }
+        }
+    }
+    Some(files)
 }
 
 /// Whether the walker's entry is a file ripgrep would list: a regular file, or a symlink to one
@@ -262,6 +347,20 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(list(&root, &options), vec!["drop.txt", "email/mime/a.py"]);
+    }
+
+    #[test]
+    fn literal_prefix_is_the_shared_anchored_folder() {
+        let prefix = |globs: &[&str]| {
+            literal_prefix(&globs.iter().map(|g| g.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(prefix(&["src/**/*.rs"]), Some(PathBuf::from("src")));
+        assert_eq!(prefix(&["/a/b/*.py", "a/b/c/d", "!x"]), Some(PathBuf::from("a/b")));
+        assert_eq!(prefix(&["*.rs"]), None);
+        assert_eq!(prefix(&["src/*.rs", "*.py"]), None);
+        assert_eq!(prefix(&["a/*", "b/*"]), None);
+        assert_eq!(prefix(&["**/a/*"]), None);
+        assert_eq!(prefix(&["!.git"]), None);
     }
 
     #[test]

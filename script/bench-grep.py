@@ -1,0 +1,59 @@
+"""grep: ripgrep's searcher in-process vs the Python twin vs spawning ``rg -n``.
+
+The rg peer does what a grep tool built on rg must: spawn it, parse its output, stat the matching
+files to list the newest first. Answers ((path, line) pairs, all of them) are checked equal
+before timing; the timed calls keep the tool's default limit of 100.
+Targets: native no slower than spawning rg on the standard library, and >= 10x faster than the twin.
+"""
+
+from __future__ import annotations
+
+from benchlib import ROOT, Bench
+from search_corpus import rg_grep, rg_path, stdlib_repo
+
+from ironcode import ffi
+from ironcode.twin import grep as twin
+
+LIMIT = 100
+bench = Bench("grep", "grep: native vs twin vs spawning rg -n")
+stdlib = stdlib_repo(bench.quick)
+cases = [
+    ("this repo, fn \\w+", ROOT, r"fn \w+"),
+    ("stdlib, import os", stdlib, "import os"),
+    ("stdlib, def \\w+\\(self", stdlib, r"def \w+\(self"),
+    ("stdlib, no match", stdlib, "zqxjkv_no_such_text"),
+]
+bench.plan["stdlib, import os"] = "rg spawned per search (no native figure)"
+
+
+def pairs(result: dict) -> list[tuple[str, int]]:
+    return [(m["path"], m["line"]) for m in result["matches"]]
+
+
+for case, root, pattern in cases:
+    impls = {
+        "native": lambda root=root, pattern=pattern, limit=LIMIT: pairs(
+            ffi.grep(pattern, str(root), None, limit)
+        ),
+        "python": lambda root=root, pattern=pattern, limit=LIMIT: pairs(
+            twin.grep(pattern, str(root), None, limit)
+        ),
+    }
+    if rg_path():
+        impls["rg"] = lambda root=root, pattern=pattern, limit=LIMIT: rg_grep(root, pattern, limit)
+    full = {name: (lambda fn=fn: fn(limit=None)) for name, fn in impls.items()}
+    total = len(bench.same(case, full, normalize=sorted))
+    for impl, fn in impls.items():
+        slow = impl == "python" and case.startswith("stdlib") and not bench.quick
+        bench.time(case, impl, fn, runs=3 if slow else None)
+    twin_ratio = bench.median(case, "python") / bench.median(case, "native")
+    if not rg_path():
+        bench.absent(case, "rg", "rg is not installed (make install installs it)")
+        bench.note(f"{case} ({total} lines): native {twin_ratio:.1f}x faster than the twin")
+    else:
+        ratio = bench.median(case, "rg") / bench.median(case, "native")
+        bench.note(
+            f"{case} ({total} lines): native {ratio:.2f}x vs spawning rg (target >= 1x), "
+            f"{twin_ratio:.1f}x faster than the twin (target >= 10x)"
+        )
+bench.finish()
