@@ -92,6 +92,22 @@ def test_file_list_equals_rg_with_every_ignore_rule_and_glob_override(impl, rule
     assert impl.file_list(str(rules_repo), globs) == rg_files(rules_repo, globs)
 
 
+@pytest.mark.parametrize(
+    "globs", [[], ["*.txt"], ["email/**"], ["!*.py"]], ids=lambda g: " ".join(g) or "no globs"
+)
+def test_a_tree_large_enough_for_the_parallel_walker_equals_rg(impl, rules_repo, globs):
+    # Small trees are walked on the calling thread, large ones on several: both must agree.
+    for i in range(1100):
+        make_tree(
+            rules_repo,
+            {f"pad/{i % 7}/f{i}.txt": "", f"pad/{i % 7}/g{i}.log": ""}
+            if i % 50 == 0
+            else {f"pad/{i % 7}/f{i}.py": ""},
+        )
+    files = impl.file_list(str(rules_repo), globs)
+    assert files == rg_files(rules_repo, globs)
+
+
 def test_default_walk_applies_each_ignore_source_with_ripgrep_precedence(impl, rules_repo):
     files = impl.file_list(str(rules_repo))
     assert "keep.log" in files and "a.log" not in files  # .gitignore negation

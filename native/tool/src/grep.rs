@@ -14,6 +14,7 @@
 use std::fs::File;
 use std::io;
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::UNIX_EPOCH;
 
 use grep_regex::{RegexMatcher, RegexMatcherBuilder};
@@ -33,6 +34,13 @@ pub const DEFAULT_LIMIT: usize = 100;
 pub const SEARCHER_BUFFER_BYTES: u64 = 64 * 1024;
 /// The byte that marks a file as binary, as in ripgrep.
 pub const BINARY_BYTE: u8 = b'\0';
+/// Compiled matchers kept for reuse, most recent last. Compiling a pattern with Unicode classes
+/// (`\w`) takes tens of milliseconds, often longer than the search; agents repeat patterns, and
+/// Python's `re` (the twin) keeps such a cache too.
+pub const MATCHER_CACHE_SIZE: usize = 32;
+
+type MatcherKey = (String, bool);
+static MATCHERS: Mutex<Vec<(MatcherKey, RegexMatcher)>> = Mutex::new(Vec::new());
 
 /// One matching line.
 #[derive(Debug, Serialize, PartialEq, Eq, Clone)]
@@ -68,7 +76,7 @@ pub fn grep(
     limit: Option<usize>,
     ignore_case: bool,
 ) -> ToolResult<GrepResult> {
-    let matcher = build_matcher(pattern, ignore_case)?;
+    let matcher = cached_matcher(pattern, ignore_case)?;
     let target = walk::search_target(path)?;
     let mut files = if target.is_dir() {
         let options = WalkOptions {
@@ -107,6 +115,28 @@ pub fn grep(
         total,
         matches,
     })
+}
+
+/// [`build_matcher`] through a small most-recently-used cache.
+pub fn cached_matcher(pattern: &str, ignore_case: bool) -> ToolResult<RegexMatcher> {
+    let key = (pattern.to_string(), ignore_case);
+    {
+        let mut cache = MATCHERS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(at) = cache.iter().position(|(k, _)| *k == key) {
+            let hit = cache.remove(at);
+            let matcher = hit.1.clone();
+            cache.push(hit);
+            return Ok(matcher);
+        }
+    }
+    // Compiled outside the lock, so one slow pattern does not hold up other searches.
+    let matcher = build_matcher(pattern, ignore_case)?;
+    let mut cache = MATCHERS.lock().unwrap_or_else(|p| p.into_inner());
+    if cache.len() >= MATCHER_CACHE_SIZE {
+        cache.remove(0);
+    }
+    cache.push((key, matcher.clone()));
+    Ok(matcher)
 }
 
 /// The regex matcher `rg` builds without flags: Rust regex syntax, Unicode, multi-line anchors,
@@ -240,6 +270,19 @@ mod tests {
             let err = build_matcher(bad, false).unwrap_err();
             assert_eq!(err.kind, ErrorKind::InvalidPattern, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_matcher_cache_keeps_answers_right_past_its_size() {
+        for i in 0..MATCHER_CACHE_SIZE + 8 {
+            let matcher = cached_matcher(&format!("a{i}b"), i % 2 == 0).unwrap();
+            let again = cached_matcher(&format!("a{i}b"), i % 2 == 0).unwrap();
+            use grep_matcher::Matcher;
+            let text = format!("xA{i}B");
+            assert_eq!(matcher.is_match(text.as_bytes()).unwrap(), i % 2 == 0);
+            assert_eq!(again.is_match(text.as_bytes()).unwrap(), i % 2 == 0);
+        }
+        assert!(MATCHERS.lock().unwrap().len() <= MATCHER_CACHE_SIZE);
     }
 
     #[test]
