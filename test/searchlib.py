@@ -13,7 +13,7 @@ import subprocess
 import sysconfig
 from pathlib import Path
 
-from conftest import require_tool
+from .conftest import require_tool
 
 
 def make_tree(root: Path, files: dict[str, str | bytes | None]) -> Path:

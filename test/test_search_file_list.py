@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from searchlib import git_init, isolate_git_env, make_tree, rg_files, stdlib_repo
 
 import ironcode
+
+from .helpers import run_without_root_powers
+from .searchlib import git_init, isolate_git_env, make_tree, rg_files, stdlib_repo
 
 #: A repository holding every ignore rule at once; names with spaces and Unicode too.
 RULES_TREE = {
@@ -202,44 +204,20 @@ def test_symlinks_are_skipped_unless_followed_and_a_loop_never_hangs(impl, tmp_p
     assert followed == rg_files(root, follow=True) == ["sub/deep/y.txt", "sub/keep.txt", "sub/link.txt"]
 
 
-def test_unreadable_folder_is_skipped_not_fatal(impl, tmp_path, git_env):
-    # tmp_path lives in a folder only root may enter; a world-readable one lets "nobody" walk it.
-    root = Path(tempfile.mkdtemp(prefix="ironcode-unreadable-"))
+def test_unreadable_folder_is_skipped_not_fatal(tmp_path):
+    root = make_tree(tmp_path.resolve(), {"open/a.txt": "", "locked/secret.txt": "", "b.txt": ""})
+    os.chmod(root / "locked", 0)
     try:
-        os.chmod(root, 0o755)
-        make_tree(root, {"open/a.txt": "", "locked/secret.txt": "", "b.txt": ""})
-        os.chmod(root / "locked", 0)
-        expected = ["b.txt", "open/a.txt"]
-        assert _file_list_as_nobody(impl, root) == expected
+        code = (
+            "import json, ironcode\n"
+            "from ironcode import ffi\n"
+            "from ironcode.twin import file_list as twin\n"
+            f"print(json.dumps([ffi.file_list({str(root)!r}), twin.file_list({str(root)!r})]))"
+        )
+        native, python = json.loads(run_without_root_powers(code))
     finally:
         os.chmod(root / "locked", 0o755)
-        for folder, _, files in os.walk(root, topdown=False):
-            for name in files:
-                os.unlink(os.path.join(folder, name))
-            os.rmdir(folder)
-
-
-def _file_list_as_nobody(impl, root: Path) -> list[str]:
-    """Runs file_list with the permissions of an ordinary user (root reads every folder)."""
-    if os.geteuid() != 0:
-        return impl.file_list(str(root))
-    impl.file_list(str(root))  # load everything the child needs before dropping privileges
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child reports through the pipe
-        try:
-            os.setgid(65534)
-            os.setuid(65534)
-            payload = json.dumps(impl.file_list(str(root)))
-        except BaseException as e:  # noqa: BLE001
-            payload = json.dumps({"error": repr(e)})
-        os.write(write_end, payload.encode())
-        os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end) as pipe:
-        payload = pipe.read()
-    os.waitpid(pid, 0)
-    return json.loads(payload)
+    assert native == python == ["b.txt", "open/a.txt"]
 
 
 def test_bad_input_raises_a_clear_error_kind(impl, tmp_path, expect_error):

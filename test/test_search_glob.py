@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
-from searchlib import git_init, isolate_git_env, make_tree, rg_files
+
+from .searchlib import git_init, isolate_git_env, make_tree, rg_files
 
 TREE = {
     ".gitignore": "*.log\nbuild/\n",

@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from searchlib import git_init, isolate_git_env, make_tree, pairs, rg_grep, stdlib_repo
 
 import ironcode
+
+from .searchlib import git_init, isolate_git_env, make_tree, pairs, rg_grep, stdlib_repo
 
 LONG_LINE = b"z" * 100_000
 
