@@ -216,10 +216,10 @@ fn small_tree_files(builder: &WalkBuilder) -> Option<Vec<DirEntry>> {
         if seen >= SEQUENTIAL_ENTRY_BUDGET {
             return None;
         }
-        if let Ok(entry) = entry {
-            if is_file(&entry) {
-                files.push(entry);
-            }
+        if let Ok(entry) = entry
+            && is_file(&entry)
+        {
+            files.push(entry);
         }
     }
     Some(files)
@@ -278,12 +278,11 @@ where
     fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) -> WalkState {
         // Errors are folders we cannot read, links we cannot follow and symlink loops: ripgrep
         // reports them on stderr and goes on; there is no stderr here, so they are skipped.
-        if let Ok(entry) = entry {
-            if is_file(&entry) {
-                if let Some(value) = (self.keep)(&mut self.state, &entry) {
-                    self.found.push(value);
-                }
-            }
+        if let Ok(entry) = entry
+            && is_file(&entry)
+            && let Some(value) = (self.keep)(&mut self.state, &entry)
+        {
+            self.found.push(value);
         }
         WalkState::Continue
     }
@@ -355,7 +354,10 @@ mod tests {
             literal_prefix(&globs.iter().map(|g| g.to_string()).collect::<Vec<_>>())
         };
         assert_eq!(prefix(&["src/**/*.rs"]), Some(PathBuf::from("src")));
-        assert_eq!(prefix(&["/a/b/*.py", "a/b/c/d", "!x"]), Some(PathBuf::from("a/b")));
+        assert_eq!(
+            prefix(&["/a/b/*.py", "a/b/c/d", "!x"]),
+            Some(PathBuf::from("a/b"))
+        );
         assert_eq!(prefix(&["*.rs"]), None);
         assert_eq!(prefix(&["src/*.rs", "*.py"]), None);
         assert_eq!(prefix(&["a/*", "b/*"]), None);
