@@ -4,12 +4,13 @@ Cases: this repository, and the interpreter's standard library (~46K files) in a
 repository. Every implementation's answer is checked equal (as a sorted list) before timing; the
 rg peer is charged for the spawn and reading its output, not for sorting it.
 Target (the migration plan): native >= 1.4x faster than spawning rg (it measured 1.37x).
+Implementations are timed in interleaved rounds (the machine is shared).
 """
 
 from __future__ import annotations
 
 from benchlib import ROOT, Bench
-from search_corpus import rg_files, rg_path, stdlib_repo
+from search_corpus import rg_files, rg_path, stdlib_repo, time_interleaved
 
 from ironcode import ffi
 from ironcode.twin import file_list as twin
@@ -25,10 +26,7 @@ for case, root in cases:
     if rg_path():
         impls["rg"] = lambda root=root: rg_files(root)
     files = bench.same(case, impls, normalize=sorted)
-    for impl, fn in impls.items():
-        bench.time(
-            case, impl, fn, runs=3 if impl == "python" and case == "stdlib" and not bench.quick else None
-        )
+    time_interleaved(bench, case, impls)
     if not rg_path():
         bench.absent(case, "rg", "rg is not installed (make install installs it)")
     else:

@@ -3,12 +3,13 @@
 The rg peer does what a glob tool built on rg must: spawn it, stat every file, sort newest first,
 keep the first 100. Answers are checked equal before timing.
 Target (the migration plan): native >= 3x faster than spawning rg (it measured 2.99x).
+Implementations are timed in interleaved rounds (the machine is shared).
 """
 
 from __future__ import annotations
 
 from benchlib import ROOT, Bench
-from search_corpus import rg_glob, rg_path, stdlib_repo
+from search_corpus import rg_glob, rg_path, stdlib_repo, time_interleaved
 
 from ironcode import ffi
 from ironcode.twin import glob as twin
@@ -30,9 +31,7 @@ for case, root, pattern in cases:
     if rg_path():
         impls["rg"] = lambda root=root, pattern=pattern: rg_glob(root, pattern, LIMIT)
     bench.same(case, impls)
-    for impl, fn in impls.items():
-        slow = impl == "python" and case.startswith("stdlib, **") and not bench.quick
-        bench.time(case, impl, fn, runs=3 if slow else None)
+    time_interleaved(bench, case, impls)
     if not rg_path():
         bench.absent(case, "rg", "rg is not installed (make install installs it)")
     else:

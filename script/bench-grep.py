@@ -4,12 +4,13 @@ The rg peer does what a grep tool built on rg must: spawn it, parse its output, 
 files to list the newest first. Answers ((path, line) pairs, all of them) are checked equal
 before timing; the timed calls keep the tool's default limit of 100.
 Targets: native no slower than spawning rg on the standard library, and >= 10x faster than the twin.
+Implementations are timed in interleaved rounds (the machine is shared).
 """
 
 from __future__ import annotations
 
 from benchlib import ROOT, Bench
-from search_corpus import rg_grep, rg_path, stdlib_repo
+from search_corpus import rg_grep, rg_path, stdlib_repo, time_interleaved
 
 from ironcode import ffi
 from ironcode.twin import grep as twin
@@ -43,9 +44,7 @@ for case, root, pattern in cases:
         impls["rg"] = lambda root=root, pattern=pattern, limit=LIMIT: rg_grep(root, pattern, limit)
     full = {name: (lambda fn=fn: fn(limit=None)) for name, fn in impls.items()}
     total = len(bench.same(case, full, normalize=sorted))
-    for impl, fn in impls.items():
-        slow = impl == "python" and case.startswith("stdlib") and not bench.quick
-        bench.time(case, impl, fn, runs=3 if slow else None)
+    time_interleaved(bench, case, impls)
     twin_ratio = bench.median(case, "python") / bench.median(case, "native")
     if not rg_path():
         bench.absent(case, "rg", "rg is not installed (make install installs it)")

@@ -8,13 +8,20 @@ output to get the same answer as the ironcode operation (parse, stat for newest-
 
 from __future__ import annotations
 
+import gc
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sysconfig
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from benchlib import Bench, Row, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The .gitignore of the benchmark repository: rules to evaluate, few files dropped.
@@ -22,6 +29,43 @@ STDLIB_GITIGNORE = "*.exe\n*.whl\n!pip-*.whl\nidlelib/Icons/\n"
 #: In --quick mode only these top-level folders of the standard library are mirrored.
 QUICK_SUBSET = ("json", "email", "html", "http")
 COMPLETE_MARKER = ".ironcode-bench-complete"
+
+
+#: Interleaved timing: at least this many rounds, more while a case has used less than its budget.
+MIN_ROUNDS, MAX_ROUNDS, ROUND_BUDGET_S = 5, 200, 3.0
+QUICK_ROUNDS = 2
+
+
+def time_interleaved(bench: Bench, case: str, impls: dict[str, Callable[[], Any]]) -> None:
+    """Times every implementation of ``case`` in rounds (native, python, rg, native, ...) instead
+    of one block each: the machine is shared, and load that comes and goes then hits every
+    implementation alike, so the ratios stay fair. One warm-up call each first."""
+    for fn in impls.values():
+        fn()
+    samples: dict[str, list[float]] = {name: [] for name in impls}
+    started = time.perf_counter()
+    rounds = 0
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        while True:
+            for name, fn in impls.items():
+                t0 = time.perf_counter()
+                fn()
+                samples[name].append(time.perf_counter() - t0)
+            rounds += 1
+            if bench.quick:
+                if rounds >= QUICK_ROUNDS:
+                    break
+            elif rounds >= MAX_ROUNDS or (
+                rounds >= MIN_ROUNDS and time.perf_counter() - started > ROUND_BUDGET_S
+            ):
+                break
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    for name, values in samples.items():
+        bench.rows.append(Row(case, name, statistics.median(values), percentile(values, 95), len(values)))
 
 
 def rg_path() -> str | None:

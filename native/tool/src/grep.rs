@@ -15,10 +15,9 @@ use std::fs::File;
 use std::io;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::UNIX_EPOCH;
 
 use grep_regex::{RegexMatcher, RegexMatcherBuilder};
-use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkMatch};
+use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkFinish, SinkMatch};
 use serde::Serialize;
 
 use crate::error::{ErrorKind, ToolError, ToolResult};
@@ -28,9 +27,10 @@ use crate::walk::{self, WalkOptions};
 
 /// Matches returned when the caller gives no limit.
 pub const DEFAULT_LIMIT: usize = 100;
-/// ripgrep's line buffer starts this big and only grows for a file at least this big, so a
-/// searcher reused across smaller files reads them in exactly the same chunks as a fresh one
-/// (which binary detection depends on). Larger files get a fresh searcher.
+/// ripgrep's line buffer starts this big and only grows once it has read this much of a file
+/// without a NUL, so a searcher reused after shorter reads splits the next file into exactly the
+/// chunks a fresh one would (which binary detection depends on); after a longer read it is
+/// replaced.
 pub const SEARCHER_BUFFER_BYTES: u64 = 64 * 1024;
 /// The byte that marks a file as binary, as in ripgrep.
 pub const BINARY_BYTE: u8 = b'\0';
@@ -185,33 +185,24 @@ pub struct FileMatches {
 
 /// Searches one file; None when nothing matched or the file could not be read (ripgrep reports
 /// such files on stderr and goes on). Returns the file's modification time for sorting.
+///
+/// `searcher` is reused across files; it is replaced after any file that may have grown its line
+/// buffer, so every file is read in the same chunks a fresh searcher would use.
 fn search_file(
     matcher: &RegexMatcher,
     path: &Path,
-    reused: &mut Searcher,
+    searcher: &mut Searcher,
 ) -> Option<(i128, FileMatches)> {
     let file = File::open(path).ok()?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    let mut fresh;
-    let searcher = if meta.len() >= SEARCHER_BUFFER_BYTES {
-        fresh = new_searcher();
-        &mut fresh
-    } else {
-        reused
-    };
     let mut sink = LineCollector::default();
-    searcher.search_file(matcher, &file, &mut sink).ok()?;
-    if sink.lines.is_empty() {
+    let searched = searcher.search_file(matcher, &file, &mut sink);
+    if searched.is_err() || sink.reach >= SEARCHER_BUFFER_BYTES {
+        *searcher = new_searcher();
+    }
+    if searched.is_err() || sink.lines.is_empty() {
         return None;
     }
-    let modified = meta.modified().ok()?;
-    let modified = match modified.duration_since(UNIX_EPOCH) {
-        Ok(after) => after.as_nanos() as i128,
-        Err(before) => -(before.duration().as_nanos() as i128),
-    };
+    let modified = crate::glob::modified_ns(path)?;
     Some((
         modified,
         FileMatches {
@@ -221,10 +212,12 @@ fn search_file(
     ))
 }
 
-/// Collects (line number, text) for every matching line.
+/// Collects (line number, text) for every matching line, and how far into the file the
+/// searcher read (its line buffer only grows for a file at least that long).
 #[derive(Default)]
 struct LineCollector {
     lines: Vec<(u64, String)>,
+    reach: u64,
 }
 
 impl Sink for LineCollector {
@@ -234,6 +227,13 @@ impl Sink for LineCollector {
         let line = found.line_number().unwrap_or(0);
         self.lines.push((line, line_text(found.bytes())));
         Ok(true)
+    }
+
+    fn finish(&mut self, _searcher: &Searcher, finish: &SinkFinish) -> Result<(), io::Error> {
+        self.reach = finish
+            .byte_count()
+            .max(finish.binary_byte_offset().unwrap_or(0));
+        Ok(())
     }
 }
 
