@@ -54,9 +54,27 @@ DECISIONS: dict[str, Decision] = {
     "ls": Decision("native", "ls", "bench-fs ls: native 1.31x faster over this repository", ("fs", "ls ")),
     # edit (issue 3)
     # search (issue 4)
-    "file_list": Decision("native", "file_list", "pending bench-file-list"),
-    "glob": Decision("native", "glob", "pending bench-glob"),
-    "grep": Decision("native", "grep", "pending bench-grep"),
+    "file_list": Decision(
+        "native",
+        "file_list",
+        "bench-file-list (2 loaded cores): native 2.5x faster than the twin over this repo (0.62 vs "
+        "1.57 ms), 4.3x over the 46K-file stdlib (0.28 vs 1.20 s); 8.8x / 1.4x faster than spawning rg",
+        ("file-list", ""),
+    ),
+    "glob": Decision(
+        "native",
+        "glob",
+        "bench-glob: native 1.8x (this repo), 3.0x (stdlib **/*.py, 0.29 vs 0.87 s) and 4.8x "
+        "(stdlib email/**) faster than the twin; 13x / 1.4x / 294x faster than spawning rg",
+        ("glob", ""),
+    ),
+    "grep": Decision(
+        "native",
+        "grep",
+        "bench-grep: native 8.1x faster than the twin over this repo, 4.0-5.0x over the stdlib "
+        "(0.81-0.98 vs 3.3-4.1 s); 1.0-1.9x faster than spawning rg there",
+        ("grep", ""),
+    ),
     # git (issue 5)
     # shell (issue 6)
     "parse_bash": Decision(

@@ -14,8 +14,8 @@ Intended differences (the only ones; everything else is a bug):
   items make the cut. Which items match (the in-order, smart-case rule) is the same, and tested.
 
 Search (``walk``, ``file_list``, ``glob``, ``grep``; issue 4). The twin ports ripgrep's ``ignore``
-and ``globset`` crates (``globset.py``, ``ripgrep_ignore.py``) and grep-searcher's reading rules, and translates
-Rust regex syntax to ``re`` (``rust_regex.py``); what remains different:
+and ``globset`` crates (``ripgrep_ignore.py``, ``globset.py``) and grep-searcher's reading rules,
+and translates Rust regex syntax to ``re`` (``rust_regex.py``); what remains different:
 
 - Regex features ``re`` cannot express are refused by the twin (``invalid_pattern``, the message
   names the Python backend) and accepted natively: Unicode property classes (``\\p{Greek}``),
