@@ -257,14 +257,14 @@ def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100
 # ---- search (issue 4) ---------------------------------------------------------
 
 
-def _flag(value: bool, name: str) -> int:
+def _search_flag(value: bool, name: str) -> int:
     """A boolean argument as 0/1; anything but a bool is refused rather than guessed."""
     if not isinstance(value, bool):
         raise IronCodeError("invalid_argument", f"{name} must be True or False, got {value!r}")
     return int(value)
 
 
-def _globs(globs: list[str] | None) -> bytes:
+def _search_globs(globs: list[str] | None) -> bytes:
     if globs is None:
         return _json([])
     if isinstance(globs, str) or not all(isinstance(g, str) for g in globs):
@@ -282,9 +282,9 @@ def file_list(
     return _call(
         "file_list_ffi",
         _cstr(path, "path"),
-        _globs(globs),
-        _flag(hidden, "hidden"),
-        _flag(follow, "follow"),
+        _search_globs(globs),
+        _search_flag(hidden, "hidden"),
+        _search_flag(follow, "follow"),
         _int(max_depth, "max_depth"),
     )
 
@@ -306,7 +306,7 @@ def grep(
         _cstr(path, "path"),
         None if include is None else _cstr(include, "include"),
         _int(limit, "limit"),
-        _flag(ignore_case, "ignore_case"),
+        _search_flag(ignore_case, "ignore_case"),
     )
 
 
