@@ -1,1 +1,0 @@
-"""Twin of native/tool/src/vcs.rs — to be built under issue 5."""
