@@ -35,6 +35,13 @@ __all__ = [
     "glob",
     "grep",
     # git
+    "vcs_info",
+    "git_status",
+    "git_diff",
+    "git_branches",
+    "git_stage",
+    "git_unstage",
+    "git_commit",
     # shell
     "parse_bash",
     "command_prefix",
@@ -130,6 +137,60 @@ def grep(
 
 
 # ---- git (issue 5) ------------------------------------------------------------
+
+
+def vcs_info(path: str = ".", engine: str = "auto") -> dict:
+    """Branch and change counts of the repository containing ``path``:
+    ``{"branch", "added", "modified", "deleted"}`` (untracked files count as added; renames, type
+    changes and conflicts as modified).
+
+    ``engine``: ``"auto"`` (in-process, or one ``git`` spawn for a large index), ``"library"``
+    (always in-process) or ``"git"`` (always the git binary). Not a repository: kind ``git``.
+    """
+    return _impl("vcs_info")(path, engine)
+
+
+def git_status(path: str = ".", engine: str = "auto") -> dict:
+    """``git status --porcelain=v1 --untracked-files=all`` as data: ``{"root", "branch",
+    "files": [{"path", "xy", "status", "staged", "orig_path", "similarity"}]}``.
+
+    >>> ironcode.git_status(".")["files"][0]  # doctest: +SKIP
+    {'path': 'b.txt', 'xy': 'R ', 'status': 'renamed', 'staged': True, 'orig_path': 'a.txt', 'similarity': 100}
+
+    ``status`` is one of added, modified, deleted, renamed, copied, typechange, untracked,
+    conflicted; the branch is ``HEAD (detached at <short id>)`` when detached. Read-only: the
+    index is never rewritten.
+    """
+    return _impl("git_status")(path, engine)
+
+
+def git_diff(path: str = ".", file: str | None = None, staged: bool = False) -> str:
+    """The unified patch of unstaged changes (``git diff --no-renames``), or of staged ones with
+    ``staged=True`` (``--cached``), limited to ``file`` (relative to ``path``) if given."""
+    return _impl("git_diff")(path, file, staged)
+
+
+def git_branches(path: str = ".") -> dict:
+    """``{"current", "branches": [{"name", "commit", "subject", "current", "upstream"}]}``."""
+    return _impl("git_branches")(path)
+
+
+def git_stage(path: str, files: list[str]) -> dict:
+    """``git add -- FILES`` (FILES relative to ``path``): ``{"root", "paths"}``."""
+    return _impl("git_stage")(path, files)
+
+
+def git_unstage(path: str, files: list[str]) -> dict:
+    """``git restore --staged -- FILES``: ``{"root", "paths"}``."""
+    return _impl("git_unstage")(path, files)
+
+
+def git_commit(path: str, message: str) -> str:
+    """Commits the index (``git commit -m``, no hooks) and returns the short commit id.
+
+    The author comes from GIT_AUTHOR_NAME/EMAIL or user.name/user.email; none set is kind ``git``.
+    """
+    return _impl("git_commit")(path, message)
 
 
 # ---- shell (issue 6) ----------------------------------------------------------

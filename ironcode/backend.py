@@ -76,6 +76,13 @@ DECISIONS: dict[str, Decision] = {
         ("grep", ""),
     ),
     # git (issue 5)
+    "vcs_info": Decision("native", "vcs", "pending bench-vcs"),
+    "git_status": Decision("native", "vcs", "pending bench-vcs"),
+    "git_diff": Decision("native", "vcs", "pending bench-vcs"),
+    "git_branches": Decision("native", "vcs", "pending bench-vcs"),
+    "git_stage": Decision("native", "vcs", "pending bench-vcs"),
+    "git_unstage": Decision("native", "vcs", "pending bench-vcs"),
+    "git_commit": Decision("native", "vcs", "pending bench-vcs"),
     # shell (issue 6)
     "parse_bash": Decision(
         "native",

@@ -46,6 +46,13 @@ SIGNATURES: dict[str, tuple[Any, ...]] = {
     "glob_ffi": (c_char_p, c_char_p, c_int64),
     "grep_ffi": (c_char_p, c_char_p, c_char_p, c_int64, c_int64),
     # git (issue 5)
+    "vcs_info_ffi": (c_char_p, c_char_p),
+    "git_status_ffi": (c_char_p, c_char_p),
+    "git_diff_ffi": (c_char_p, c_char_p, c_int64),
+    "git_branches_ffi": (c_char_p,),
+    "git_stage_ffi": (c_char_p, c_char_p),
+    "git_unstage_ffi": (c_char_p, c_char_p),
+    "git_commit_ffi": (c_char_p, c_char_p, c_size_t),
     # shell (issue 6)
     "parse_bash_ffi": (c_char_p, c_size_t, c_char_p),
     "command_prefix_ffi": (c_char_p,),
@@ -311,6 +318,45 @@ def grep(
 
 
 # ---- git (issue 5) ------------------------------------------------------------
+
+
+def vcs_info(path: str = ".", engine: str = "auto") -> dict:
+    return _call("vcs_info_ffi", _cstr(path, "path"), _cstr(engine, "engine"))
+
+
+def git_status(path: str = ".", engine: str = "auto") -> dict:
+    return _call("git_status_ffi", _cstr(path, "path"), _cstr(engine, "engine"))
+
+
+def git_diff(path: str = ".", file: str | None = None, staged: bool = False) -> str:
+    file_arg = None if file is None else _cstr(file, "file")
+    if not isinstance(staged, bool):
+        raise IronCodeError("invalid_argument", f"staged must be a bool, got {staged!r}")
+    return _call("git_diff_ffi", _cstr(path, "path"), file_arg, int(staged))
+
+
+def git_branches(path: str = ".") -> dict:
+    return _call("git_branches_ffi", _cstr(path, "path"))
+
+
+def _paths_json(files: list[str]) -> bytes:
+    if isinstance(files, (str, bytes)) or not isinstance(files, (list, tuple)):
+        raise IronCodeError("invalid_argument", "files must be a list of paths")
+    return _json(list(files))
+
+
+def git_stage(path: str, files: list[str]) -> dict:
+    return _call("git_stage_ffi", _cstr(path, "path"), _paths_json(files))
+
+
+def git_unstage(path: str, files: list[str]) -> dict:
+    return _call("git_unstage_ffi", _cstr(path, "path"), _paths_json(files))
+
+
+def git_commit(path: str, message: str) -> str:
+    if not isinstance(message, str):
+        raise IronCodeError("invalid_argument", f"message must be a string, got {type(message).__name__}")
+    return _call("git_commit_ffi", _cstr(path, "path"), *_buffer(message, "message"))
 
 
 # ---- shell (issue 6) ----------------------------------------------------------

@@ -25,6 +25,8 @@ def git_diff(path: str = ".", file: str | None = None, staged: bool = False) -> 
     (HEAD to index) with ``staged=True``, limited to ``file`` (a file or folder) if given."""
     from . import git_error, head_tree, open_repository, workdir
 
+    if not isinstance(staged, bool):
+        raise IronCodeError("invalid_argument", f"staged must be a bool, got {staged!r}")
     repo = open_repository(path)
     rel = None if file is None else repo_relative(workdir(repo), base_folder(path), file)
     try:
@@ -156,9 +158,10 @@ def git_commit(path: str, message: str) -> str:
                 "git", f"cannot commit with unresolved conflicts in {', '.join(conflicts)}; resolve and stage them"
             )
         tree_id = index.write_tree()
-        parents = [] if repo.head_is_unborn else [repo.head.target]
         merge_heads = list(repo.listall_mergeheads())
-        if not merge_heads and nothing_to_commit(repo, tree_id, index):
+        parent = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit)
+        parents = [] if parent is None else [parent.id]
+        if not merge_heads and nothing_to_commit(parent, tree_id, index):
             raise IronCodeError("git", "nothing to commit: stage changes first (git_stage)")
         author = signature(repo, "AUTHOR")
         committer = signature(repo, "COMMITTER")
@@ -173,10 +176,11 @@ def git_commit(path: str, message: str) -> str:
 # ---- helpers ---------------------------------------------------------------------------------
 
 
-def nothing_to_commit(repo: pygit2.Repository, tree_id: pygit2.Oid, index: pygit2.Index) -> bool:
-    if repo.head_is_unborn:
+def nothing_to_commit(parent: pygit2.Commit | None, tree_id: pygit2.Oid, index: pygit2.Index) -> bool:
+    """True when the index holds what the parent already has (or nothing, on an unborn branch)."""
+    if parent is None:
         return len(index) == 0
-    return repo.head.peel(pygit2.Tree).id == tree_id
+    return parent.tree_id == tree_id
 
 
 def signature(repo: pygit2.Repository, role: str) -> pygit2.Signature:

@@ -30,7 +30,7 @@ pub mod walk;
 pub mod watcher;
 pub mod write;
 
-use ffi_support::{bytes_arg, json_arg, landingpad, opt_usize, str_arg};
+use ffi_support::{bytes_arg, json_arg, landingpad, opt_str_arg, opt_usize, str_arg, text_arg};
 
 /// Declares an export: `#[unsafe(no_mangle)] extern "C"`, the body run inside the landing pad.
 /// The body may use `?` on `ToolResult`s and returns `ToolResult<impl Serialize>`.
@@ -131,6 +131,59 @@ ffi_fn! {
 }
 
 // ---- git (issue 5) ----------------------------------------------------------
+
+ffi_fn! {
+    /// `vcs_info(path, engine)` → `VcsInfo`.
+    fn vcs_info_ffi(path: *const c_char, engine: *const c_char) {
+        vcs::vcs_info(str_arg(path, "path")?, str_arg(engine, "engine")?)
+    }
+}
+
+ffi_fn! {
+    /// `git_status(path, engine)` → `Status`.
+    fn git_status_ffi(path: *const c_char, engine: *const c_char) {
+        vcs::git_status(str_arg(path, "path")?, str_arg(engine, "engine")?)
+    }
+}
+
+ffi_fn! {
+    /// `git_diff(path, file, staged)` → patch text; `file` may be NULL (every file), `staged`
+    /// is 0 or 1.
+    fn git_diff_ffi(path: *const c_char, file: *const c_char, staged: i64) {
+        vcs::git_diff(str_arg(path, "path")?, opt_str_arg(file, "file")?, staged != 0)
+    }
+}
+
+ffi_fn! {
+    /// `git_branches(path)` → `Branches`.
+    fn git_branches_ffi(path: *const c_char) {
+        vcs::git_branches(str_arg(path, "path")?)
+    }
+}
+
+ffi_fn! {
+    /// `git_stage(path, files_json)` → `Staged`; `files_json` is a JSON list of paths.
+    fn git_stage_ffi(path: *const c_char, files_json: *const c_char) {
+        let files: Vec<String> = json_arg(files_json, "files")?;
+        vcs::git_stage(str_arg(path, "path")?, &files)
+    }
+}
+
+ffi_fn! {
+    /// `git_unstage(path, files_json)` → `Staged`; `files_json` is a JSON list of paths.
+    fn git_unstage_ffi(path: *const c_char, files_json: *const c_char) {
+        let files: Vec<String> = json_arg(files_json, "files")?;
+        vcs::git_unstage(str_arg(path, "path")?, &files)
+    }
+}
+
+ffi_fn! {
+    /// `git_commit(path, message)` → short id; the message is pointer + length (may hold NUL,
+    /// which is refused).
+    fn git_commit_ffi(path: *const c_char, message: *const u8, message_len: usize) {
+        vcs::git_commit(str_arg(path, "path")?, text_arg(message, message_len, "message")?)
+    }
+}
 
 // ---- shell (issue 6) --------------------------------------------------------
 
