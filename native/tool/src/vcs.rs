@@ -11,7 +11,7 @@
 //! instead ([`porcelain`]): git checks the working tree with several threads and is faster there.
 //!
 //! The small git client agents need (diff, branches, stage, unstage, commit) is in [`client`].
-//! Twin: `ironcode/twin/vcs/__init__.py`.
+//! Twin: `ironcode/twin/vcs.py`.
 
 pub mod client;
 pub mod porcelain;

@@ -3,7 +3,7 @@
 //! `git_diff` (`git diff --no-renames [--cached] [-- FILE]`), `git_branches`, `git_stage`
 //! (`git add -- FILES`), `git_unstage` (`git restore --staged -- FILES`) and `git_commit`
 //! (`git commit -m`, without hooks). FILES are relative to `path` (a folder, or a file's folder)
-//! or absolute, and must lie inside the repository. Twin: `ironcode/twin/vcs/client.py`.
+//! or absolute, and must lie inside the repository. Twin: `ironcode/twin/vcs_client.py`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;

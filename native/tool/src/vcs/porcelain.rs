@@ -4,7 +4,7 @@
 //! runs `git --no-optional-locks status --porcelain=v2 -z --untracked-files=all` on the
 //! repository libgit2 opened (explicit `--git-dir` / `--work-tree`), with a timeout, and parses
 //! its NUL-separated records into the same entries the in-process path builds.
-//! Twin: `ironcode/twin/vcs/porcelain.py`.
+//! Twin: `ironcode/twin/vcs_porcelain.py`.
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;

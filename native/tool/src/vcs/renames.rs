@@ -14,7 +14,7 @@
 //! Similarity is git's `diffcore_count_changes`: content is cut into chunks ending at a newline
 //! or after 64 bytes, each chunk hashed into one of 107,927 buckets; the score is the number of
 //! source bytes found again in the destination over the larger of the two sizes (60,000 =
-//! identical). Twin: `ironcode/twin/vcs/renames.py`.
+//! identical). Twin: `ironcode/twin/vcs_renames.py`.
 
 use std::cell::OnceCell;
 use std::collections::HashMap;

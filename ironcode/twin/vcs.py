@@ -3,14 +3,14 @@
 ``git_status`` answers what ``git status --porcelain=v1 --untracked-files=all`` prints, line for
 line: libgit2 supplies the two diffs (HEAD to index, index to working tree, the latter with the
 untracked files), and git's own rules are applied on top — its rename detection
-(:mod:`.renames`), ``git add -N`` files as `` A``, and conflict codes from the index's conflict
+(:mod:`.vcs_renames`), ``git add -N`` files as `` A``, and conflict codes from the index's conflict
 entries. Nothing is written: like ``git --no-optional-locks status``, the index is never refreshed,
 so a concurrent git command never finds ``index.lock`` taken by us.
 
 Above :data:`GIT_SPAWN_MIN_INDEX_ENTRIES` tracked files, ``engine="auto"`` asks the git binary
-instead (:mod:`.porcelain`): git checks the working tree with several threads and is faster there.
+instead (:mod:`.vcs_porcelain`): git checks the working tree with several threads and is faster there.
 
-The small git client agents need (diff, branches, stage, unstage, commit) is in :mod:`.client`.
+The small git client agents need (diff, branches, stage, unstage, commit) is in :mod:`.vcs_client`.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ import shutil
 
 import pygit2
 
-from ...errors import IronCodeError
-from ..paths import absolute
-from . import porcelain, renames
-from .client import git_branches, git_commit, git_diff, git_stage, git_unstage
-from .renames import Change, FileSpec, Pair
+from ..errors import IronCodeError
+from . import vcs_porcelain as porcelain
+from . import vcs_renames as renames
+from .paths import absolute
+from .vcs_client import git_branches, git_commit, git_diff, git_stage, git_unstage
+from .vcs_renames import Change, FileSpec, Pair
 
 __all__ = [
     "vcs_info",

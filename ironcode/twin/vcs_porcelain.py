@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 
-from ...errors import IronCodeError
+from ..errors import IronCodeError
 
 #: How long one git status may take before it is killed.
 GIT_TIMEOUT_S = 120.0
@@ -53,7 +53,7 @@ def status_files(git_dir: str, work_tree: str) -> list[dict]:
 
 def parse_porcelain_v2(output: bytes) -> list[dict]:
     """Entries of ``git status --porcelain=v2 -z`` output (headers and ignored files skipped)."""
-    from . import make_entry
+    from .vcs import make_entry
 
     records = output.split(b"\0")
     out = []

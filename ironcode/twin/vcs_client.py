@@ -12,7 +12,7 @@ import os
 
 import pygit2
 
-from ...errors import IronCodeError
+from ..errors import IronCodeError
 
 #: The whitespace git strips from the end of commit message lines (C isspace).
 MESSAGE_WHITESPACE = " \t\n\v\f\r"
@@ -23,7 +23,7 @@ PATHSPEC_SPECIAL = "*?[]\\"
 def git_diff(path: str = ".", file: str | None = None, staged: bool = False) -> str:
     """The unified patch of unstaged changes (index to working tree), or of staged ones
     (HEAD to index) with ``staged=True``, limited to ``file`` (a file or folder) if given."""
-    from . import git_error, head_tree, open_repository, workdir
+    from .vcs import git_error, head_tree, open_repository, workdir
 
     if not isinstance(staged, bool):
         raise IronCodeError("invalid_argument", f"staged must be a bool, got {staged!r}")
@@ -47,7 +47,7 @@ def git_diff(path: str = ".", file: str | None = None, staged: bool = False) -> 
 def git_branches(path: str = ".") -> dict:
     """``{"current", "branches": [{"name", "commit", "subject", "current", "upstream"}]}`` for the
     local branches, sorted by name; ``commit`` is a short id, ``upstream`` e.g. ``origin/main``."""
-    from . import branch_name, git_error, open_repository
+    from .vcs import branch_name, git_error, open_repository
 
     repo = open_repository(path)
     current = branch_name(repo)
@@ -77,7 +77,7 @@ def git_branches(path: str = ".") -> dict:
 def git_stage(path: str, files: list[str]) -> dict:
     """Stages ``files`` like ``git add``: new and modified files are added, deleted ones removed;
     a folder stages everything in it that is not ignored. ``{"root", "paths"}`` (repo-relative)."""
-    from . import git_error, open_repository, workdir
+    from .vcs import git_error, open_repository, workdir
 
     repo = open_repository(path)
     root = workdir(repo)
@@ -116,7 +116,7 @@ def stage_one(repo: pygit2.Repository, index: pygit2.Index, root: str, rel: str)
 def git_unstage(path: str, files: list[str]) -> dict:
     """Unstages ``files`` like ``git restore --staged``: their index entries go back to HEAD's
     version (or are removed when HEAD does not have them). ``{"root", "paths"}``."""
-    from . import git_error, open_repository, workdir
+    from .vcs import git_error, open_repository, workdir
 
     repo = open_repository(path)
     root = workdir(repo)
@@ -146,7 +146,7 @@ def git_commit(path: str, message: str) -> str:
     """Commits the index on the current branch (creating it when unborn; a merge in progress
     gets its second parent) and returns the new commit's short id. The author comes from
     GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL or user.name / user.email. Hooks are not run."""
-    from . import git_error, open_repository
+    from .vcs import git_error, open_repository
 
     text = clean_message(message)
     repo = open_repository(path)
@@ -244,7 +244,7 @@ def check_files(files: list[str]) -> list[str]:
 
 def base_folder(path: str) -> str:
     """The folder FILES are relative to: ``path`` itself, or its folder when it is a file."""
-    from ..paths import absolute
+    from .paths import absolute
 
     abs_path = absolute(path)
     return abs_path if os.path.isdir(abs_path) else os.path.dirname(abs_path)
