@@ -18,30 +18,110 @@ from ..errors import IronCodeError
 MESSAGE_WHITESPACE = " \t\n\v\f\r"
 #: Characters a pathspec would read as a pattern; escaped so that names are taken literally.
 PATHSPEC_SPECIAL = "*?[]\\"
+#: Hex digits of a blob id in a patch's ``index`` line.
+ABBREV = 7
+#: git's C-style escapes for quoted paths.
+C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 0x22: '\\"', 0x5C: "\\\\"}
 
 
 def git_diff(path: str = ".", file: str | None = None, staged: bool = False) -> str:
     """The unified patch of unstaged changes (index to working tree), or of staged ones
-    (HEAD to index) with ``staged=True``, limited to ``file`` (a file or folder) if given."""
-    from .vcs import git_error, head_tree, open_repository, workdir
+    (HEAD to index) with ``staged=True``, limited to ``file`` (a file or folder) if given.
+
+    libgit2 writes the patches; two of git's habits are added on top: a tab after a ``---`` /
+    ``+++`` name holding a space, and ``git add -N`` files shown as new files (not as staged
+    ones, and not as edits of an empty file).
+    """
+    from .vcs import EMPTY_BLOB_ID, git_error, head_tree, intent_to_add_paths, open_repository, workdir
 
     if not isinstance(staged, bool):
         raise IronCodeError("invalid_argument", f"staged must be a bool, got {staged!r}")
     repo = open_repository(path)
-    rel = None if file is None else repo_relative(workdir(repo), base_folder(path), file)
+    root = workdir(repo)
+    rel = None if file is None else repo_relative(root, base_folder(path), file)
     try:
         index = repo.index
-        if staged:
-            diff = index.diff_to_tree(head_tree(repo))
-        else:
-            diff = index.diff_to_workdir()
-        parts = []
+        tree = head_tree(repo)
+        intent_to_add = intent_to_add_paths(index, index.diff_to_tree(tree))
+        diff = index.diff_to_tree(tree) if staged else index.diff_to_workdir()
+        patches: list[tuple[bytes, str]] = []
         for i, delta in enumerate(diff.deltas):
-            if rel is None or path_matches(delta.new_file.path, rel) or path_matches(delta.old_file.path, rel):
-                parts.append(diff[i].text or "")
-        return "".join(parts)
+            new_path = delta.new_file.raw_path.decode("utf-8", "replace")
+            old_path = delta.old_file.raw_path.decode("utf-8", "replace")
+            if rel is not None and not (path_matches(new_path, rel) or path_matches(old_path, rel)):
+                continue
+            text = diff[i].text or ""
+            if new_path in intent_to_add:
+                if staged:
+                    continue
+                if delta.status != pygit2.enums.DeltaStatus.DELETED:
+                    text = intent_to_add_patch(new_path, delta.new_file.mode, str(delta.new_file.id), text)
+            patches.append((new_path.encode("utf-8", "surrogateescape"), git_style_patch(text)))
+        if not staged:
+            shown = {p for p, _ in patches}
+            for ita_path in sorted(intent_to_add):
+                key = ita_path.encode("utf-8", "surrogateescape")
+                full = os.path.join(root, ita_path)
+                if key in shown or not os.path.lexists(full) or (rel is not None and not path_matches(ita_path, rel)):
+                    continue
+                # an empty `git add -N` file equals its empty blob, so libgit2 lists no change
+                patches.append((key, intent_to_add_patch(ita_path, index[ita_path].mode, EMPTY_BLOB_ID, "")))
+        patches.sort(key=lambda item: item[0])
+        return "".join(text for _, text in patches)
     except pygit2.GitError as e:
         raise git_error(e) from None
+
+
+def intent_to_add_patch(path: str, mode: int, new_id: str, libgit2_text: str) -> str:
+    """git's patch of a ``git add -N`` file: a new file (libgit2 shows an edit of the empty blob)."""
+    body = ""
+    lines = libgit2_text.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("@@"):
+            body = "\n".join(lines[i:])
+            break
+        if line.startswith("Binary files"):
+            body = f"Binary files /dev/null and {quote_path('b/' + path)} differ\n"
+            break
+    header = (
+        f"diff --git {quote_path('a/' + path)} {quote_path('b/' + path)}\n"
+        f"new file mode {mode:06o}\nindex 0000000..{new_id[:ABBREV]}\n"
+    )
+    if body.startswith("@@"):
+        header += f"--- /dev/null\n+++ {quote_path('b/' + path)}\n"
+    return header + body
+
+
+def git_style_patch(text: str) -> str:
+    """Two habits of git's patch headers libgit2 lacks: a ``--- a/x y`` / ``+++ b/x y`` line
+    ends with a tab when the name holds a space, and a patch without hunks (an empty file
+    added or deleted) has no ``---`` / ``+++`` lines at all."""
+    lines = text.split("\n")
+    header_end = next((i for i, line in enumerate(lines) if line.startswith(("@@", "Binary files"))), len(lines))
+    for i in range(header_end):
+        line = lines[i]
+        if line.startswith(("--- ", "+++ ")) and line[4:] != "/dev/null" and " " in line[4:]:
+            lines[i] = line + "\t"
+    if header_end == len(lines) and len(lines) >= 3 and lines[-3].startswith("--- ") and lines[-2].startswith("+++ "):
+        del lines[-3:-1]
+    return "\n".join(lines)
+
+
+def quote_path(name: str) -> str:
+    """git's quoting of a path in patch headers (core.quotePath on): C escapes and octal bytes."""
+    raw = name.encode("utf-8", "surrogateescape")
+    if not any(b < 0x20 or b in (0x22, 0x5C, 0x7F) or b >= 0x80 for b in raw):
+        return name
+    out = ['"']
+    for b in raw:
+        if b in C_ESCAPES:
+            out.append(C_ESCAPES[b])
+        elif b < 0x20 or b == 0x7F or b >= 0x80:
+            out.append(f"\\{b:03o}")
+        else:
+            out.append(chr(b))
+    out.append('"')
+    return "".join(out)
 
 
 def git_branches(path: str = ".") -> dict:

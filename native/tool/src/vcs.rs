@@ -380,7 +380,7 @@ fn is_unborn_error(error: &git2::Error) -> bool {
 
 /// Paths added with `git add -N`: they appear as added empty files in the HEAD-to-index diff,
 /// and their index entry carries the intent-to-add flag.
-fn intent_to_add_paths(index: &Index, index_diff: &Diff) -> HashSet<Vec<u8>> {
+pub(crate) fn intent_to_add_paths(index: &Index, index_diff: &Diff) -> HashSet<Vec<u8>> {
     let empty = empty_blob_id();
     let mut out = HashSet::new();
     for delta in index_diff.deltas() {

@@ -10,10 +10,10 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use git2::{BranchType, DiffOptions, Index, IndexAddOption, IndexEntry, IndexTime, Oid, Repository, Signature, Tree};
+use git2::{BranchType, Index, IndexAddOption, IndexEntry, IndexTime, Oid, Repository, Signature, Tree};
 use serde::Serialize;
 
-use super::{branch_name, head_tree, is_unborn, open_repository, workdir};
+use super::{EMPTY_BLOB_ID, branch_name, head_tree, intent_to_add_paths, is_unborn, open_repository, workdir};
 use crate::error::{ErrorKind, ToolError, ToolResult};
 use crate::paths;
 
@@ -21,6 +21,8 @@ use crate::paths;
 pub const MESSAGE_WHITESPACE: &[char] = &[' ', '\t', '\n', '\u{0b}', '\u{0c}', '\r'];
 /// Characters a pathspec would read as a pattern; escaped so that names are taken literally.
 pub const PATHSPEC_SPECIAL: &[char] = &['*', '?', '[', ']', '\\'];
+/// Hex digits of a blob id in a patch's `index` line.
+pub const ABBREV: usize = 7;
 
 /// `git_branches`: the current branch and every local branch.
 #[derive(Debug, Serialize)]
@@ -48,35 +50,146 @@ pub struct Staged {
 
 /// The unified patch of unstaged changes (index to working tree), or of staged ones (HEAD to
 /// index) with `staged`, limited to `file` (a file or folder) if given.
+///
+/// libgit2 writes the patches; two of git's habits are added on top: a tab after a `---` /
+/// `+++` name holding a space, and `git add -N` files shown as new files (not as staged ones,
+/// and not as edits of an empty file).
 pub fn git_diff(path: &str, file: Option<&str>, staged: bool) -> ToolResult<String> {
     let repo = open_repository(path)?;
+    let root = workdir(&repo)?;
     let rel = match file {
-        Some(file) => Some(repo_relative(&workdir(&repo)?, &base_folder(path)?, file)?),
+        Some(file) => Some(repo_relative(&root, &base_folder(path)?, file)?),
         None => None,
     };
     let index = repo.index()?;
-    let mut options = DiffOptions::new();
+    let tree = head_tree(&repo)?;
+    let index_diff = repo.diff_tree_to_index(tree.as_ref(), Some(&index), None)?;
+    let intent_to_add = intent_to_add_paths(&index, &index_diff);
     let diff = if staged {
-        let head = head_tree(&repo)?;
-        repo.diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut options))?
+        index_diff
     } else {
-        repo.diff_index_to_workdir(Some(&index), Some(&mut options))?
+        repo.diff_index_to_workdir(Some(&index), None)?
     };
-    let mut text = Vec::new();
+    let wanted = |p: &[u8]| rel.as_ref().is_none_or(|r| path_matches(p, r.as_bytes()));
+    let mut patches: Vec<(Vec<u8>, String)> = Vec::new();
     for (i, delta) in diff.deltas().enumerate() {
-        let matches = match &rel {
-            None => true,
-            Some(rel) => [delta.new_file(), delta.old_file()]
-                .iter()
-                .any(|f| path_matches(f.path_bytes().unwrap_or_default(), rel.as_bytes())),
+        let new_path = delta.new_file().path_bytes().unwrap_or_default().to_vec();
+        let old_path = delta.old_file().path_bytes().unwrap_or_default();
+        if !wanted(&new_path) && !wanted(old_path) {
+            continue;
+        }
+        let mut text = match git2::Patch::from_diff(&diff, i)? {
+            Some(mut patch) => String::from_utf8_lossy(&patch.to_buf()?).into_owned(),
+            None => String::new(),
         };
-        if matches {
-            if let Some(mut patch) = git2::Patch::from_diff(&diff, i)? {
-                text.extend_from_slice(&patch.to_buf()?);
+        if intent_to_add.contains(&new_path) {
+            if staged {
+                continue;
+            }
+            if delta.status() != git2::Delta::Deleted {
+                let mode = u32::from(delta.new_file().mode());
+                let id = delta.new_file().id().to_string();
+                text = intent_to_add_patch(&new_path, mode, &id, &text);
             }
         }
+        patches.push((new_path, git_style_patch(&text)));
     }
-    Ok(String::from_utf8_lossy(&text).into_owned())
+    if !staged {
+        let shown: BTreeSet<Vec<u8>> = patches.iter().map(|(p, _)| p.clone()).collect();
+        let mut missing: Vec<&Vec<u8>> = intent_to_add.iter().filter(|p| !shown.contains(*p)).collect();
+        missing.sort();
+        for ita_path in missing {
+            let full = Path::new(&root).join(OsStr::from_bytes(ita_path));
+            if full.symlink_metadata().is_err() || !wanted(ita_path) {
+                continue;
+            }
+            // an empty `git add -N` file equals its empty blob, so libgit2 lists no change
+            let mode = index
+                .get_path(Path::new(OsStr::from_bytes(ita_path)), 0)
+                .map(|e| e.mode)
+                .unwrap_or(0o100644);
+            let text = intent_to_add_patch(ita_path, mode, EMPTY_BLOB_ID, "");
+            patches.push((ita_path.clone(), text));
+        }
+    }
+    patches.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(patches.into_iter().map(|(_, text)| text).collect())
+}
+
+/// git's patch of a `git add -N` file: a new file (libgit2 shows an edit of the empty blob).
+fn intent_to_add_patch(path: &[u8], mode: u32, new_id: &str, libgit2_text: &str) -> String {
+    let name = String::from_utf8_lossy(path);
+    let a_name = quote_path(&format!("a/{name}"));
+    let b_name = quote_path(&format!("b/{name}"));
+    let lines: Vec<&str> = libgit2_text.split('\n').collect();
+    let mut body = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("@@") {
+            body = lines[i..].join("\n");
+            break;
+        }
+        if line.starts_with("Binary files") {
+            body = format!("Binary files /dev/null and {b_name} differ\n");
+            break;
+        }
+    }
+    let abbrev = &new_id[..new_id.len().min(ABBREV)];
+    let mut header =
+        format!("diff --git {a_name} {b_name}\nnew file mode {mode:06o}\nindex 0000000..{abbrev}\n");
+    if body.starts_with("@@") {
+        header.push_str(&format!("--- /dev/null\n+++ {b_name}\n"));
+    }
+    header + &body
+}
+
+/// Two habits of git's patch headers libgit2 lacks: a `--- a/x y` / `+++ b/x y` line ends with
+/// a tab when the name holds a space, and a patch without hunks (an empty file added or
+/// deleted) has no `---` / `+++` lines at all.
+fn git_style_patch(text: &str) -> String {
+    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+    let header_end = lines
+        .iter()
+        .position(|l| l.starts_with("@@") || l.starts_with("Binary files"))
+        .unwrap_or(lines.len());
+    for line in lines.iter_mut().take(header_end) {
+        if (line.starts_with("--- ") || line.starts_with("+++ "))
+            && &line[4..] != "/dev/null"
+            && line[4..].contains(' ')
+        {
+            line.push('\t');
+        }
+    }
+    let n = lines.len();
+    if header_end == n && n >= 3 && lines[n - 3].starts_with("--- ") && lines[n - 2].starts_with("+++ ") {
+        lines.drain(n - 3..n - 1);
+    }
+    lines.join("\n")
+}
+
+/// git's quoting of a path in patch headers (core.quotePath on): C escapes and octal bytes.
+fn quote_path(name: &str) -> String {
+    let raw = name.as_bytes();
+    if !raw.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\' || b >= 0x7f) {
+        return name.to_string();
+    }
+    let mut out = String::from("\"");
+    for &b in raw {
+        match b {
+            7 => out.push_str("\\a"),
+            8 => out.push_str("\\b"),
+            9 => out.push_str("\\t"),
+            10 => out.push_str("\\n"),
+            11 => out.push_str("\\v"),
+            12 => out.push_str("\\f"),
+            13 => out.push_str("\\r"),
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b if b < 0x20 || b >= 0x7f => out.push_str(&format!("\\{b:03o}")),
+            b => out.push(char::from(b)),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The local branches, sorted by name, and the current branch.
