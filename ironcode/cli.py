@@ -227,6 +227,111 @@ def grep(obj: Context, pattern: str, path: str, include: str | None, limit: int,
 
 # ---- git (issue 5) ------------------------------------------------------------
 
+_ENGINE = click.option(
+    "--engine",
+    type=click.Choice(["auto", "library", "git"]),
+    default="auto",
+    show_default=True,
+    help="auto: in-process, or one git spawn for a large index; library: always in-process; git: always git.",
+)
+
+
+@main.command()
+@click.argument("path", default=".")
+@_ENGINE
+@common_options
+def vcs(obj: Context, path: str, engine: str) -> None:
+    """Branch and counts of added, modified and deleted files of the repository at PATH."""
+    import ironcode
+
+    from .tools.vcs import format_vcs_info
+
+    run_op(obj, lambda: ironcode.vcs_info(path, engine), format_vcs_info)
+
+
+@main.command()
+@click.argument("path", default=".")
+@_ENGINE
+@common_options
+def status(obj: Context, path: str, engine: str) -> None:
+    """What `git status --porcelain=v1 -uall` says about the repository at PATH, grouped.
+
+    With --json: {"root", "branch", "files": [{"path", "xy", "status", "staged", "orig_path",
+    "similarity"}]}, one entry per porcelain line.
+    """
+    import ironcode
+
+    from .tools.vcs import format_status
+
+    run_op(obj, lambda: ironcode.git_status(path, engine), format_status)
+
+
+@main.command()
+@click.argument("path", default=".")
+@click.option("-f", "--file", "file", help="Only this file or folder (relative to PATH).")
+@click.option("--staged", is_flag=True, help="Staged changes (HEAD to index) instead of unstaged ones.")
+@common_options
+def diff(obj: Context, path: str, file: str | None, staged: bool) -> None:
+    """The unified patch of unstaged (or --staged) changes, like `git diff --no-renames`."""
+    import ironcode
+
+    run_op(
+        obj, lambda: ironcode.git_diff(path, file, staged), lambda text: text.rstrip("\n") or "No changes."
+    )
+
+
+@main.command()
+@click.argument("path", default=".")
+@common_options
+def branches(obj: Context, path: str) -> None:
+    """The local branches; the current one is marked with *."""
+    import ironcode
+
+    def text(r: dict) -> str:
+        rows = [
+            f"{'*' if b['current'] else ' '} {b['name']}  {b['commit']}  {b['subject']}"
+            + (f"  [{b['upstream']}]" if b["upstream"] else "")
+            for b in r["branches"]
+        ]
+        return "\n".join(rows) or f"No branches yet (on {r['current']})."
+
+    run_op(obj, lambda: ironcode.git_branches(path), text)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("-C", "path", default=".", show_default=True, help="Run in this folder.")
+@common_options
+def stage(obj: Context, files: tuple[str, ...], path: str) -> None:
+    """Stage FILES like `git add` (deleted files are staged as deletions)."""
+    import ironcode
+
+    run_op(obj, lambda: ironcode.git_stage(path, list(files)), lambda r: f"Staged {', '.join(r['paths'])}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("-C", "path", default=".", show_default=True, help="Run in this folder.")
+@common_options
+def unstage(obj: Context, files: tuple[str, ...], path: str) -> None:
+    """Unstage FILES like `git restore --staged`."""
+    import ironcode
+
+    run_op(
+        obj, lambda: ironcode.git_unstage(path, list(files)), lambda r: f"Unstaged {', '.join(r['paths'])}"
+    )
+
+
+@main.command()
+@click.option("-m", "--message", required=True, help="The commit message.")
+@click.option("-C", "path", default=".", show_default=True, help="Run in this folder.")
+@common_options
+def commit(obj: Context, message: str, path: str) -> None:
+    """Commit the staged changes (hooks are not run) and print the short id."""
+    import ironcode
+
+    run_op(obj, lambda: ironcode.git_commit(path, message), lambda short: f"Committed {short}")
+
 
 # ---- shell (issue 6) ----------------------------------------------------------
 

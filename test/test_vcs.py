@@ -33,7 +33,12 @@ def status_lines(impl, repo: Repo, path: str | None = None) -> list[tuple[str, s
 def test_clean_repository_has_no_entries_and_names_the_branch(impl, repo):
     status = impl.git_status(str(repo.root), "library")
     assert status["files"] == [] and status["branch"] == "main"
-    assert impl.vcs_info(str(repo.root), "library") == {"branch": "main", "added": 0, "modified": 0, "deleted": 0}
+    assert impl.vcs_info(str(repo.root), "library") == {
+        "branch": "main",
+        "added": 0,
+        "modified": 0,
+        "deleted": 0,
+    }
 
 
 def test_untracked_files_in_nested_new_folders_are_listed_one_by_one(impl, repo):

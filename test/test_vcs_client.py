@@ -163,7 +163,11 @@ def test_unstage_restores_heads_version(impl, repo):
     staged = repo.git("diff", "--cached", "--name-only", "-z").split("\0")
     assert "app.py" not in staged and "old.txt" not in staged and "ünï.txt" not in staged
     assert "docs/guide name.md" not in staged and "run.sh" in staged
-    status = dict((line[3:], line[:2]) for line in repo.git("status", "--porcelain=v1", "-z", "-uall").split("\0") if line)
+    status = dict(
+        (line[3:], line[:2])
+        for line in repo.git("status", "--porcelain=v1", "-z", "-uall").split("\0")
+        if line
+    )
     assert status["app.py"] == " M" and status["old.txt"] == " D" and status["ünï.txt"] == "??"
 
 

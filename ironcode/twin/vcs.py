@@ -176,7 +176,9 @@ def status_files(repo: pygit2.Repository, index: pygit2.Index) -> list[dict]:
     try:
         index_diff = index.diff_to_tree(head_tree(repo), flags=_INDEX_DIFF_FLAGS)
         intent_to_add = intent_to_add_paths(index, index_diff)
-        unmerged = unmerged_codes(index) if any(d.status == _DELTA.CONFLICTED for d in index_diff.deltas) else {}
+        unmerged = (
+            unmerged_codes(index) if any(d.status == _DELTA.CONFLICTED for d in index_diff.deltas) else {}
+        )
         staged = renames.detect_renames(index_pairs(repo, index_diff, intent_to_add), detect, rename_limit)
         worktree_diff = index.diff_to_workdir(flags=_WORKTREE_DIFF_FLAGS)
         unstaged, untracked = worktree_pairs(repo, index, worktree_diff, intent_to_add)
@@ -366,7 +368,9 @@ def merge_changes(
     lines: dict[str, dict] = {}
 
     def line(path: str) -> dict:
-        return lines.setdefault(path, {"x": " ", "y": " ", "orig_path": None, "similarity": None, "code": None})
+        return lines.setdefault(
+            path, {"x": " ", "y": " ", "orig_path": None, "similarity": None, "code": None}
+        )
 
     for change in staged:
         entry = line(change.path)

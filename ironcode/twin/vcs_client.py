@@ -21,7 +21,17 @@ PATHSPEC_SPECIAL = "*?[]\\"
 #: Hex digits of a blob id in a patch's ``index`` line.
 ABBREV = 7
 #: git's C-style escapes for quoted paths.
-C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 0x22: '\\"', 0x5C: "\\\\"}
+C_ESCAPES = {
+    7: "\\a",
+    8: "\\b",
+    9: "\\t",
+    10: "\\n",
+    11: "\\v",
+    12: "\\f",
+    13: "\\r",
+    0x22: '\\"',
+    0x5C: "\\\\",
+}
 
 
 def git_diff(path: str = ".", file: str | None = None, staged: bool = False) -> str:
@@ -62,7 +72,11 @@ def git_diff(path: str = ".", file: str | None = None, staged: bool = False) -> 
             for ita_path in sorted(intent_to_add):
                 key = ita_path.encode("utf-8", "surrogateescape")
                 full = os.path.join(root, ita_path)
-                if key in shown or not os.path.lexists(full) or (rel is not None and not path_matches(ita_path, rel)):
+                if (
+                    key in shown
+                    or not os.path.lexists(full)
+                    or (rel is not None and not path_matches(ita_path, rel))
+                ):
                     continue
                 # an empty `git add -N` file equals its empty blob, so libgit2 lists no change
                 patches.append((key, intent_to_add_patch(ita_path, index[ita_path].mode, EMPTY_BLOB_ID, "")))
@@ -97,12 +111,19 @@ def git_style_patch(text: str) -> str:
     ends with a tab when the name holds a space, and a patch without hunks (an empty file
     added or deleted) has no ``---`` / ``+++`` lines at all."""
     lines = text.split("\n")
-    header_end = next((i for i, line in enumerate(lines) if line.startswith(("@@", "Binary files"))), len(lines))
+    header_end = next(
+        (i for i, line in enumerate(lines) if line.startswith(("@@", "Binary files"))), len(lines)
+    )
     for i in range(header_end):
         line = lines[i]
         if line.startswith(("--- ", "+++ ")) and line[4:] != "/dev/null" and " " in line[4:]:
             lines[i] = line + "\t"
-    if header_end == len(lines) and len(lines) >= 3 and lines[-3].startswith("--- ") and lines[-2].startswith("+++ "):
+    if (
+        header_end == len(lines)
+        and len(lines) >= 3
+        and lines[-3].startswith("--- ")
+        and lines[-2].startswith("+++ ")
+    ):
         del lines[-3:-1]
     return "\n".join(lines)
 
@@ -235,7 +256,8 @@ def git_commit(path: str, message: str) -> str:
         conflicts = sorted({next(e for e in c if e).path for c in index.conflicts or ()})
         if conflicts:
             raise IronCodeError(
-                "git", f"cannot commit with unresolved conflicts in {', '.join(conflicts)}; resolve and stage them"
+                "git",
+                f"cannot commit with unresolved conflicts in {', '.join(conflicts)}; resolve and stage them",
             )
         tree_id = index.write_tree()
         merge_heads = list(repo.listall_mergeheads())

@@ -266,9 +266,7 @@ def _find_basename_matches(dsts: list[Pair], srcs: list[Pair], minimum_score: in
     return renames
 
 
-def _find_inexact_renames(
-    dsts: list[Pair], srcs: list[Pair], minimum_score: int, want_copies: bool
-) -> None:
+def _find_inexact_renames(dsts: list[Pair], srcs: list[Pair], minimum_score: int, want_copies: bool) -> None:
     matrix: list[_Candidate | None] = []
     for d, dst in enumerate(dsts):
         if dst.source is not None:

@@ -162,7 +162,10 @@ pub fn open_repository(path: &str) -> ToolResult<Repository> {
     let start = if abs_path.is_dir() {
         abs_path.clone()
     } else {
-        abs_path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"))
+        abs_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("/"))
     };
     let ceiling = std::env::var_os("GIT_CEILING_DIRECTORIES").unwrap_or_default();
     let ceilings: Vec<PathBuf> = std::env::split_paths(&ceiling)
@@ -200,7 +203,11 @@ pub fn workdir(repo: &Repository) -> ToolResult<String> {
         .ok_or_else(|| ToolError::new(ErrorKind::Git, "the repository has no working tree"))?;
     let text = paths::display(dir);
     let trimmed = text.trim_end_matches('/');
-    Ok(if trimmed.is_empty() { "/".to_string() } else { trimmed.to_string() })
+    Ok(if trimmed.is_empty() {
+        "/".to_string()
+    } else {
+        trimmed.to_string()
+    })
 }
 
 /// The current branch; an unborn one by the name HEAD points at; a detached HEAD as
@@ -268,8 +275,13 @@ pub fn status_files(repo: &Repository, index: &Index) -> ToolResult<Vec<FileStat
         .recurse_untracked_dirs(true);
     let worktree_diff = repo.diff_index_to_workdir(Some(index), Some(&mut options))?;
     let root = workdir(repo)?;
-    let (unstaged, untracked) =
-        worktree_pairs(repo, index, &worktree_diff, &intent_to_add, Path::new(&root));
+    let (unstaged, untracked) = worktree_pairs(
+        repo,
+        index,
+        &worktree_diff,
+        &intent_to_add,
+        Path::new(&root),
+    );
     let unstaged = renames::detect_renames(unstaged, detect, rename_limit);
     Ok(merge_changes(staged, unmerged, unstaged, untracked))
 }
@@ -310,10 +322,10 @@ fn config_value(config: &git2::Config, key: &str) -> ToolResult<Option<Option<St
 
 /// git_config_rename: "copies"/"copy", else a boolean.
 fn parse_rename_mode(key: &str, value: Option<&str>) -> ToolResult<Detect> {
-    if let Some(v) = value {
-        if v.eq_ignore_ascii_case("copies") || v.eq_ignore_ascii_case("copy") {
-            return Ok(Detect::Copies);
-        }
+    if let Some(v) = value
+        && (v.eq_ignore_ascii_case("copies") || v.eq_ignore_ascii_case("copy"))
+    {
+        return Ok(Detect::Copies);
     }
     Ok(if parse_config_bool(key, value)? {
         Detect::Renames
@@ -387,10 +399,10 @@ pub(crate) fn intent_to_add_paths(index: &Index, index_diff: &Diff) -> HashSet<V
         let file = delta.new_file();
         if delta.status() == Delta::Added && file.id() == empty {
             let raw = file_path(&file);
-            if let Some(entry) = index.get_path(Path::new(OsStr::from_bytes(&raw)), 0) {
-                if entry.flags_extended & INTENT_TO_ADD_FLAG != 0 {
-                    out.insert(raw);
-                }
+            if let Some(entry) = index.get_path(Path::new(OsStr::from_bytes(&raw)), 0)
+                && entry.flags_extended & INTENT_TO_ADD_FLAG != 0
+            {
+                out.insert(raw);
             }
         }
     }
@@ -435,7 +447,11 @@ fn index_pairs<'r>(
                 pairs.push(Pair::new('D', path, Some(one), None));
             }
             Delta::Modified | Delta::Typechange => {
-                let letter = if delta.status() == Delta::Modified { 'M' } else { 'T' };
+                let letter = if delta.status() == Delta::Modified {
+                    'M'
+                } else {
+                    'T'
+                };
                 let one = odb_spec(repo, &path, &delta.old_file());
                 let two = odb_spec(repo, &path, &delta.new_file());
                 pairs.push(Pair::new(letter, path, Some(one), Some(two)));
@@ -472,7 +488,11 @@ fn worktree_pairs<'r>(
                 pairs.push(Pair::new('D', path, Some(one), None));
             }
             Delta::Modified | Delta::Typechange => {
-                let letter = if delta.status() == Delta::Modified { 'M' } else { 'T' };
+                let letter = if delta.status() == Delta::Modified {
+                    'M'
+                } else {
+                    'T'
+                };
                 let one = odb_spec(repo, &path, &delta.old_file());
                 let two = worktree_spec(root, &path);
                 pairs.push(Pair::new(letter, path, Some(one), Some(two)));
@@ -483,7 +503,12 @@ fn worktree_pairs<'r>(
     for path in intent_to_add {
         let full = root.join(OsStr::from_bytes(path));
         if full.symlink_metadata().is_ok() {
-            pairs.push(Pair::new('A', path.clone(), None, Some(worktree_spec(root, path))));
+            pairs.push(Pair::new(
+                'A',
+                path.clone(),
+                None,
+                Some(worktree_spec(root, path)),
+            ));
         } else if let Some(entry) = index.get_path(Path::new(OsStr::from_bytes(path)), 0) {
             let spec = FileSpec::new(path.clone(), entry.mode, Some(entry.id), Vec::new);
             pairs.push(Pair::new('D', path.clone(), Some(spec), None));
@@ -573,12 +598,21 @@ fn merge_changes(
         })
         .collect();
     untracked.sort();
-    out.extend(untracked.iter().map(|path| make_entry(path, "??", None, None)));
+    out.extend(
+        untracked
+            .iter()
+            .map(|path| make_entry(path, "??", None, None)),
+    );
     out
 }
 
 /// One status entry; `status` names the index side's change, else the working tree's.
-pub fn make_entry(path: &[u8], xy: &str, orig_path: Option<&[u8]>, similarity: Option<u32>) -> FileStatus {
+pub fn make_entry(
+    path: &[u8],
+    xy: &str,
+    orig_path: Option<&[u8]>,
+    similarity: Option<u32>,
+) -> FileStatus {
     let (status, staged) = if xy == "??" {
         ("untracked", false)
     } else if UNMERGED_CODES[1..].contains(&xy) {
@@ -643,8 +677,14 @@ mod tests {
     #[test]
     fn config_ints_take_git_suffixes() {
         assert_eq!(parse_config_int("k", Some("2k")).unwrap(), 2048);
-        assert_eq!(parse_config_int("k", Some("x")).unwrap_err().kind, ErrorKind::Git);
-        assert_eq!(parse_rename_mode("k", Some("Copies")).unwrap(), Detect::Copies);
+        assert_eq!(
+            parse_config_int("k", Some("x")).unwrap_err().kind,
+            ErrorKind::Git
+        );
+        assert_eq!(
+            parse_rename_mode("k", Some("Copies")).unwrap(),
+            Detect::Copies
+        );
         assert_eq!(parse_rename_mode("k", None).unwrap(), Detect::Renames);
         assert_eq!(parse_rename_mode("k", Some("off")).unwrap(), Detect::Off);
     }

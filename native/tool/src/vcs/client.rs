@@ -10,10 +10,14 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use git2::{BranchType, Index, IndexAddOption, IndexEntry, IndexTime, Oid, Repository, Signature, Tree};
+use git2::{
+    BranchType, Index, IndexAddOption, IndexEntry, IndexTime, Oid, Repository, Signature, Tree,
+};
 use serde::Serialize;
 
-use super::{EMPTY_BLOB_ID, branch_name, head_tree, intent_to_add_paths, is_unborn, open_repository, workdir};
+use super::{
+    EMPTY_BLOB_ID, branch_name, head_tree, intent_to_add_paths, is_unborn, open_repository, workdir,
+};
 use crate::error::{ErrorKind, ToolError, ToolResult};
 use crate::paths;
 
@@ -96,7 +100,10 @@ pub fn git_diff(path: &str, file: Option<&str>, staged: bool) -> ToolResult<Stri
     }
     if !staged {
         let shown: BTreeSet<Vec<u8>> = patches.iter().map(|(p, _)| p.clone()).collect();
-        let mut missing: Vec<&Vec<u8>> = intent_to_add.iter().filter(|p| !shown.contains(*p)).collect();
+        let mut missing: Vec<&Vec<u8>> = intent_to_add
+            .iter()
+            .filter(|p| !shown.contains(*p))
+            .collect();
         missing.sort();
         for ita_path in missing {
             let full = Path::new(&root).join(OsStr::from_bytes(ita_path));
@@ -134,8 +141,9 @@ fn intent_to_add_patch(path: &[u8], mode: u32, new_id: &str, libgit2_text: &str)
         }
     }
     let abbrev = &new_id[..new_id.len().min(ABBREV)];
-    let mut header =
-        format!("diff --git {a_name} {b_name}\nnew file mode {mode:06o}\nindex 0000000..{abbrev}\n");
+    let mut header = format!(
+        "diff --git {a_name} {b_name}\nnew file mode {mode:06o}\nindex 0000000..{abbrev}\n"
+    );
     if body.starts_with("@@") {
         header.push_str(&format!("--- /dev/null\n+++ {b_name}\n"));
     }
@@ -160,7 +168,11 @@ fn git_style_patch(text: &str) -> String {
         }
     }
     let n = lines.len();
-    if header_end == n && n >= 3 && lines[n - 3].starts_with("--- ") && lines[n - 2].starts_with("+++ ") {
+    if header_end == n
+        && n >= 3
+        && lines[n - 3].starts_with("--- ")
+        && lines[n - 2].starts_with("+++ ")
+    {
         lines.drain(n - 3..n - 1);
     }
     lines.join("\n")
@@ -169,7 +181,10 @@ fn git_style_patch(text: &str) -> String {
 /// git's quoting of a path in patch headers (core.quotePath on): C escapes and octal bytes.
 fn quote_path(name: &str) -> String {
     let raw = name.as_bytes();
-    if !raw.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\' || b >= 0x7f) {
+    if !raw
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\' || b >= 0x7f)
+    {
         return name.to_string();
     }
     let mut out = String::from("\"");
@@ -184,7 +199,7 @@ fn quote_path(name: &str) -> String {
             13 => out.push_str("\\r"),
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
-            b if b < 0x20 || b >= 0x7f => out.push_str(&format!("\\{b:03o}")),
+            b if !(0x20..0x7f).contains(&b) => out.push_str(&format!("\\{b:03o}")),
             b => out.push(char::from(b)),
         }
     }
@@ -202,10 +217,11 @@ pub fn git_branches(path: &str) -> ToolResult<Branches> {
         let name = String::from_utf8_lossy(branch.name_bytes()?).into_owned();
         let commit = branch.get().peel_to_commit()?;
         let short = commit.as_object().short_id()?;
-        let upstream = branch
-            .upstream()
-            .ok()
-            .and_then(|u| u.name_bytes().ok().map(|n| String::from_utf8_lossy(n).into_owned()));
+        let upstream = branch.upstream().ok().and_then(|u| {
+            u.name_bytes()
+                .ok()
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+        });
         branches.push(BranchInfo {
             name,
             commit: String::from_utf8_lossy(short.as_ref()).into_owned(),
@@ -237,14 +253,26 @@ pub fn git_stage(path: &str, files: &[String]) -> ToolResult<Staged> {
 }
 
 fn stage_one(repo: &Repository, index: &mut Index, root: &Path, rel: &str) -> ToolResult<()> {
-    let full = if rel.is_empty() { root.to_path_buf() } else { root.join(rel) };
+    let full = if rel.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(rel)
+    };
     let tracked = tracked_paths(index, rel)?;
     let meta = full.symlink_metadata();
     if meta.as_ref().map(|m| m.is_dir()).unwrap_or(false) {
-        let spec = if rel.is_empty() { "*".to_string() } else { pathspec_literal(rel) };
+        let spec = if rel.is_empty() {
+            "*".to_string()
+        } else {
+            pathspec_literal(rel)
+        };
         index.add_all([spec.as_str()], IndexAddOption::DEFAULT, None)?;
         for entry_path in &tracked {
-            if root.join(OsStr::from_bytes(entry_path)).symlink_metadata().is_err() {
+            if root
+                .join(OsStr::from_bytes(entry_path))
+                .symlink_metadata()
+                .is_err()
+            {
                 remove_path(index, entry_path)?;
             }
         }
@@ -252,7 +280,9 @@ fn stage_one(repo: &Repository, index: &mut Index, root: &Path, rel: &str) -> To
         if tracked.is_empty() && repo.is_path_ignored(rel)? {
             return Err(ToolError::new(
                 ErrorKind::Git,
-                format!("{rel} is ignored by a .gitignore file; stage it with `git add -f` if you mean it"),
+                format!(
+                    "{rel} is ignored by a .gitignore file; stage it with `git add -f` if you mean it"
+                ),
             ));
         }
         index.add_path(Path::new(rel))?;
@@ -354,7 +384,14 @@ pub fn git_commit(path: &str, message: &str) -> ToolResult<String> {
         parents.push(repo.find_commit(*oid)?);
     }
     let parent_refs: Vec<&git2::Commit> = parents.iter().collect();
-    let oid = repo.commit(Some("HEAD"), &author, &committer, &text, &tree, &parent_refs)?;
+    let oid = repo.commit(
+        Some("HEAD"),
+        &author,
+        &committer,
+        &text,
+        &tree,
+        &parent_refs,
+    )?;
     if !merge_heads.is_empty() {
         repo.cleanup_state()?;
     }
@@ -448,7 +485,10 @@ fn base_folder(path: &str) -> ToolResult<PathBuf> {
     Ok(if abs_path.is_dir() {
         abs_path
     } else {
-        abs_path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"))
+        abs_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("/"))
     })
 }
 
@@ -557,7 +597,10 @@ fn head_paths(
         let prefix = format!("{rel}/");
         walk_tree(repo, &subtree, prefix.as_bytes(), &mut out)?;
     } else {
-        out.insert(rel.as_bytes().to_vec(), (entry.id(), entry.filemode() as u32));
+        out.insert(
+            rel.as_bytes().to_vec(),
+            (entry.id(), entry.filemode() as u32),
+        );
     }
     Ok(out)
 }

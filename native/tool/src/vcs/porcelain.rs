@@ -156,7 +156,12 @@ pub fn parse_porcelain_v2(output: &[u8]) -> Vec<FileStatus> {
                     let similarity = std::str::from_utf8(&fields[8][1.min(fields[8].len())..])
                         .ok()
                         .and_then(|s| s.parse().ok());
-                    out.push(make_entry(fields[9], &xy(fields[1]), Some(orig), similarity));
+                    out.push(make_entry(
+                        fields[9],
+                        &xy(fields[1]),
+                        Some(orig),
+                        similarity,
+                    ));
                 }
             }
             b"u " => {
@@ -191,7 +196,14 @@ u UU N... 100644 100644 100644 100644 a b c conflict\0\
         let entries = parse_porcelain_v2(output);
         let lines: Vec<_> = entries
             .iter()
-            .map(|e| (e.xy.as_str(), e.path.as_str(), e.orig_path.as_deref(), e.similarity))
+            .map(|e| {
+                (
+                    e.xy.as_str(),
+                    e.path.as_str(),
+                    e.orig_path.as_deref(),
+                    e.similarity,
+                )
+            })
             .collect();
         assert_eq!(
             lines,

@@ -128,11 +128,15 @@ impl<'a> Pair<'a> {
     }
 
     fn one(&self) -> &FileSpec<'a> {
-        self.one.as_ref().expect("rename sources always have an old side")
+        self.one
+            .as_ref()
+            .expect("rename sources always have an old side")
     }
 
     fn two(&self) -> &FileSpec<'a> {
-        self.two.as_ref().expect("rename destinations always have a new side")
+        self.two
+            .as_ref()
+            .expect("rename destinations always have a new side")
     }
 }
 
@@ -268,10 +272,18 @@ fn record_rename(pairs: &mut [Pair], dst: usize, src: usize, score: u32) {
     pairs[dst].score = score;
 }
 
-fn find_exact_renames(pairs: &mut [Pair], dsts: &[usize], srcs: &[usize], want_copies: bool) -> usize {
+fn find_exact_renames(
+    pairs: &mut [Pair],
+    dsts: &[usize],
+    srcs: &[usize],
+    want_copies: bool,
+) -> usize {
     let mut by_blob: HashMap<Oid, Vec<usize>> = HashMap::new();
     for &src in srcs {
-        by_blob.entry(pairs[src].one().blob_id()).or_default().push(src);
+        by_blob
+            .entry(pairs[src].one().blob_id())
+            .or_default()
+            .push(src);
     }
     let mut renames = 0;
     for &dst in dsts {
@@ -279,7 +291,11 @@ fn find_exact_renames(pairs: &mut [Pair], dsts: &[usize], srcs: &[usize], want_c
         let mut best: Option<usize> = None;
         let mut best_score = -1;
         let mut budget = EXACT_CANDIDATE_LIMIT;
-        for &src in by_blob.get(&target.blob_id()).map(Vec::as_slice).unwrap_or(&[]) {
+        for &src in by_blob
+            .get(&target.blob_id())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
             let source = pairs[src].one();
             if (!is_regular(source.mode) || !is_regular(target.mode)) && source.mode != target.mode
             {
@@ -311,7 +327,12 @@ fn find_exact_renames(pairs: &mut [Pair], dsts: &[usize], srcs: &[usize], want_c
 }
 
 /// Pairs a source and a destination whose file name is unique on both sides, if similar.
-fn find_basename_matches(pairs: &mut [Pair], dsts: &[usize], srcs: &[usize], minimum_score: u32) -> usize {
+fn find_basename_matches(
+    pairs: &mut [Pair],
+    dsts: &[usize],
+    srcs: &[usize],
+    minimum_score: u32,
+) -> usize {
     let mut unique_src: HashMap<Vec<u8>, Option<usize>> = HashMap::new();
     for (i, &src) in srcs.iter().enumerate() {
         let name = basename(&pairs[src].path).to_vec();
@@ -380,7 +401,11 @@ fn find_inexact_renames(
         None => (1, 0, 0),
         Some(c) => (0, u32::MAX - c.score, u32::MAX - c.name_score),
     });
-    let rounds: &[bool] = if want_copies { &[false, true] } else { &[false] };
+    let rounds: &[bool] = if want_copies {
+        &[false, true]
+    } else {
+        &[false]
+    };
     for &copies in rounds {
         for candidate in &matrix {
             let Some(candidate) = candidate else { break };
@@ -435,8 +460,8 @@ fn find_renames(
     let mut rename_count = find_exact_renames(pairs, dsts, &srcs, want_copies);
     if !want_copies {
         srcs.retain(|&s| pairs[s].rename_used == 0);
-        let basename_score = minimum_score
-            + (BASENAME_SCORE_FACTOR * f64::from(MAX_SCORE - minimum_score)) as u32;
+        let basename_score =
+            minimum_score + (BASENAME_SCORE_FACTOR * f64::from(MAX_SCORE - minimum_score)) as u32;
         rename_count += find_basename_matches(pairs, dsts, &srcs, basename_score);
         srcs.retain(|&s| pairs[s].rename_used == 0);
     }
@@ -458,7 +483,9 @@ fn resolve(mut pairs: Vec<Pair>) -> Vec<Change> {
     // A deletion whose file was used by a rename or copy disappears: decided before the letters,
     // whose counting below uses up `rename_used`.
     let kept: Vec<usize> = (0..pairs.len())
-        .filter(|&i| !(pairs[i].two.is_none() && pairs[i].one.is_some() && pairs[i].rename_used > 0))
+        .filter(|&i| {
+            !(pairs[i].two.is_none() && pairs[i].one.is_some() && pairs[i].rename_used > 0)
+        })
         .collect();
     let mut out = Vec::with_capacity(kept.len());
     for i in kept {
@@ -520,8 +547,18 @@ mod tests {
     #[test]
     fn a_deleted_file_and_an_identical_new_one_become_a_rename() {
         let pairs = vec![
-            Pair::new('D', b"old".to_vec(), Some(spec("old", 0o100644, b"x\n")), None),
-            Pair::new('A', b"new".to_vec(), None, Some(spec("new", 0o100644, b"x\n"))),
+            Pair::new(
+                'D',
+                b"old".to_vec(),
+                Some(spec("old", 0o100644, b"x\n")),
+                None,
+            ),
+            Pair::new(
+                'A',
+                b"new".to_vec(),
+                None,
+                Some(spec("new", 0o100644, b"x\n")),
+            ),
         ];
         let changes = detect_renames(pairs, Detect::Renames, 1000);
         assert_eq!(
