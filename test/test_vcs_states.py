@@ -1,4 +1,4 @@
-"""Parity on generated repository states: native == python == git, line for line.
+"""Parity on generated repository states: native == python == git, for status and diff.
 
 Hypothesis builds a committed tree, then edits, deletes, moves (with or without edits), type
 changes, mode changes, new files in new folders, ignored files and `git add -N` files, stages a
@@ -101,3 +101,8 @@ def test_generated_states_match_git_on_both_backends(
     python = twin.git_status(str(repo.root), "library")
     assert lines_of(native) == want
     assert native == python
+    assert ffi.vcs_info(str(repo.root), "library") == twin.vcs_info(str(repo.root), "library")
+    for staged in (False, True):
+        patch = repo.git("diff", "--no-renames", *(["--cached"] if staged else []))
+        assert ffi.git_diff(str(repo.root), None, staged) == patch
+        assert twin.git_diff(str(repo.root), None, staged) == patch
