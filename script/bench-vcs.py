@@ -137,6 +137,12 @@ def git_porcelain_v2(repo: Path) -> dict:
     return {"branch": branch, **counts_from_xy(codes)}
 
 
+def git_diff_no_renames(repo: Path) -> str:
+    return subprocess.run(
+        ["git", "diff", "--no-renames"], cwd=repo, capture_output=True, check=True, text=True
+    ).stdout
+
+
 def main() -> None:
     bench = Bench("vcs", "vcs_info: libgit2 in-process vs pygit2 vs spawning git")
     git = shutil.which("git")
@@ -171,6 +177,16 @@ def main() -> None:
             bench.same(case, impls)
             for impl, fn in impls.items():
                 bench.time(case, impl, fn)
+            if n_files is None:
+                diff_case = "this repo: git_diff"
+                diffs = {
+                    "native": lambda root=root: ffi.git_diff(root),
+                    "python": lambda root=root: twin.git_diff(root),
+                    "git": lambda repo=repo: git_diff_no_renames(repo),
+                }
+                bench.same(diff_case, diffs)
+                for impl, fn in diffs.items():
+                    bench.time(diff_case, impl, fn)
             entries = len(ffi.git_status(root, "library")["files"])
             bench.note(
                 f"{case}: {n_files or 'clone'} files, {entries} changed; native (auto) is "

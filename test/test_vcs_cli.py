@@ -123,7 +123,7 @@ def test_bench_quick_run_writes_the_report(tmp_path):
     assert set(report["machine"]) == {"cpu", "cores", "python"}
     cases = {row["case"] for row in report["rows"]}
     impls = {row["impl"] for row in report["rows"]}
-    assert cases == {"this repo", "50K files"}
+    assert {"this repo", "50K files"} <= cases
     assert {"native", "python", "git-2spawn", "git-v2"} <= impls
     for row in report["rows"]:
         assert row["n"] >= 1 and row["median_s"] > 0 and row["p95_s"] >= row["median_s"]

@@ -47,9 +47,10 @@ INTENT_TO_ADD_FLAG = 1 << 13
 #: renames are looked for.
 DEFAULT_RENAME_LIMIT = 1000
 #: From this many index entries on, engine "auto" spawns git instead of checking the working tree
-#: in-process: script/bench-vcs.py measured libgit2 (one thread) slower than git (which checks
-#: files on several threads) above about this size, despite git's ~3 ms spawn cost.
-GIT_SPAWN_MIN_INDEX_ENTRIES = 10000
+#: in-process. script/bench-vcs.py (2 loaded cores): libgit2 (one thread) is 9x faster than a
+#: git spawn on this repository, level with it at 5K files (1.02x), 1.18x slower at 20K and
+#: 1.3-2.6x slower at 50K; git checks files on several threads, so an idle machine favours it more.
+GIT_SPAWN_MIN_INDEX_ENTRIES = 5000
 #: "auto": in-process below GIT_SPAWN_MIN_INDEX_ENTRIES, else the git binary if installed;
 #: "library": always in-process; "git": always the git binary.
 ENGINES = ("auto", "library", "git")

@@ -39,9 +39,11 @@ pub const INTENT_TO_ADD_FLAG: u16 = 1 << 13;
 /// renames are looked for.
 pub const DEFAULT_RENAME_LIMIT: i64 = 1000;
 /// From this many index entries on, engine "auto" spawns git instead of checking the working
-/// tree in-process: script/bench-vcs.py measured libgit2 (one thread) slower than git (which
-/// checks files on several threads) above about this size, despite git's ~3 ms spawn cost.
-pub const GIT_SPAWN_MIN_INDEX_ENTRIES: usize = 10000;
+/// tree in-process. script/bench-vcs.py (2 loaded cores): libgit2 (one thread) is 9x faster
+/// than a git spawn on this repository, level with it at 5K files (1.02x), 1.18x slower at 20K
+/// and 1.3-2.6x slower at 50K; git checks files on several threads, so an idle machine favours
+/// it more.
+pub const GIT_SPAWN_MIN_INDEX_ENTRIES: usize = 5000;
 /// Conflict codes by which stages exist (bit 0: ancestor, 1: ours, 2: theirs), as git prints them.
 const UNMERGED_CODES: [&str; 8] = ["", "DD", "AU", "UD", "UA", "DU", "AA", "UU"];
 
