@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import require_tool
-from vcs_helpers import Repo, lines_of
+
+from .conftest import require_tool
+from .vcs_helpers import Repo, lines_of
 
 
 @pytest.fixture

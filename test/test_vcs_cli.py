@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import require_tool
-from vcs_helpers import Repo
 
 from ironcode.cli import main
 from ironcode.tools.vcs import MAX_DIFF_BYTES, format_diff, format_status
+
+from .conftest import require_tool
+from .vcs_helpers import Repo
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import require_tool
-from vcs_helpers import Repo
+
+from .conftest import require_tool
+from .vcs_helpers import Repo
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import require_tool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from vcs_helpers import Repo, lines_of
+
+from .conftest import require_tool
+from .vcs_helpers import Repo, lines_of
 
 WORDS = [f"line {i} " + "x" * (i % 9) for i in range(60)]
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 
-from conftest import require_tool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from vcs_helpers import Repo, lines_of
+
+from .conftest import require_tool
+from .vcs_helpers import Repo, lines_of
 
 NAMES = ["a.txt", "b.py", "c d.md", "é.txt", "日本.txt", "Makefile"]
 DIRS = ["", "src/", "src/deep/", "new dir/"]

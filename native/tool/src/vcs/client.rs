@@ -15,6 +15,7 @@ use git2::{
 };
 use serde::Serialize;
 
+use super::renames::blob_hash;
 use super::{
     EMPTY_BLOB_ID, branch_name, head_tree, intent_to_add_paths, is_unborn, open_repository, workdir,
 };
@@ -55,9 +56,9 @@ pub struct Staged {
 /// The unified patch of unstaged changes (index to working tree), or of staged ones (HEAD to
 /// index) with `staged`, limited to `file` (a file or folder) if given.
 ///
-/// libgit2 writes the patches; two of git's habits are added on top: a tab after a `---` /
-/// `+++` name holding a space, and `git add -N` files shown as new files (not as staged ones,
-/// and not as edits of an empty file).
+/// libgit2 writes the patches; git's habits are added on top: a tab after a `---` / `+++` name
+/// holding a space, a type change as a deletion and a creation, and `git add -N` files as new
+/// files (not as staged ones, and not as edits of an empty file).
 pub fn git_diff(path: &str, file: Option<&str>, staged: bool) -> ToolResult<String> {
     let repo = open_repository(path)?;
     let root = workdir(&repo)?;
@@ -67,13 +68,18 @@ pub fn git_diff(path: &str, file: Option<&str>, staged: bool) -> ToolResult<Stri
     };
     let index = repo.index()?;
     let tree = head_tree(&repo)?;
-    let index_diff = repo.diff_tree_to_index(tree.as_ref(), Some(&index), None)?;
-    let intent_to_add = intent_to_add_paths(&index, &index_diff);
+    let intent_to_add = intent_to_add_paths(
+        &index,
+        &repo.diff_tree_to_index(tree.as_ref(), Some(&index), None)?,
+    );
+    let mut options = git2::DiffOptions::new();
+    options.include_typechange(true);
     let diff = if staged {
-        index_diff
+        repo.diff_tree_to_index(tree.as_ref(), Some(&index), Some(&mut options))?
     } else {
-        repo.diff_index_to_workdir(Some(&index), None)?
+        repo.diff_index_to_workdir(Some(&index), Some(&mut options))?
     };
+    let root_path = Path::new(&root);
     let wanted = |p: &[u8]| rel.as_ref().is_none_or(|r| path_matches(p, r.as_bytes()));
     let mut patches: Vec<(Vec<u8>, String)> = Vec::new();
     for (i, delta) in diff.deltas().enumerate() {
@@ -82,20 +88,45 @@ pub fn git_diff(path: &str, file: Option<&str>, staged: bool) -> ToolResult<Stri
         if !wanted(&new_path) && !wanted(old_path) {
             continue;
         }
-        let mut text = match git2::Patch::from_diff(&diff, i)? {
-            Some(mut patch) => String::from_utf8_lossy(&patch.to_buf()?).into_owned(),
-            None => String::new(),
-        };
+        let (old_file, new_file) = (delta.old_file(), delta.new_file());
+        if delta.status() == git2::Delta::Typechange {
+            // libgit2 prints a type change as a mode change (and loses the creation when the
+            // old file is empty); git prints the deletion, then the creation.
+            let old_data = blob_data(&repo, old_file.id());
+            let new_data = if staged {
+                blob_data(&repo, new_file.id())
+            } else {
+                worktree_data(root_path, &new_path)
+            };
+            let new_id = if staged {
+                new_file.id()
+            } else {
+                blob_hash(&new_data)
+            };
+            let old_mode = u32::from(old_file.mode());
+            let new_mode = u32::from(new_file.mode());
+            let deleted = whole_file_patch(&new_path, false, old_mode, old_file.id(), &old_data)?;
+            let added = whole_file_patch(&new_path, true, new_mode, new_id, &new_data)?;
+            patches.push((new_path.clone(), deleted));
+            patches.push((new_path, added));
+            continue;
+        }
         if intent_to_add.contains(&new_path) {
             if staged {
                 continue;
             }
             if delta.status() != git2::Delta::Deleted {
-                let mode = u32::from(delta.new_file().mode());
-                let id = delta.new_file().id().to_string();
-                text = intent_to_add_patch(&new_path, mode, &id, &text);
+                let data = worktree_data(root_path, &new_path);
+                let mode = u32::from(new_file.mode());
+                let text = whole_file_patch(&new_path, true, mode, blob_hash(&data), &data)?;
+                patches.push((new_path, text));
+                continue;
             }
         }
+        let text = match git2::Patch::from_diff(&diff, i)? {
+            Some(mut patch) => String::from_utf8_lossy(&patch.to_buf()?).into_owned(),
+            None => String::new(),
+        };
         patches.push((new_path, git_style_patch(&text)));
     }
     if !staged {
@@ -106,7 +137,7 @@ pub fn git_diff(path: &str, file: Option<&str>, staged: bool) -> ToolResult<Stri
             .collect();
         missing.sort();
         for ita_path in missing {
-            let full = Path::new(&root).join(OsStr::from_bytes(ita_path));
+            let full = root_path.join(OsStr::from_bytes(ita_path));
             if full.symlink_metadata().is_err() || !wanted(ita_path) {
                 continue;
             }
@@ -115,39 +146,87 @@ pub fn git_diff(path: &str, file: Option<&str>, staged: bool) -> ToolResult<Stri
                 .get_path(Path::new(OsStr::from_bytes(ita_path)), 0)
                 .map(|e| e.mode)
                 .unwrap_or(0o100644);
-            let text = intent_to_add_patch(ita_path, mode, EMPTY_BLOB_ID, "");
-            patches.push((ita_path.clone(), text));
+            let empty = Oid::from_str(EMPTY_BLOB_ID)?;
+            patches.push((
+                ita_path.clone(),
+                whole_file_patch(ita_path, true, mode, empty, b"")?,
+            ));
         }
     }
     patches.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(patches.into_iter().map(|(_, text)| text).collect())
 }
 
-/// git's patch of a `git add -N` file: a new file (libgit2 shows an edit of the empty blob).
-fn intent_to_add_patch(path: &[u8], mode: u32, new_id: &str, libgit2_text: &str) -> String {
+/// git's patch creating (`added`) or deleting a whole file; libgit2 supplies the hunks.
+fn whole_file_patch(
+    path: &[u8],
+    added: bool,
+    mode: u32,
+    blob_id: Oid,
+    data: &[u8],
+) -> ToolResult<String> {
     let name = String::from_utf8_lossy(path);
     let a_name = quote_path(&format!("a/{name}"));
     let b_name = quote_path(&format!("b/{name}"));
-    let lines: Vec<&str> = libgit2_text.split('\n').collect();
+    let (old, new): (&[u8], &[u8]) = if added { (b"", data) } else { (data, b"") };
+    let as_path = Path::new(OsStr::from_bytes(path));
+    let mut patch = git2::Patch::from_buffers(old, Some(as_path), new, Some(as_path), None)?;
+    let hunks = String::from_utf8_lossy(&patch.to_buf()?).into_owned();
+    let lines: Vec<&str> = hunks.split('\n').collect();
     let mut body = String::new();
     for (i, line) in lines.iter().enumerate() {
         if line.starts_with("@@") {
-            body = lines[i..].join("\n");
+            let labels = if added {
+                format!("--- /dev/null\n+++ {b_name}\n")
+            } else {
+                format!("--- {a_name}\n+++ /dev/null\n")
+            };
+            body = labels + &lines[i..].join("\n");
             break;
         }
         if line.starts_with("Binary files") {
-            body = format!("Binary files /dev/null and {b_name} differ\n");
+            body = if added {
+                format!("Binary files /dev/null and {b_name} differ\n")
+            } else {
+                format!("Binary files {a_name} and /dev/null differ\n")
+            };
             break;
         }
     }
-    let abbrev = &new_id[..new_id.len().min(ABBREV)];
-    let mut header = format!(
-        "diff --git {a_name} {b_name}\nnew file mode {mode:06o}\nindex 0000000..{abbrev}\n"
-    );
-    if body.starts_with("@@") {
-        header.push_str(&format!("--- /dev/null\n+++ {b_name}\n"));
+    let id = blob_id.to_string();
+    let short = &id[..id.len().min(ABBREV)];
+    let (kind, index_line) = if added {
+        ("new", format!("0000000..{short}"))
+    } else {
+        ("deleted", format!("{short}..0000000"))
+    };
+    let header =
+        format!("diff --git {a_name} {b_name}\n{kind} file mode {mode:06o}\nindex {index_line}\n");
+    Ok(git_style_patch(&(header + &body)))
+}
+
+fn blob_data(repo: &Repository, id: Oid) -> Vec<u8> {
+    if id.to_string() == EMPTY_BLOB_ID {
+        return Vec::new();
     }
-    header + &body
+    repo.find_blob(id)
+        .map(|b| b.content().to_vec())
+        .unwrap_or_default()
+}
+
+/// A working-tree file's content (a symlink's is its target).
+fn worktree_data(root: &Path, rel: &[u8]) -> Vec<u8> {
+    let full = root.join(OsStr::from_bytes(rel));
+    let is_link = full
+        .symlink_metadata()
+        .map(|m| m.file_type().is_symlink())
+        .unwrap_or(false);
+    let content = if is_link {
+        std::fs::read_link(&full).map(|t| t.as_os_str().as_bytes().to_vec())
+    } else {
+        std::fs::read(&full)
+    };
+    content.unwrap_or_default()
 }
 
 /// Two habits of git's patch headers libgit2 lacks: a `--- a/x y` / `+++ b/x y` line ends with
