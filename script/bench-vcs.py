@@ -178,7 +178,7 @@ def main() -> None:
             for impl, fn in impls.items():
                 bench.time(case, impl, fn)
             if n_files is None:
-                diff_case = "this repo: git_diff"
+                diff_case = "git_diff: this repo"
                 diffs = {
                     "native": lambda root=root: ffi.git_diff(root),
                     "python": lambda root=root: twin.git_diff(root),

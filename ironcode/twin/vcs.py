@@ -10,7 +10,8 @@ so a concurrent git command never finds ``index.lock`` taken by us.
 Above :data:`GIT_SPAWN_MIN_INDEX_ENTRIES` tracked files, ``engine="auto"`` asks the git binary
 instead (:mod:`.vcs_porcelain`): git checks the working tree with several threads and is faster there.
 
-The small git client agents need (diff, branches, stage, unstage, commit) is in :mod:`.vcs_client`.
+The small git client agents need: :mod:`.vcs_diff` (the patch) and :mod:`.vcs_client` (branches,
+stage, unstage, commit).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from ..errors import IronCodeError
 from . import vcs_porcelain as porcelain
 from . import vcs_renames as renames
 from .paths import absolute
-from .vcs_client import git_branches, git_commit, git_diff, git_stage, git_unstage
+from .vcs_client import git_branches, git_commit, git_stage, git_unstage
+from .vcs_diff import git_diff
 from .vcs_renames import Change, FileSpec, Pair
 
 __all__ = [
@@ -47,10 +49,10 @@ INTENT_TO_ADD_FLAG = 1 << 13
 #: renames are looked for.
 DEFAULT_RENAME_LIMIT = 1000
 #: From this many index entries on, engine "auto" spawns git instead of checking the working tree
-#: in-process. script/bench-vcs.py (2 loaded cores): libgit2 (one thread) is 9x faster than a
-#: git spawn on this repository, level with it at 5K files (1.02x), 1.18x slower at 20K and
-#: 1.3-2.6x slower at 50K; git checks files on several threads, so an idle machine favours it more.
-GIT_SPAWN_MIN_INDEX_ENTRIES = 5000
+#: in-process. script/bench-vcs.py (2 loaded cores) puts the crossover near 10K files: libgit2
+#: (one thread) is 3.7x faster than a git spawn on this repository and 1.30x at 5K files, 1.28x
+#: slower at 15K and 1.88x at 50K (interleaved runs: 1.09x faster at 10K, 1.18x slower at 20K).
+GIT_SPAWN_MIN_INDEX_ENTRIES = 10000
 #: "auto": in-process below GIT_SPAWN_MIN_INDEX_ENTRIES, else the git binary if installed;
 #: "library": always in-process; "git": always the git binary.
 ENGINES = ("auto", "library", "git")

@@ -10,10 +10,12 @@
 //! Above [`GIT_SPAWN_MIN_INDEX_ENTRIES`] tracked files, engine `auto` asks the git binary
 //! instead ([`porcelain`]): git checks the working tree with several threads and is faster there.
 //!
-//! The small git client agents need (diff, branches, stage, unstage, commit) is in [`client`].
+//! The small git client agents need: [`diff`] (the patch) and [`client`] (branches, stage,
+//! unstage, commit).
 //! Twin: `ironcode/twin/vcs.py`.
 
 pub mod client;
+pub mod diff;
 pub mod porcelain;
 pub mod renames;
 
@@ -29,7 +31,8 @@ use crate::error::{ErrorKind, ToolError, ToolResult};
 use crate::paths;
 use renames::{Change, Detect, FileSpec, Pair};
 
-pub use client::{git_branches, git_commit, git_diff, git_stage, git_unstage};
+pub use client::{git_branches, git_commit, git_stage, git_unstage};
+pub use diff::git_diff;
 
 /// The blob id of empty content; `git add -N` gives its entries this id.
 pub const EMPTY_BLOB_ID: &str = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391";
@@ -39,11 +42,11 @@ pub const INTENT_TO_ADD_FLAG: u16 = 1 << 13;
 /// renames are looked for.
 pub const DEFAULT_RENAME_LIMIT: i64 = 1000;
 /// From this many index entries on, engine "auto" spawns git instead of checking the working
-/// tree in-process. script/bench-vcs.py (2 loaded cores): libgit2 (one thread) is 9x faster
-/// than a git spawn on this repository, level with it at 5K files (1.02x), 1.18x slower at 20K
-/// and 1.3-2.6x slower at 50K; git checks files on several threads, so an idle machine favours
-/// it more.
-pub const GIT_SPAWN_MIN_INDEX_ENTRIES: usize = 5000;
+/// tree in-process. script/bench-vcs.py (2 loaded cores) puts the crossover near 10K files:
+/// libgit2 (one thread) is 3.7x faster than a git spawn on this repository and 1.30x at 5K
+/// files, 1.28x slower at 15K and 1.88x at 50K (interleaved runs: 1.09x faster at 10K, 1.18x
+/// slower at 20K).
+pub const GIT_SPAWN_MIN_INDEX_ENTRIES: usize = 10000;
 /// Conflict codes by which stages exist (bit 0: ancestor, 1: ours, 2: theirs), as git prints them.
 const UNMERGED_CODES: [&str; 8] = ["", "DD", "AU", "UD", "UA", "DU", "AA", "UU"];
 
