@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 
 import pygit2
 
@@ -49,10 +50,10 @@ INTENT_TO_ADD_FLAG = 1 << 13
 #: renames are looked for.
 DEFAULT_RENAME_LIMIT = 1000
 #: From this many index entries on, engine "auto" spawns git instead of checking the working tree
-#: in-process. script/bench-vcs.py (2 loaded cores) puts the crossover near 10K files: libgit2
-#: (one thread) is 3.7x faster than a git spawn on this repository and 1.30x at 5K files, 1.28x
-#: slower at 15K and 1.88x at 50K (interleaved runs: 1.09x faster at 10K, 1.18x slower at 20K).
-GIT_SPAWN_MIN_INDEX_ENTRIES = 10000
+#: in-process. Measured side by side (script/bench-vcs.py, 2 shared cores): libgit2 (one thread)
+#: takes 0.26x a git spawn's time at 1K files, 0.53x at 2K, 1.08x at 3K, 1.37x at 5K, 2.18x at
+#: 10K; git checks files on several threads.
+GIT_SPAWN_MIN_INDEX_ENTRIES = 3000
 #: "auto": in-process below GIT_SPAWN_MIN_INDEX_ENTRIES, else the git binary if installed;
 #: "library": always in-process; "git": always the git binary.
 ENGINES = ("auto", "library", "git")
@@ -94,11 +95,10 @@ def git_status(path: str = ".", engine: str = "auto") -> dict:
     check_engine(engine)
     repo = open_repository(path)
     branch = branch_name(repo)
-    index = repo.index
-    if use_git_binary(engine, len(index)):
+    if use_git_binary(engine, lambda: index_entry_count(repo)):
         files = porcelain.status_files(repo.path, workdir(repo))
     else:
-        files = status_files(repo, index)
+        files = status_files(repo, repo.index)
     return {"root": workdir(repo), "branch": branch, "files": files}
 
 
@@ -158,12 +158,26 @@ def shorten_ref(name: str) -> str:
     return name
 
 
-def use_git_binary(engine: str, index_entries: int) -> bool:
+def use_git_binary(engine: str, index_entries: Callable[[], int]) -> bool:
     if engine == "git":
         return True
     if engine == "library":
         return False
-    return index_entries >= GIT_SPAWN_MIN_INDEX_ENTRIES and shutil.which("git") is not None
+    return index_entries() >= GIT_SPAWN_MIN_INDEX_ENTRIES and shutil.which("git") is not None
+
+
+def index_entry_count(repo: pygit2.Repository) -> int:
+    """How many entries the index holds, from its 12-byte header ("DIRC", version, count):
+    loading a 50K-entry index only to count it would cost more than the git spawn it decides
+    on. An unreadable header counts as 0 (in-process, which then reports the real problem)."""
+    try:
+        with open(os.path.join(repo.path, "index"), "rb") as f:
+            header = f.read(12)
+    except OSError:
+        return 0
+    if len(header) < 12 or header[:4] != b"DIRC":
+        return 0
+    return int.from_bytes(header[8:12], "big")
 
 
 def git_error(error: Exception) -> IronCodeError:

@@ -42,11 +42,10 @@ pub const INTENT_TO_ADD_FLAG: u16 = 1 << 13;
 /// renames are looked for.
 pub const DEFAULT_RENAME_LIMIT: i64 = 1000;
 /// From this many index entries on, engine "auto" spawns git instead of checking the working
-/// tree in-process. script/bench-vcs.py (2 loaded cores) puts the crossover near 10K files:
-/// libgit2 (one thread) is 3.7x faster than a git spawn on this repository and 1.30x at 5K
-/// files, 1.28x slower at 15K and 1.88x at 50K (interleaved runs: 1.09x faster at 10K, 1.18x
-/// slower at 20K).
-pub const GIT_SPAWN_MIN_INDEX_ENTRIES: usize = 10000;
+/// tree in-process. Measured side by side (script/bench-vcs.py, 2 shared cores): libgit2 (one
+/// thread) takes 0.26x a git spawn's time at 1K files, 0.53x at 2K, 1.08x at 3K, 1.37x at 5K,
+/// 2.18x at 10K; git checks files on several threads.
+pub const GIT_SPAWN_MIN_INDEX_ENTRIES: usize = 3000;
 /// Conflict codes by which stages exist (bit 0: ancestor, 1: ours, 2: theirs), as git prints them.
 const UNMERGED_CODES: [&str; 8] = ["", "DD", "AU", "UD", "UA", "DU", "AA", "UU"];
 
@@ -138,12 +137,11 @@ pub fn git_status(path: &str, engine: &str) -> ToolResult<Status> {
     let engine = Engine::parse(engine)?;
     let repo = open_repository(path)?;
     let branch = branch_name(&repo)?;
-    let index = repo.index()?;
     let root = workdir(&repo)?;
-    let files = if use_git_binary(engine, index.len()) {
+    let files = if use_git_binary(engine, || index_entry_count(&repo)) {
         porcelain::status_files(repo.path(), Path::new(&root))?
     } else {
-        status_files(&repo, &index)?
+        status_files(&repo, &repo.index()?)?
     };
     Ok(Status {
         root,
@@ -243,14 +241,27 @@ pub fn shorten_ref(name: &str) -> String {
     name.to_string()
 }
 
-fn use_git_binary(engine: Engine, index_entries: usize) -> bool {
+fn use_git_binary(engine: Engine, index_entries: impl FnOnce() -> usize) -> bool {
     match engine {
         Engine::Git => true,
         Engine::Library => false,
         Engine::Auto => {
-            index_entries >= GIT_SPAWN_MIN_INDEX_ENTRIES && porcelain::find_git().is_some()
+            index_entries() >= GIT_SPAWN_MIN_INDEX_ENTRIES && porcelain::find_git().is_some()
         }
     }
+}
+
+/// How many entries the index holds, from its 12-byte header ("DIRC", version, count): loading
+/// a 50K-entry index only to count it would cost more than the git spawn it decides on. An
+/// unreadable header counts as 0 (in-process, which then reports the real problem).
+fn index_entry_count(repo: &Repository) -> usize {
+    let mut header = [0u8; 12];
+    let read = std::fs::File::open(repo.path().join("index"))
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header));
+    if read.is_err() || &header[..4] != b"DIRC" {
+        return 0;
+    }
+    u32::from_be_bytes([header[8], header[9], header[10], header[11]]) as usize
 }
 
 // ---- status ----------------------------------------------------------------------------------
