@@ -249,3 +249,32 @@ def test_git_engine_gives_the_same_answer_as_the_library(both, repo):
     answers = [impl.git_status(str(repo.root), engine) for impl in both for engine in ("library", "git")]
     assert all(a == answers[0] for a in answers)
     assert native.vcs_info(str(repo.root), "auto") == python.vcs_info(str(repo.root), "git")
+
+
+def test_auto_engine_spawns_git_from_the_index_size_threshold(repo, monkeypatch):
+    from ironcode.twin import vcs as twin
+
+    assert twin.index_entry_count(twin.open_repository(str(repo.root))) == 3
+    spawned = []
+    real = twin.porcelain.status_files
+    monkeypatch.setattr(twin.porcelain, "status_files", lambda *a: spawned.append(a) or real(*a))
+    twin.git_status(str(repo.root), "auto")
+    assert spawned == []
+    monkeypatch.setattr(twin, "GIT_SPAWN_MIN_INDEX_ENTRIES", 3)
+    repo.write("README.md", "changed\n")
+    status = twin.git_status(str(repo.root), "auto")
+    assert len(spawned) == 1 and lines_of(status) == repo.porcelain() == [(" M", "README.md", None)]
+
+
+def test_an_unreadable_index_header_counts_as_empty(repo):
+    from ironcode.twin import vcs as twin
+
+    (repo.root / ".git" / "index").write_bytes(b"junk")
+    assert twin.index_entry_count(twin.open_repository(str(repo.root))) == 0
+
+
+def test_a_corrupt_index_is_a_git_error(impl, repo, expect_error):
+    (repo.root / ".git" / "index").write_bytes(b"DIRC\0\0\0\2\0\0\0\5garbage")
+    expect_error("git", impl.git_status, str(repo.root), "library")
+    expect_error("git", impl.git_diff, str(repo.root))
+    expect_error("git", impl.git_stage, str(repo.root), ["README.md"])

@@ -98,7 +98,11 @@ def git_status(path: str = ".", engine: str = "auto") -> dict:
     if use_git_binary(engine, lambda: index_entry_count(repo)):
         files = porcelain.status_files(repo.path, workdir(repo))
     else:
-        files = status_files(repo, repo.index)
+        try:
+            index = repo.index
+        except LIBGIT2_ERRORS as e:
+            raise git_error(e) from None
+        files = status_files(repo, index)
     return {"root": workdir(repo), "branch": branch, "files": files}
 
 
@@ -121,7 +125,9 @@ def open_repository(path: str) -> pygit2.Repository:
     try:
         git_dir = pygit2.discover_repository(start, False, ceiling)
         repo = pygit2.Repository(git_dir) if git_dir else None
-    except pygit2.GitError as e:
+    except IronCodeError:
+        raise
+    except LIBGIT2_ERRORS as e:
         raise git_error(e) from None
     if repo is None:
         raise IronCodeError(
@@ -180,6 +186,10 @@ def index_entry_count(repo: pygit2.Repository) -> int:
     return int.from_bytes(header[8:12], "big")
 
 
+#: What pygit2 raises for a libgit2 failure (an unreadable index is an OSError there).
+LIBGIT2_ERRORS = (pygit2.GitError, OSError)
+
+
 def git_error(error: Exception) -> IronCodeError:
     return IronCodeError("git", str(error) or type(error).__name__)
 
@@ -200,7 +210,9 @@ def status_files(repo: pygit2.Repository, index: pygit2.Index) -> list[dict]:
         worktree_diff = index.diff_to_workdir(flags=_WORKTREE_DIFF_FLAGS)
         unstaged, untracked = worktree_pairs(repo, index, worktree_diff, intent_to_add)
         unstaged_changes = renames.detect_renames(unstaged, detect, rename_limit)
-    except pygit2.GitError as e:
+    except IronCodeError:
+        raise
+    except LIBGIT2_ERRORS as e:
         raise git_error(e) from None
     return merge_changes(staged, unmerged, unstaged_changes, untracked)
 

@@ -23,7 +23,7 @@ PATHSPEC_SPECIAL = "*?[]\\"
 def git_branches(path: str = ".") -> dict:
     """``{"current", "branches": [{"name", "commit", "subject", "current", "upstream"}]}`` for the
     local branches, sorted by name; ``commit`` is a short id, ``upstream`` e.g. ``origin/main``."""
-    from .vcs import branch_name, git_error, open_repository
+    from .vcs import LIBGIT2_ERRORS, branch_name, git_error, open_repository
 
     repo = open_repository(path)
     current = branch_name(repo)
@@ -45,7 +45,9 @@ def git_branches(path: str = ".") -> dict:
                     "upstream": upstream.shorthand if upstream is not None else None,
                 }
             )
-    except pygit2.GitError as e:
+    except IronCodeError:
+        raise
+    except LIBGIT2_ERRORS as e:
         raise git_error(e) from None
     return {"current": current, "branches": out}
 
@@ -53,7 +55,7 @@ def git_branches(path: str = ".") -> dict:
 def git_stage(path: str, files: list[str]) -> dict:
     """Stages ``files`` like ``git add``: new and modified files are added, deleted ones removed;
     a folder stages everything in it that is not ignored. ``{"root", "paths"}`` (repo-relative)."""
-    from .vcs import git_error, open_repository, workdir
+    from .vcs import LIBGIT2_ERRORS, git_error, open_repository, workdir
 
     repo = open_repository(path)
     root = workdir(repo)
@@ -63,7 +65,9 @@ def git_stage(path: str, files: list[str]) -> dict:
         for rel in rels:
             stage_one(repo, index, root, rel)
         index.write()
-    except pygit2.GitError as e:
+    except IronCodeError:
+        raise
+    except LIBGIT2_ERRORS as e:
         raise git_error(e) from None
     return {"root": root, "paths": rels}
 
@@ -92,7 +96,7 @@ def stage_one(repo: pygit2.Repository, index: pygit2.Index, root: str, rel: str)
 def git_unstage(path: str, files: list[str]) -> dict:
     """Unstages ``files`` like ``git restore --staged``: their index entries go back to HEAD's
     version (or are removed when HEAD does not have them). ``{"root", "paths"}``."""
-    from .vcs import git_error, open_repository, workdir
+    from .vcs import LIBGIT2_ERRORS, git_error, open_repository, workdir
 
     repo = open_repository(path)
     root = workdir(repo)
@@ -113,7 +117,9 @@ def git_unstage(path: str, files: list[str]) -> dict:
                 else:
                     remove_path(index, target)
         index.write()
-    except pygit2.GitError as e:
+    except IronCodeError:
+        raise
+    except LIBGIT2_ERRORS as e:
         raise git_error(e) from None
     return {"root": root, "paths": rels}
 
@@ -122,7 +128,7 @@ def git_commit(path: str, message: str) -> str:
     """Commits the index on the current branch (creating it when unborn; a merge in progress
     gets its second parent) and returns the new commit's short id. The author comes from
     GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL or user.name / user.email. Hooks are not run."""
-    from .vcs import git_error, open_repository
+    from .vcs import LIBGIT2_ERRORS, git_error, open_repository
 
     text = clean_message(message)
     repo = open_repository(path)
@@ -146,7 +152,9 @@ def git_commit(path: str, message: str) -> str:
         if merge_heads:
             repo.state_cleanup()
         return repo[oid].short_id
-    except pygit2.GitError as e:
+    except IronCodeError:
+        raise
+    except LIBGIT2_ERRORS as e:
         raise git_error(e) from None
 
 

@@ -39,7 +39,15 @@ def git_diff(path: str = ".", file: str | None = None, staged: bool = False) -> 
     name holding a space, a type change as a deletion and a creation, and ``git add -N`` files
     as new files (not as staged ones, and not as edits of an empty file).
     """
-    from .vcs import EMPTY_BLOB_ID, git_error, head_tree, intent_to_add_paths, open_repository, workdir
+    from .vcs import (
+        EMPTY_BLOB_ID,
+        LIBGIT2_ERRORS,
+        git_error,
+        head_tree,
+        intent_to_add_paths,
+        open_repository,
+        workdir,
+    )
 
     if not isinstance(staged, bool):
         raise IronCodeError("invalid_argument", f"staged must be a bool, got {staged!r}")
@@ -109,7 +117,9 @@ def git_diff(path: str = ".", file: str | None = None, staged: bool = False) -> 
                 )
         patches.sort(key=lambda item: item[0])
         return "".join(text for _, text in patches)
-    except pygit2.GitError as e:
+    except IronCodeError:
+        raise
+    except LIBGIT2_ERRORS as e:
         raise git_error(e) from None
 
 
