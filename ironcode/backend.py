@@ -79,20 +79,20 @@ DECISIONS: dict[str, Decision] = {
     "vcs_info": Decision(
         "native",
         "vcs",
-        "bench-vcs this repo: native 1.19-1.50x the twin and 6.8-22.8x the plan's two git spawns "
-        "(plan: 1.83x); from 10K index entries both spawn git once (50K: 1.58x faster than libgit2)",
+        "bench-vcs this repo: native 1.11x the twin, 4.80x the plan's two git spawns (plan: 1.83x); "
+        "from 3K index entries both spawn git once (50K: 1.59x faster than libgit2 in-process)",
         ("vcs", "this repo"),
     ),
     "git_status": Decision(
         "native",
         "vcs",
-        "bench-vcs this repo: same computation as vcs_info (native 1.19-1.50x the twin)",
+        "bench-vcs this repo: the computation vcs_info times (native 1.11x the twin)",
         ("vcs", "this repo"),
     ),
     "git_diff": Decision(
         "native",
         "vcs",
-        "bench-vcs git_diff: native 1.48x the twin, 2.9x a git diff spawn",
+        "bench-vcs git_diff: native level with the twin (1.01x, both libgit2), 2.2x a git diff spawn",
         ("vcs", "git_diff"),
     ),
     "git_branches": Decision("native", "vcs", "not timed: one libgit2 pass, as git_status (same build)"),
