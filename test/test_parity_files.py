@@ -166,6 +166,9 @@ def test_extract_parity(entries, fmt):
     work = tempfile.mkdtemp(prefix="ironcode-x-")
     try:
         archive = os.path.join(work, "a." + fmt)
+        # The zip crate keeps one entry per name while Python's zipfile keeps every duplicate:
+        # a known difference (ironcode/twin/__init__.py), so zip cases use distinct names.
+        assume(fmt != "zip" or len({e[0].strip("/") for e in entries}) == len(entries))
         try:
             build_archive(archive, fmt, entries)
         except (ValueError, OSError, IndexError):

@@ -8,6 +8,9 @@ Intended differences (the only ones; everything else is a bug):
 
 - ``stats``: both sample /proc, but each backend keeps its own previous CPU sample, and two samples
   are never taken at the same instant, so values differ by what changed between calls.
+- ``extract``: a zip holding several entries of the same name is read by the zip crate as one
+  entry per name and by Python's zipfile as every entry, so the results may differ for such
+  (malformed) archives.
 - Error *messages* may differ in wording; error *kinds* never do.
 - ``fuzzy``: each backend ranks with its own algorithms (native: nucleo, skim, sublime; Python:
   rapidfuzz), so the *order* of ``fuzzy_search`` results differs, and with a ``limit`` so may which
