@@ -53,14 +53,14 @@ class Target:
 
 TARGETS = [
     Target("Edit/Replace", "edit", "edit_replace", "6.03x (10K lines), target 20x", "edit_replace"),
-    Target("File Search (grep)", "search", "grep", "target 10x (kept rg)", "grep", "rg"),
+    Target("File Search (grep)", "grep", "stdlib", "target 10x (kept rg)", "grep", "rg"),
     Target("Fuzzy Search", "fuzzy", "", "kept fuzzysort (Rust 1.5-3.5x slower)", "fuzzy_search"),
     Target("Bash Parsing", "shell", "parse", "50-100x (0.020 ms)", "parse_bash"),
     Target("Git Status", "vcs", "vcs_info", "1.83x (9.43 ms)", "vcs_info", "git-2spawn"),
-    Target("File Listing", "search", "file_list", "1.37x (11.50 ms)", "file_list", "rg"),
+    Target("File Listing", "file-list", "stdlib", "1.37x (11.50 ms)", "file_list", "rg"),
     Target("PTY I/O", "terminal", "", "15.29x (3.80 ms)", "terminal"),
-    Target("Lock Operations", "lock", "", "0.79x (kept TypeScript)", "lock"),
-    Target("File Watcher", "watcher", "", "kept @parcel/watcher (4% slower single file)", "watcher"),
+    Target("Lock Operations", "lock", "", "0.79x (kept TypeScript)", "RWLock"),
+    Target("File Watcher", "watcher", "latency", "kept @parcel/watcher (4% slower single file)", "Watcher"),
     Target("Read", "fs", "read ", "— (not in the plan)", "read"),
     Target("Extract", "fs", "extract ", "— (not in the plan)", "extract", "unzip"),
 ]
