@@ -462,26 +462,30 @@ def watch(obj: Context, path: str, ignore: tuple[str, ...], timeout: float | Non
             watcher = ironcode.Watcher(path, list(ignore), max_queue)
     except IronCodeError as e:
         fail(e)
-    with watcher:
-        click.echo(f"Watching {watcher.path} ({watcher.backend} backend); Ctrl-C to stop", err=True)
-        if obj.json:
+    # Ctrl-C may land anywhere, also while the watcher closes: stop quietly with status 0.
+    try:
+        with watcher:
+            click.echo(f"Watching {watcher.path} ({watcher.backend} backend); Ctrl-C to stop", err=True)
+            if obj.json:
 
-            def emit(event: dict) -> None:
-                click.echo(json.dumps(event, ensure_ascii=False))
-        else:
+                def emit(event: dict) -> None:
+                    click.echo(json.dumps(event, ensure_ascii=False))
+            else:
 
-            def emit(event: dict) -> None:
-                click.echo(format_event(event, watcher.path))
+                def emit(event: dict) -> None:
+                    click.echo(format_event(event, watcher.path))
 
-        def dropped(n: int) -> None:
-            click.echo(f"ironcode: {n} events dropped: the queue was full (raise --max-queue)", err=True)
+            def dropped(n: int) -> None:
+                click.echo(f"ironcode: {n} events dropped: the queue was full (raise --max-queue)", err=True)
 
-        try:
-            follow(watcher, timeout, emit, dropped)
-        except IronCodeError as e:
-            fail(e)
-        except KeyboardInterrupt:
-            pass
+            try:
+                follow(watcher, timeout, emit, dropped)
+            except IronCodeError as e:
+                fail(e)
+            except KeyboardInterrupt:
+                pass
+    except KeyboardInterrupt:
+        pass
 
 
 # ---- lock (issue 10) ----------------------------------------------------------
