@@ -57,6 +57,18 @@ SIGNATURES: dict[str, tuple[Any, ...]] = {
     "parse_bash_ffi": (c_char_p, c_size_t, c_char_p),
     "command_prefix_ffi": (c_char_p,),
     # terminal (issue 7)
+    "terminal_create_ffi": (c_char_p, c_char_p, c_int64, c_int64, c_char_p),
+    "terminal_write_ffi": (c_char_p, c_char_p, c_size_t),
+    "terminal_read_ffi": (c_char_p, ctypes.c_double),
+    "terminal_wait_ffi": (c_char_p, ctypes.c_double),
+    "terminal_resize_ffi": (c_char_p, c_int64, c_int64),
+    "terminal_info_ffi": (c_char_p,),
+    "terminal_buffer_ffi": (c_char_p,),
+    "terminal_drain_ffi": (c_char_p,),
+    "terminal_clear_ffi": (c_char_p,),
+    "terminal_close_ffi": (c_char_p,),
+    "terminals_ffi": (),
+    "terminal_cleanup_idle_ffi": (ctypes.c_double,),
     # fuzzy (issue 8)
     "fuzzy_search_ffi": (c_char_p, c_size_t, c_char_p, c_size_t, c_size_t, ctypes.c_int, c_int64, c_char_p),
     "fuzzy_index_new_ffi": (c_char_p, c_size_t, c_size_t, ctypes.c_int, c_char_p),
@@ -384,6 +396,147 @@ def _str_list(value: Any, name: str) -> list[str]:
 
 
 # ---- terminal (issue 7) -------------------------------------------------------
+# A session lives in the library's registry, keyed by id; `Terminal` is a handle on it. Output
+# comes back as base64 text; read() and wait() block inside the library, GIL released.
+
+
+def _seconds(value: float, name: str) -> float:
+    """A duration in seconds; the library checks the range (finite, 0 to a day)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise IronCodeError("invalid_argument", f"{name} must be a number of seconds, got {value!r}")
+    return float(value)
+
+
+def _argv(command: list[str] | None) -> bytes:
+    if command is not None and (
+        isinstance(command, (str, bytes)) or not all(isinstance(a, str) for a in command)
+    ):
+        raise IronCodeError(
+            "invalid_argument", f"command must be a list of strings (an argv), got {command!r}"
+        )
+    return _json(None if command is None else list(command))
+
+
+def _environment(env: dict[str, str] | None) -> bytes:
+    if env is not None and (
+        not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
+    ):
+        raise IronCodeError("invalid_argument", f"env must map names to strings, got {env!r}")
+    return _json(env)
+
+
+def _base64(text: str) -> bytes:
+    import binascii  # here, not at the top: the shared import block is not this section's
+
+    return binascii.a2b_base64(text)
+
+
+class Terminal:
+    """A program on a native pseudo-terminal (see :class:`ironcode.Terminal`)."""
+
+    backend = "native"
+
+    def __init__(
+        self,
+        command: list[str] | None = None,
+        cwd: str = ".",
+        rows: int = 24,
+        cols: int = 80,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        _close_all_at_exit()
+        info = _call(
+            "terminal_create_ffi",
+            _argv(command),
+            _cstr(cwd, "cwd"),
+            _int(rows, "rows"),
+            _int(cols, "cols"),
+            _environment(env),
+        )
+        self.id: str = info["id"]
+        self.pid: int = info["pid"]
+        self._key = _cstr(self.id, "id")
+        self._final: dict | None = None
+
+    def write(self, data: str | bytes) -> int:
+        return _call("terminal_write_ffi", self._key, *_buffer(data, "data"))
+
+    def read(self, timeout: float = 0.0) -> bytes:
+        return _base64(_call("terminal_read_ffi", self._key, _seconds(timeout, "timeout")))
+
+    def wait(self, timeout: float) -> int | None:
+        return _call("terminal_wait_ffi", self._key, _seconds(timeout, "timeout"))
+
+    def resize(self, rows: int, cols: int) -> None:
+        _call("terminal_resize_ffi", self._key, _int(rows, "rows"), _int(cols, "cols"))
+
+    def info(self) -> dict:
+        return _call("terminal_info_ffi", self._key)
+
+    def status(self) -> str:
+        return self.info()["status"]
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.info()["exit_code"]
+
+    def buffer(self) -> bytes:
+        return _base64(_call("terminal_buffer_ffi", self._key))
+
+    def drain(self) -> bytes:
+        return _base64(_call("terminal_drain_ffi", self._key))
+
+    def clear(self) -> None:
+        _call("terminal_clear_ffi", self._key)
+
+    def close(self) -> dict | None:
+        if self._final is None:
+            try:
+                self._final = _call("terminal_close_ffi", self._key)
+            except IronCodeError as e:
+                if e.kind != "not_found":  # closed elsewhere (cleanup_idle): nothing left to do
+                    raise
+                return None
+        return self._final
+
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<ironcode.ffi.Terminal {self.id} pid={self.pid}>"
+
+
+def terminals() -> list[dict]:
+    return _call("terminals_ffi")
+
+
+def cleanup_idle(seconds: float) -> list[str]:
+    return _call("terminal_cleanup_idle_ffi", _seconds(seconds, "seconds"))
+
+
+_exit_hook_registered = False
+
+
+def _close_all_at_exit() -> None:
+    """Closes the sessions still open when Python exits, so no program outlives it."""
+    global _exit_hook_registered
+    if not _exit_hook_registered:
+        import atexit
+
+        _exit_hook_registered = True
+        atexit.register(_close_all)
+
+
+def _close_all() -> None:
+    for session in terminals():
+        try:
+            _call("terminal_close_ffi", _cstr(session["id"], "id"))
+        except IronCodeError:
+            pass  # closed meanwhile by another thread
+
 
 
 # ---- fuzzy (issue 8) ----------------------------------------------------------

@@ -206,6 +206,111 @@ ffi_fn! {
 
 // ---- terminal (issue 7) -----------------------------------------------------
 
+/// Output bytes cross the boundary as base64 text inside the JSON envelope (no NUL, no escaping
+/// blow-up, any byte survives).
+fn base64_output(bytes: Vec<u8>) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+ffi_fn! {
+    /// `Terminal(command, cwd, rows, cols, env)` → `Info`; `command_json` is a JSON argv list or
+    /// `null` (the user's shell), `env_json` a JSON object of variables or `null`.
+    fn terminal_create_ffi(
+        command_json: *const c_char,
+        cwd: *const c_char,
+        rows: i64,
+        cols: i64,
+        env_json: *const c_char,
+    ) {
+        let env: Option<std::collections::BTreeMap<String, String>> = json_arg(env_json, "env")?;
+        terminal::create(terminal::Spawn {
+            command: json_arg(command_json, "command")?,
+            cwd: str_arg(cwd, "cwd")?.to_string(),
+            rows,
+            cols,
+            env: env.unwrap_or_default(),
+        })
+    }
+}
+
+ffi_fn! {
+    /// `write(id, data)` → bytes written; data is pointer + length (may hold NUL).
+    fn terminal_write_ffi(id: *const c_char, data: *const u8, data_len: usize) {
+        terminal::write(str_arg(id, "id")?, bytes_arg(data, data_len, "data")?)
+    }
+}
+
+ffi_fn! {
+    /// `read(id, timeout)` → new output as base64, waiting up to `timeout` seconds.
+    fn terminal_read_ffi(id: *const c_char, timeout: f64) {
+        terminal::read(str_arg(id, "id")?, timeout).map(base64_output)
+    }
+}
+
+ffi_fn! {
+    /// `wait(id, timeout)` → exit code or null while running.
+    fn terminal_wait_ffi(id: *const c_char, timeout: f64) {
+        terminal::wait(str_arg(id, "id")?, timeout)
+    }
+}
+
+ffi_fn! {
+    /// `resize(id, rows, cols)` → null.
+    fn terminal_resize_ffi(id: *const c_char, rows: i64, cols: i64) {
+        terminal::resize(str_arg(id, "id")?, rows, cols)
+    }
+}
+
+ffi_fn! {
+    /// `info(id)` → `Info`.
+    fn terminal_info_ffi(id: *const c_char) {
+        terminal::info(str_arg(id, "id")?)
+    }
+}
+
+ffi_fn! {
+    /// `buffer(id)` → the retained output as base64.
+    fn terminal_buffer_ffi(id: *const c_char) {
+        terminal::buffer(str_arg(id, "id")?).map(base64_output)
+    }
+}
+
+ffi_fn! {
+    /// `drain(id)` → the retained output as base64, emptying the buffer.
+    fn terminal_drain_ffi(id: *const c_char) {
+        terminal::drain(str_arg(id, "id")?).map(base64_output)
+    }
+}
+
+ffi_fn! {
+    /// `clear(id)` → null.
+    fn terminal_clear_ffi(id: *const c_char) {
+        terminal::clear(str_arg(id, "id")?)
+    }
+}
+
+ffi_fn! {
+    /// `close(id)` → the final `Info`.
+    fn terminal_close_ffi(id: *const c_char) {
+        terminal::close(str_arg(id, "id")?)
+    }
+}
+
+ffi_fn! {
+    /// `terminals()` → `[Info]`, oldest first.
+    fn terminals_ffi() {
+        Ok(terminal::terminals())
+    }
+}
+
+ffi_fn! {
+    /// `cleanup_idle(seconds)` → ids of the exited sessions idle longer than that, now closed.
+    fn terminal_cleanup_idle_ffi(seconds: f64) {
+        terminal::cleanup_idle(seconds)
+    }
+}
+
 // ---- fuzzy (issue 8) --------------------------------------------------------
 
 ffi_fn! {
