@@ -46,6 +46,9 @@ __all__ = [
     "parse_bash",
     "command_prefix",
     # terminal
+    "Terminal",
+    "terminals",
+    "cleanup_idle",
     # fuzzy
     "fuzzy_search",
     "FuzzyIndex",
@@ -217,6 +220,122 @@ def command_prefix(tokens: list[str]) -> str:
 
 
 # ---- terminal (issue 7) -------------------------------------------------------
+
+
+class Terminal:
+    """A program on a pseudo-terminal, its output kept in a 2 MiB ring buffer.
+
+    ::
+
+        with ironcode.Terminal(["sh"]) as t:
+            t.write("echo $((6 * 7))\\n")
+            t.read(timeout=1.0)  # b'echo $((6 * 7))\\r\\n42\\r\\n$ ' (once the shell answers)
+
+    ``command`` is an argv list (None: ``$SHELL``, else /bin/sh), started in ``cwd`` as the leader
+    of its own process group, with ``env`` on top of this process's environment (``TERM`` defaults
+    to xterm-256color). The backend is chosen once, here (row ``Terminal`` of
+    :data:`ironcode.backend.DECISIONS`); ``.backend`` says which. A missing command raises
+    ``not_found`` naming it.
+
+    ``read(timeout)`` returns the output not yet read, waiting up to ``timeout`` seconds for some
+    (without holding the GIL or polling); ``buffer()`` is the retained output whatever was read;
+    ``status()`` turns "exited" and ``exit_code`` is set as soon as the program exits;
+    ``close()`` kills every process of the session, reaps it and frees the PTY.
+    """
+
+    def __init__(
+        self,
+        command: list[str] | None = None,
+        cwd: str = ".",
+        rows: int = 24,
+        cols: int = 80,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self._session = _impl("Terminal")(command, cwd, rows, cols, env)
+        self.id: str = self._session.id
+        self.pid: int = self._session.pid  # leader of its own process group
+        self.backend: str = self._session.backend
+
+    def write(self, data: str | bytes) -> int:
+        """Sends input (str as UTF-8); returns the bytes written. An exited program: ``invalid_argument``."""
+        return self._session.write(data)
+
+    def read(self, timeout: float = 0.0) -> bytes:
+        """Output since the last read, waiting up to ``timeout`` s for some; b"" if none came."""
+        return self._session.read(timeout)
+
+    def wait(self, timeout: float) -> int | None:
+        """Waits up to ``timeout`` s for the exit and the end of output; the exit code or None."""
+        return self._session.wait(timeout)
+
+    def resize(self, rows: int, cols: int) -> None:
+        """Resizes the terminal; the program gets SIGWINCH."""
+        self._session.resize(rows, cols)
+
+    def status(self) -> str:
+        """``"running"`` or ``"exited"``."""
+        return self._session.status()
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit status (minus the signal number if killed by one); None while running."""
+        return self._session.exit_code
+
+    def buffer(self) -> bytes:
+        """The retained output: the last ≤ 2 MiB, independent of read()."""
+        return self._session.buffer()
+
+    def drain(self) -> bytes:
+        """The retained output, emptying the buffer."""
+        return self._session.drain()
+
+    def clear(self) -> None:
+        """Empties the buffer."""
+        self._session.clear()
+
+    def info(self) -> dict:
+        """``{"id", "backend", "pid", "command", "cwd", "rows", "cols", "status", "exit_code",
+        "created", "idle_seconds", "buffered", "received", "dropped", "output_closed"}``."""
+        return self._session.info()
+
+    def close(self) -> dict | None:
+        """Kills the session's processes, reaps them, frees the PTY; the final info (None if it
+        was already closed). Safe to call twice."""
+        return self._session.close()
+
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<ironcode.Terminal {self.id} pid={self.pid} backend={self.backend}>"
+
+
+def _terminal_backends() -> list:
+    """The backends whose registries may hold sessions: the twin, and the native library if it loads."""
+    from .twin import terminal as twin_terminal
+
+    backends: list = [twin_terminal]
+    try:
+        from . import ffi
+
+        ffi.library()
+        backends.insert(0, ffi)
+    except IronCodeError:
+        pass  # no native library, so no native sessions
+    return backends
+
+
+def terminals() -> list[dict]:
+    """Every open terminal session of this process, on either backend: a list of ``info()`` dicts."""
+    return [info for module in _terminal_backends() for info in module.terminals()]
+
+
+def cleanup_idle(seconds: float) -> list[str]:
+    """Closes the sessions whose program exited and that were idle more than ``seconds``; their ids."""
+    return [sid for module in _terminal_backends() for sid in module.cleanup_idle(seconds)]
 
 
 # ---- fuzzy (issue 8) ----------------------------------------------------------

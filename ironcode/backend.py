@@ -115,6 +115,10 @@ DECISIONS: dict[str, Decision] = {
         ("shell", "command_prefix"),
     ),
     # terminal (issue 7)
+    # A session's backend is fixed when it is made: ironcode.Terminal asks for "Terminal" once.
+    "Terminal": Decision("native", "terminal", "pending bench-terminal"),
+    "terminals": Decision("native", "terminal", "follows Terminal (lists one backend's registry)"),
+    "cleanup_idle": Decision("native", "terminal", "follows Terminal (one backend's registry)"),
     # fuzzy (issue 8)
     "fuzzy_search": Decision(
         "native",

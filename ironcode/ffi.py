@@ -419,7 +419,8 @@ def _argv(command: list[str] | None) -> bytes:
 
 def _environment(env: dict[str, str] | None) -> bytes:
     if env is not None and (
-        not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
+        not isinstance(env, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
     ):
         raise IronCodeError("invalid_argument", f"env must map names to strings, got {env!r}")
     return _json(env)
@@ -536,7 +537,6 @@ def _close_all() -> None:
             _call("terminal_close_ffi", _cstr(session["id"], "id"))
         except IronCodeError:
             pass  # closed meanwhile by another thread
-
 
 
 # ---- fuzzy (issue 8) ----------------------------------------------------------
