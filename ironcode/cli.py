@@ -383,6 +383,108 @@ def bash_cmd(obj: Context, command: str, timeout: float | None, workdir: str | N
 
 # ---- terminal (issue 7) -------------------------------------------------------
 
+#: Exit status when --timeout kills the program (as timeout(1) does).
+EXIT_TIMED_OUT = 124
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("--cwd", default=".", show_default=True, help="Working directory of the program.")
+@click.option("--rows", type=click.IntRange(1, 65535), help="Terminal rows (default: this terminal's).")
+@click.option("--cols", type=click.IntRange(1, 65535), help="Terminal columns (default: this terminal's).")
+@click.option("--timeout", type=click.FloatRange(0, 86400), help="Kill the program after this many seconds.")
+@common_options
+def pty(
+    obj: Context,
+    command: tuple[str, ...],
+    cwd: str,
+    rows: int | None,
+    cols: int | None,
+    timeout: float | None,
+) -> None:
+    """Run COMMAND on a pseudo-terminal, stream its output, exit with its exit code.
+
+        ironcode pty -- ls --color=auto
+        echo 'print(6 * 7)' | ironcode pty -- python3 -q
+
+    Input piped to ironcode is passed on (then end-of-file, as Ctrl-D); a program killed by a
+    signal exits 128 + the signal number; --timeout kills it and exits 124. With --json, prints
+    {"exit_code", "output", ...} once the program is done.
+    """
+    import os
+    import shutil
+    import threading
+    import time
+
+    import ironcode
+
+    size = shutil.get_terminal_size()
+    try:
+        if obj.backend:
+            with backend_mod.use(obj.backend):
+                session = ironcode.Terminal(list(command), cwd, rows or size.lines, cols or size.columns)
+        else:
+            session = ironcode.Terminal(list(command), cwd, rows or size.lines, cols or size.columns)
+    except IronCodeError as e:
+        click.echo(f"ironcode: {e.kind}: {e.message}", err=True)
+        sys.exit(EXIT_ERROR)
+
+    if not sys.stdin.isatty():
+        threading.Thread(target=_forward_input, args=(session,), daemon=True).start()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    collected: list[bytes] = []
+    timed_out = False
+    try:
+        while True:
+            chunk = session.read(1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic())))
+            if chunk:
+                if obj.json:
+                    collected.append(chunk)
+                else:
+                    os.write(sys.stdout.fileno(), chunk)
+                continue
+            info = session.info()
+            if info["output_closed"] or info["status"] == "exited":
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                timed_out = True
+                break
+    except KeyboardInterrupt:
+        session.close()
+        sys.exit(130)
+    final = session.close() or {}
+    code = final.get("exit_code")
+    status = EXIT_TIMED_OUT if timed_out else (128 - code if code is not None and code < 0 else code or 0)
+    if obj.json:
+        output = b"".join(collected).decode("utf-8", errors="replace")
+        click.echo(
+            json.dumps({**final, "exit_code": code, "timed_out": timed_out, "output": output}, indent=2)
+        )
+    sys.exit(status)
+
+
+#: After piped input ends, Ctrl-D is sent once the program's output pauses for each of these
+#: many seconds in turn: a program that switches the terminal mode while starting (readline)
+#: discards an end-of-file typed before it was ready, as it would from a person typing ahead.
+EOF_QUIET_S = (0.25, 0.5, 1.0)
+
+
+def _forward_input(session: Any) -> None:
+    """Copies piped stdin to the program, then sends end-of-file (Ctrl-D) once it is quiet."""
+    import threading
+
+    try:
+        while chunk := sys.stdin.buffer.read1(65536):
+            session.write(chunk)
+        for quiet in EOF_QUIET_S:
+            received = -1
+            while (now := session.info()["received"]) != received:  # until a pause in its output
+                received = now
+                threading.Event().wait(quiet)
+            session.write(b"\x04")
+    except (IronCodeError, OSError, ValueError):
+        pass  # the program exited (or stdin closed) first: nothing left to forward
+
 
 # ---- fuzzy (issue 8) ----------------------------------------------------------
 
