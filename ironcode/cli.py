@@ -433,22 +433,9 @@ def pty(
         threading.Thread(target=_forward_input, args=(session,), daemon=True).start()
     deadline = None if timeout is None else time.monotonic() + timeout
     collected: list[bytes] = []
-    timed_out = False
+    emit = collected.append if obj.json else (lambda chunk: os.write(sys.stdout.fileno(), chunk))
     try:
-        while True:
-            chunk = session.read(1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic())))
-            if chunk:
-                if obj.json:
-                    collected.append(chunk)
-                else:
-                    os.write(sys.stdout.fileno(), chunk)
-                continue
-            info = session.info()
-            if info["output_closed"] or info["status"] == "exited":
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                timed_out = True
-                break
+        timed_out = _stream_until_exit(session, deadline, emit)
     except KeyboardInterrupt:
         session.close()
         sys.exit(130)
@@ -467,6 +454,31 @@ def pty(
 #: many seconds in turn: a program that switches the terminal mode while starting (readline)
 #: discards an end-of-file typed before it was ready, as it would from a person typing ahead.
 EOF_QUIET_S = (0.25, 0.5, 1.0)
+
+
+def _stream_until_exit(session: Any, deadline: float | None, emit: Callable[[bytes], Any]) -> bool:
+    """Passes output to ``emit`` until the program exits; True if ``deadline`` came first."""
+    import time
+
+    def left() -> float:
+        return 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+
+    while True:
+        chunk = session.read(left())
+        if chunk:
+            emit(chunk)
+            continue
+        info = session.info()
+        if info["output_closed"] and info["status"] != "exited":
+            # It closed the terminal and is exiting: let it finish, or close() would kill it
+            # and turn a clean exit into SIGKILL.
+            session.wait(left())
+            info = session.info()
+        if info["status"] == "exited":
+            emit(session.read(0.0))  # (a background job may still hold the terminal: close kills it)
+            return False
+        if deadline is not None and time.monotonic() >= deadline:
+            return True
 
 
 def _forward_input(session: Any) -> None:

@@ -10,6 +10,10 @@ Sessions live in a registry keyed by id. Each session owns two daemon threads:
   zombie exists its pid cannot be reused, so killing its process group and session at close can
   never hit a stranger. Only then does it reap the child (through ptyprocess's ``isalive``).
 
+One file for the whole tool, as every tool has, so it is long: it has the sections of
+native/tool/src/terminal.rs in the same order (the ring buffer, one session, the registry,
+operations, arguments, the PTY and the child, killing a session, errors), then the handle.
+
 ptyprocess starts the program (fork, ``setsid``, the PTY as controlling terminal) and closes the
 master; its 100 ms sleep in ``close()`` is turned off (``delayafterclose = 0``): the child is
 already reaped when it runs, so the sleep would only slow every close down.
@@ -289,8 +293,21 @@ def create(
         daemon=True,
     )
     session.threads = [watcher, pump]
-    watcher.start()
-    pump.start()
+    try:
+        watcher.start()
+    except RuntimeError as e:  # no thread, so nobody would reap the child: do it here
+        kill_session(session.pid)
+        process.wait()
+        process.close()
+        os.close(session.wake_read)
+        os.close(session.wake)
+        raise IronCodeError("io", f"Could not start a thread: {e}") from None
+    try:
+        pump.start()
+    except RuntimeError as e:
+        shared.update(lambda s: setattr(s, "output_closed", True))
+        session.shutdown()
+        raise IronCodeError("io", f"Could not start a thread: {e}") from None
     with _sessions_lock:
         _sessions[session.id] = session
     return session.info()

@@ -14,6 +14,11 @@
 //! released meanwhile. [`close`] kills every process of the session (its process group, and any
 //! job an interactive shell moved to a group of its own), reaps the child, stops both threads and
 //! closes every descriptor: no zombies, no leaked file descriptors.
+//!
+//! One file for the whole tool, as every tool has (ARCHITECTURE.md), so it is long: read it by its
+//! sections — the ring buffer, one session, the registry, operations, arguments, the PTY and the
+//! child, killing a session, errors. `ironcode/twin/terminal.py` has the same sections in the
+//! same order.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
@@ -842,7 +847,15 @@ fn watch_exit(mut child: Child, shared: &Shared) {
         state.exit_code = exit_code;
         state.last_activity = Instant::now();
     });
-    drop(shared.wait_until(far_future(), |s| s.closing));
+    // Parked for the session's lifetime: only `close` (which always sets `closing`) ends it.
+    let mut state = shared.lock();
+    while !state.closing {
+        state = shared
+            .changed
+            .wait(state)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    }
+    drop(state);
     let _ = child.wait();
     shared.update(|state| state.reaped = true);
 }
@@ -853,11 +866,6 @@ fn exit_code(status: &WaitIdStatus) -> Option<i32> {
     } else {
         status.terminating_signal().map(|signal| -signal)
     }
-}
-
-/// An instant no session outlives, for waits that end only by a state change.
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }
 
 /// True once `master` can take more input, false at `deadline`.
