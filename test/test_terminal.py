@@ -284,12 +284,39 @@ def test_close_kills_jobs_an_interactive_shell_put_in_their_own_group(term):
     assert_gone(job)
 
 
+def threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
 def test_100_sessions_leave_the_open_descriptor_count_unchanged(impl):
     impl.Terminal(["true"]).close()  # warm-up: load the library, start lazy machinery
-    before = open_fds()
+    before, threads_before = open_fds(), threads()
     for _ in range(100):
         t = impl.Terminal(["true"])
         t.close()
+    assert open_fds() == before
+    assert threads() == threads_before  # both threads of every session were joined
+
+
+def test_sessions_from_many_threads_at_once(impl):
+    before = open_fds()
+    failures: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(5):
+                with impl.Terminal(["cat"]) as t:
+                    t.write(f"w{n}-{i}\n")
+                    read_until(t, f"w{n}-{i}\r\nw{n}-{i}\r\n".encode())
+        except BaseException as e:  # reported below, in the test's thread
+            failures.append(e)
+
+    workers = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(DEADLINE_S * 4)
+    assert not any(w.is_alive() for w in workers) and not failures, failures
     assert open_fds() == before
 
 
