@@ -116,7 +116,11 @@ DECISIONS: dict[str, Decision] = {
     ),
     # terminal (issue 7)
     # A session's backend is fixed when it is made: ironcode.Terminal asks for "Terminal" once.
-    "Terminal": Decision("native", "terminal", "pending bench-terminal"),
+    "Terminal": Decision(
+        "native",
+        "terminal",
+        "bench-terminal: create+command+read+close 5.53 ms vs 23.11 ms (4.18x), 50 MB bulk 71 vs 25 MB/s",
+    ),
     "terminals": Decision("native", "terminal", "follows Terminal (lists one backend's registry)"),
     "cleanup_idle": Decision("native", "terminal", "follows Terminal (one backend's registry)"),
     # fuzzy (issue 8)
