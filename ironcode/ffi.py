@@ -400,14 +400,14 @@ def _str_list(value: Any, name: str) -> list[str]:
 # comes back as base64 text; read() and wait() block inside the library, GIL released.
 
 
-def _seconds(value: float, name: str) -> float:
+def _terminal_seconds(value: float, name: str) -> float:
     """A duration in seconds; the library checks the range (finite, 0 to a day)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise IronCodeError("invalid_argument", f"{name} must be a number of seconds, got {value!r}")
     return float(value)
 
 
-def _argv(command: list[str] | None) -> bytes:
+def _terminal_argv(command: list[str] | None) -> bytes:
     if command is not None and (
         isinstance(command, (str, bytes)) or not all(isinstance(a, str) for a in command)
     ):
@@ -417,7 +417,7 @@ def _argv(command: list[str] | None) -> bytes:
     return _json(None if command is None else list(command))
 
 
-def _environment(env: dict[str, str] | None) -> bytes:
+def _terminal_env(env: dict[str, str] | None) -> bytes:
     if env is not None and (
         not isinstance(env, dict)
         or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
@@ -426,7 +426,7 @@ def _environment(env: dict[str, str] | None) -> bytes:
     return _json(env)
 
 
-def _base64(text: str) -> bytes:
+def _terminal_output(text: str) -> bytes:
     import binascii  # here, not at the top: the shared import block is not this section's
 
     return binascii.a2b_base64(text)
@@ -445,14 +445,14 @@ class Terminal:
         cols: int = 80,
         env: dict[str, str] | None = None,
     ) -> None:
-        _close_all_at_exit()
+        _close_terminals_at_exit()
         info = _call(
             "terminal_create_ffi",
-            _argv(command),
+            _terminal_argv(command),
             _cstr(cwd, "cwd"),
             _int(rows, "rows"),
             _int(cols, "cols"),
-            _environment(env),
+            _terminal_env(env),
         )
         self.id: str = info["id"]
         self.pid: int = info["pid"]
@@ -463,10 +463,10 @@ class Terminal:
         return _call("terminal_write_ffi", self._key, *_buffer(data, "data"))
 
     def read(self, timeout: float = 0.0) -> bytes:
-        return _base64(_call("terminal_read_ffi", self._key, _seconds(timeout, "timeout")))
+        return _terminal_output(_call("terminal_read_ffi", self._key, _terminal_seconds(timeout, "timeout")))
 
     def wait(self, timeout: float) -> int | None:
-        return _call("terminal_wait_ffi", self._key, _seconds(timeout, "timeout"))
+        return _call("terminal_wait_ffi", self._key, _terminal_seconds(timeout, "timeout"))
 
     def resize(self, rows: int, cols: int) -> None:
         _call("terminal_resize_ffi", self._key, _int(rows, "rows"), _int(cols, "cols"))
@@ -482,10 +482,10 @@ class Terminal:
         return self.info()["exit_code"]
 
     def buffer(self) -> bytes:
-        return _base64(_call("terminal_buffer_ffi", self._key))
+        return _terminal_output(_call("terminal_buffer_ffi", self._key))
 
     def drain(self) -> bytes:
-        return _base64(_call("terminal_drain_ffi", self._key))
+        return _terminal_output(_call("terminal_drain_ffi", self._key))
 
     def clear(self) -> None:
         _call("terminal_clear_ffi", self._key)
@@ -515,23 +515,23 @@ def terminals() -> list[dict]:
 
 
 def cleanup_idle(seconds: float) -> list[str]:
-    return _call("terminal_cleanup_idle_ffi", _seconds(seconds, "seconds"))
+    return _call("terminal_cleanup_idle_ffi", _terminal_seconds(seconds, "seconds"))
 
 
-_exit_hook_registered = False
+_terminal_exit_hook = False
 
 
-def _close_all_at_exit() -> None:
+def _close_terminals_at_exit() -> None:
     """Closes the sessions still open when Python exits, so no program outlives it."""
-    global _exit_hook_registered
-    if not _exit_hook_registered:
+    global _terminal_exit_hook
+    if not _terminal_exit_hook:
         import atexit
 
-        _exit_hook_registered = True
-        atexit.register(_close_all)
+        _terminal_exit_hook = True
+        atexit.register(_close_all_terminals)
 
 
-def _close_all() -> None:
+def _close_all_terminals() -> None:
     for session in terminals():
         try:
             _call("terminal_close_ffi", _cstr(session["id"], "id"))

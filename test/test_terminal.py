@@ -376,7 +376,7 @@ def test_public_terminal_uses_the_chosen_backend_and_lists_both_registries():
 
 def test_atexit_hooks_exist_for_both_backends():
     # a session left open must not outlive Python: both backends register a close-all hook
-    assert callable(ffi._close_all) and callable(twin_terminal._close_all)
+    assert callable(ffi._close_all_terminals) and callable(twin_terminal._close_all)
 
 
 # ---- errors ------------------------------------------------------------------------------------
