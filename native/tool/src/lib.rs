@@ -86,6 +86,73 @@ ffi_fn! {
 
 // ---- edit (issue 3) ---------------------------------------------------------
 
+ffi_fn! {
+    /// `edit_replace(content, old, new, replace_all)` → `Patch` in code-point offsets: the spans
+    /// of `content` replaced by one text. Python applies it, so the edited file never crosses the
+    /// boundary. Text arguments are pointer + length (they may hold NUL).
+    fn edit_replace_ffi(
+        content: *const u8,
+        content_len: usize,
+        old: *const u8,
+        old_len: usize,
+        new: *const u8,
+        new_len: usize,
+        replace_all: i64,
+    ) {
+        let content = ffi_support::text_arg(content, content_len, "content")?;
+        let old = ffi_support::text_arg(old, old_len, "old")?;
+        let new = ffi_support::text_arg(new, new_len, "new")?;
+        edit::replace_patch(content, old, new, replace_all != 0)
+            .map(|patch| patch.into_char_offsets(content))
+    }
+}
+
+ffi_fn! {
+    /// `edit_candidates(strategy, content, find)` → `[str]`.
+    fn edit_candidates_ffi(
+        strategy: *const c_char,
+        content: *const u8,
+        content_len: usize,
+        find: *const u8,
+        find_len: usize,
+    ) {
+        edit::edit_candidates(
+            str_arg(strategy, "strategy")?,
+            ffi_support::text_arg(content, content_len, "content")?,
+            ffi_support::text_arg(find, find_len, "find")?,
+        )
+    }
+}
+
+ffi_fn! {
+    /// `levenshtein(a, b)` → int (code points).
+    fn levenshtein_ffi(a: *const u8, a_len: usize, b: *const u8, b_len: usize) {
+        edit::levenshtein(
+            ffi_support::text_arg(a, a_len, "a")?,
+            ffi_support::text_arg(b, b_len, "b")?,
+        )
+    }
+}
+
+ffi_fn! {
+    /// `edit_file(path, old, new, replace_all)` → `EditFileResult`.
+    fn edit_file_ffi(
+        path: *const c_char,
+        old: *const u8,
+        old_len: usize,
+        new: *const u8,
+        new_len: usize,
+        replace_all: i64,
+    ) {
+        edit::edit_file(
+            str_arg(path, "path")?,
+            ffi_support::text_arg(old, old_len, "old")?,
+            ffi_support::text_arg(new, new_len, "new")?,
+            replace_all != 0,
+        )
+    }
+}
+
 // ---- search (issue 4) -------------------------------------------------------
 
 ffi_fn! {

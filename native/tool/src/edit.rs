@@ -1,1 +1,0 @@
-//! `edit` — to be built under issue 3.

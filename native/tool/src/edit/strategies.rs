@@ -1,0 +1,601 @@
+//! The nine replacer strategies. Each looks at the content and `find` and proposes the text in
+//! the content that `find` probably means, in file order; the driver (`edit::replace_patch`)
+//! decides what to do with the proposals. Twin: `ironcode/twin/edit_strategies.py`.
+//!
+//! Proposals that are windows of whole lines borrow the content (no copies), so a strategy that
+//! matches everywhere in a repetitive file costs memory linear in the line count, not more.
+
+use std::borrow::Cow;
+
+use super::text::{
+    Budget, Text, char_len, find_runs, levenshtein_counted, normalize_whitespace,
+    normalize_whitespace_mapped, search_lines, trim, trim_end, trim_start,
+};
+use crate::error::{ToolError, ToolResult};
+
+/// block_anchor: the average middle-line similarity a block needs to be proposed.
+pub const BLOCK_ANCHOR_MIN_SIMILARITY: f64 = 0.65;
+/// block_anchor: a block may differ from the search by this share of its lines (at least 1).
+pub const BLOCK_ANCHOR_SIZE_TOLERANCE_DIVISOR: usize = 4;
+/// block_anchor and context_aware need a first anchor, a last anchor and something between.
+pub const MIN_ANCHORED_LINES: usize = 3;
+
+/// A replacer strategy, in the order the driver tries them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    Simple,
+    LineTrimmed,
+    BlockAnchor,
+    WhitespaceNormalized,
+    IndentationFlexible,
+    EscapeNormalized,
+    TrimmedBoundary,
+    ContextAware,
+    MultiOccurrence,
+}
+
+/// Every strategy with its public name, in chain order.
+pub const STRATEGIES: [(Strategy, &str); 9] = [
+    (Strategy::Simple, "simple"),
+    (Strategy::LineTrimmed, "line_trimmed"),
+    (Strategy::BlockAnchor, "block_anchor"),
+    (Strategy::WhitespaceNormalized, "whitespace_normalized"),
+    (Strategy::IndentationFlexible, "indentation_flexible"),
+    (Strategy::EscapeNormalized, "escape_normalized"),
+    (Strategy::TrimmedBoundary, "trimmed_boundary"),
+    (Strategy::ContextAware, "context_aware"),
+    (Strategy::MultiOccurrence, "multi_occurrence"),
+];
+
+impl Strategy {
+    /// The strategy called `name`; an unknown name is `invalid_argument` listing the known ones.
+    pub fn parse(name: &str) -> ToolResult<Strategy> {
+        STRATEGIES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(s, _)| *s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = STRATEGIES.iter().map(|(_, n)| *n).collect();
+                ToolError::invalid_argument(format!(
+                    "unknown strategy {name:?}; use one of: {}",
+                    known.join(", ")
+                ))
+            })
+    }
+}
+
+/// What `strategy` proposes for `find` in `text`, in file order. `find` is not empty.
+pub fn propose<'a>(
+    strategy: Strategy,
+    text: &Text<'a>,
+    find: &'a str,
+    budget: &mut Budget,
+) -> ToolResult<Vec<Cow<'a, str>>> {
+    match strategy {
+        Strategy::Simple => Ok(simple(find)),
+        Strategy::LineTrimmed => Ok(line_trimmed(text, find)),
+        Strategy::BlockAnchor => block_anchor(text, find, budget),
+        Strategy::WhitespaceNormalized => whitespace_normalized(text, find, budget),
+        Strategy::IndentationFlexible => indentation_flexible(text, find, budget),
+        Strategy::EscapeNormalized => escape_normalized(text, find, budget),
+        Strategy::TrimmedBoundary => trimmed_boundary(text, find, budget),
+        Strategy::ContextAware => context_aware(text, find, budget),
+        Strategy::MultiOccurrence => Ok(multi_occurrence(text, find)),
+    }
+}
+
+/// `find` itself.
+pub fn simple(find: &str) -> Vec<Cow<'_, str>> {
+    vec![Cow::Borrowed(find)]
+}
+
+/// Every window of lines equal to `find`'s lines once both are trimmed; proposes the window's
+/// own text (its indentation, without the final newline).
+pub fn line_trimmed<'a>(text: &Text<'a>, find: &str) -> Vec<Cow<'a, str>> {
+    let pattern: Vec<&str> = search_lines(find).into_iter().map(trim).collect();
+    find_runs(text.trimmed(), &pattern)
+        .into_iter()
+        .map(|first| text.window(first, pattern.len()))
+        .collect()
+}
+
+/// Lines of `text.trimmed()` equal to `anchor`, in order.
+fn anchor_lines(trimmed: &[&str], anchor: &str) -> Vec<usize> {
+    (0..trimmed.len())
+        .filter(|&i| trimmed[i] == anchor)
+        .collect()
+}
+
+/// The anchored blocks of a search: for each line equal to the first anchor, the first line at
+/// least two below it equal to the last anchor. Linear: the last-anchor lines are indexed once.
+fn anchored_blocks(trimmed: &[&str], first: &str, last: &str) -> Vec<(usize, usize)> {
+    let closers = anchor_lines(trimmed, last);
+    let mut next = 0;
+    let mut blocks = Vec::new();
+    for opener in anchor_lines(trimmed, first) {
+        while next < closers.len() && closers[next] < opener + 2 {
+            next += 1;
+        }
+        match closers.get(next) {
+            Some(&closer) => blocks.push((opener, closer)),
+            None => break,
+        }
+    }
+    blocks
+}
+
+/// Blocks between a line equal to `find`'s first trimmed line and one equal to its last, of
+/// about the same length, whose middle lines are on average at least 65 % similar
+/// (levenshtein); proposes the best one (the first on ties).
+pub fn block_anchor<'a>(
+    text: &Text<'a>,
+    find: &str,
+    budget: &mut Budget,
+) -> ToolResult<Vec<Cow<'a, str>>> {
+    let search = search_lines(find);
+    let m = search.len();
+    if m < MIN_ANCHORED_LINES {
+        return Ok(Vec::new());
+    }
+    let trimmed = text.trimmed();
+    let tolerance = (m / BLOCK_ANCHOR_SIZE_TOLERANCE_DIVISOR).max(1);
+    budget.start_run();
+    let mut best: Option<(f64, usize, usize)> = None;
+    for (first, last) in anchored_blocks(trimmed, trim(search[0]), trim(search[m - 1])) {
+        let count = last - first + 1;
+        if count.abs_diff(m) > tolerance {
+            continue;
+        }
+        let pairs = m.min(count) - 2;
+        budget.charge_pairs(pairs)?;
+        let mut total = 0.0;
+        for k in 1..=pairs {
+            total += line_similarity(trimmed[first + k], trim(search[k]), budget)?;
+        }
+        let similarity = total / pairs as f64;
+        if best.is_none_or(|(b, _, _)| similarity > b) {
+            best = Some((similarity, first, last));
+        }
+    }
+    Ok(match best {
+        Some((similarity, first, last)) if similarity >= BLOCK_ANCHOR_MIN_SIMILARITY => {
+            vec![Cow::Borrowed(text.block(first, last))]
+        }
+        _ => Vec::new(),
+    })
+}
+
+/// 1 − levenshtein / longer length, in code points; two blank lines are equal.
+fn line_similarity(a: &str, b: &str, budget: &mut Budget) -> ToolResult<f64> {
+    let longest = char_len(a).max(char_len(b));
+    if longest == 0 {
+        return Ok(1.0);
+    }
+    let distance = levenshtein_counted(a, b, budget)?;
+    Ok(1.0 - distance as f64 / longest as f64)
+}
+
+/// Lines equal to `find` once whitespace runs are collapsed (the whole line), lines containing it
+/// (only the matching span), then windows of `find`'s line count equal after collapsing.
+pub fn whitespace_normalized<'a>(
+    text: &Text<'a>,
+    find: &str,
+    budget: &mut Budget,
+) -> ToolResult<Vec<Cow<'a, str>>> {
+    let wanted = normalize_whitespace(find);
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let normalized = text.normalized();
+    let mut out = Vec::new();
+    for (line, norm) in text.lines.iter().zip(normalized) {
+        if *norm == wanted {
+            out.push(Cow::Borrowed(*line));
+        } else if norm.len() > wanted.len() && norm.contains(wanted.as_str()) {
+            out.push(Cow::Borrowed(matching_span(line, &wanted)));
+        }
+    }
+    let m = find.split('\n').count();
+    if m > 1 && m <= text.lines.len() {
+        let wanted_chars = char_len(&wanted);
+        // Prefix sums of the normalised lines' lengths and of how many are not empty: a window's
+        // normalised length is known in O(1), and only windows of the right length are compared.
+        let mut chars = vec![0usize; normalized.len() + 1];
+        let mut filled = vec![0usize; normalized.len() + 1];
+        for (i, norm) in normalized.iter().enumerate() {
+            chars[i + 1] = chars[i] + char_len(norm);
+            filled[i + 1] = filled[i] + usize::from(!norm.is_empty());
+        }
+        for first in 0..=text.lines.len() - m {
+            let words = filled[first + m] - filled[first];
+            if words == 0 || chars[first + m] - chars[first] + words - 1 != wanted_chars {
+                continue;
+            }
+            budget.charge_search(wanted_chars)?;
+            if joined_equals(&normalized[first..first + m], &wanted) {
+                out.push(text.window(first, m));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The span of `line` whose collapsed form is the first occurrence of `wanted` in the collapsed
+/// line: the match of `find`'s words joined by `\s+`.
+fn matching_span<'a>(line: &'a str, wanted: &str) -> &'a str {
+    let (norm, map) = normalize_whitespace_mapped(line);
+    match norm.find(wanted) {
+        // `wanted` starts and ends with a copied (non-space) character, so both ends map back.
+        Some(at) => &line[map[at]..map[at + wanted.len() - 1] + 1],
+        None => "",
+    }
+}
+
+/// True if the non-empty `parts` joined by single spaces are `wanted`.
+fn joined_equals(parts: &[String], wanted: &str) -> bool {
+    let mut rest = wanted;
+    let mut first = true;
+    for part in parts.iter().filter(|p| !p.is_empty()) {
+        if !first {
+            match rest.strip_prefix(' ') {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        first = false;
+        match rest.strip_prefix(part.as_str()) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
+}
+
+/// Windows equal to `find` once each side's common leading indentation is removed.
+pub fn indentation_flexible<'a>(
+    text: &Text<'a>,
+    find: &str,
+    budget: &mut Budget,
+) -> ToolResult<Vec<Cow<'a, str>>> {
+    let find_lines: Vec<&str> = find.split('\n').collect();
+    let m = find_lines.len();
+    let wanted = remove_indentation(&find_lines);
+    // Equal after removing indentation implies equal after trimming: the trimmed lines pick the
+    // candidate windows in linear time, then each is checked exactly.
+    let pattern: Vec<&str> = find_lines.iter().map(|l| trim(l)).collect();
+    let find_chars = char_len(find);
+    let mut out = Vec::new();
+    for first in find_runs(text.trimmed(), &pattern) {
+        budget.charge_search(find_chars)?;
+        if remove_indentation(&text.lines[first..first + m]) == wanted {
+            out.push(text.window(first, m));
+        }
+    }
+    Ok(out)
+}
+
+/// The lines with the indentation common to the non-blank ones removed; blank lines unchanged.
+fn remove_indentation<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    let indent = lines
+        .iter()
+        .filter(|l| !trim(l).is_empty())
+        .map(|l| l.chars().count() - trim_start(l).chars().count())
+        .min();
+    let Some(indent) = indent else {
+        return lines.to_vec();
+    };
+    lines
+        .iter()
+        .map(|l| {
+            if trim(l).is_empty() {
+                l
+            } else {
+                let cut = l.char_indices().nth(indent).map_or(l.len(), |(at, _)| at);
+                &l[cut..]
+            }
+        })
+        .collect()
+}
+
+/// `find` with `\n \t \r \' \" \` \\ \$` and backslash-newline unescaped (if the content contains
+/// it), then windows of its line count equal to it after unescaping them too.
+pub fn escape_normalized<'a>(
+    text: &Text<'a>,
+    find: &str,
+    budget: &mut Budget,
+) -> ToolResult<Vec<Cow<'a, str>>> {
+    let wanted = unescape(find).into_owned();
+    let mut out = Vec::new();
+    if text.content.contains(wanted.as_str()) {
+        out.push(Cow::Owned(wanted.clone()));
+    }
+    let wanted_lines: Vec<&str> = wanted.split('\n').collect();
+    let m = wanted_lines.len();
+    let n = text.lines.len();
+    if m > n {
+        return Ok(out);
+    }
+    // Unescaping never joins or splits lines except that a backslash ending a line (not the
+    // window's last) eats the newline after it and leaves the newline. So a window unescapes line
+    // by line: `mid` drops such a dangling backslash, `last` keeps it.
+    let unescaped: Vec<UnescapedLine> = text.lines.iter().map(|l| unescape_line(l)).collect();
+    let mut mid_chars = vec![0usize; n + 1];
+    for (i, line) in unescaped.iter().enumerate() {
+        mid_chars[i + 1] = mid_chars[i] + line.mid_chars();
+    }
+    let wanted_chars = char_len(&wanted);
+    for first in 0..=n - m {
+        let last = first + m - 1;
+        let length = mid_chars[last] - mid_chars[first] + unescaped[last].chars + (m - 1);
+        if length != wanted_chars {
+            continue;
+        }
+        budget.charge_search(wanted_chars)?;
+        let matches = (0..m).all(|k| {
+            let line = &unescaped[first + k];
+            let expected = wanted_lines[k];
+            if k + 1 == m {
+                line.text == expected
+            } else {
+                line.mid() == expected
+            }
+        });
+        if matches {
+            out.push(text.window(first, m));
+        }
+    }
+    Ok(out)
+}
+
+struct UnescapedLine<'a> {
+    text: Cow<'a, str>,
+    chars: usize,
+    /// Ends in a backslash that no escape consumed.
+    dangling: bool,
+}
+
+impl UnescapedLine<'_> {
+    fn mid(&self) -> &str {
+        if self.dangling {
+            &self.text[..self.text.len() - 1]
+        } else {
+            &self.text
+        }
+    }
+
+    fn mid_chars(&self) -> usize {
+        self.chars - usize::from(self.dangling)
+    }
+}
+
+fn unescape_line(line: &str) -> UnescapedLine<'_> {
+    let (text, dangling) = unescape_scan(line);
+    let chars = char_len(&text);
+    UnescapedLine {
+        text,
+        chars,
+        dangling,
+    }
+}
+
+/// Replaces `\n \t \r \' \" \` \\ \$` and backslash-newline by the character they stand for,
+/// left to right, like the regex `\\(n|t|r|'|"|`|\\|\n|\$)`.
+pub fn unescape(s: &str) -> Cow<'_, str> {
+    unescape_scan(s).0
+}
+
+fn unescape_scan(s: &str) -> (Cow<'_, str>, bool) {
+    if !s.contains('\\') {
+        return (Cow::Borrowed(s), false);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    let mut dangling = false;
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let replacement = match chars.peek() {
+            Some('n') => Some('\n'),
+            Some('t') => Some('\t'),
+            Some('r') => Some('\r'),
+            Some(&q @ ('\'' | '"' | '`' | '\\' | '$' | '\n')) => Some(q),
+            _ => None,
+        };
+        match replacement {
+            Some(r) => {
+                chars.next();
+                out.push(r);
+            }
+            None => {
+                dangling = chars.peek().is_none();
+                out.push('\\');
+            }
+        }
+    }
+    (Cow::Owned(out), dangling)
+}
+
+/// Only for a `find` with whitespace at either end (and something else): the trimmed `find` (if
+/// the content contains it), then windows of `find`'s line count whose trimmed text equals it.
+pub fn trimmed_boundary<'a>(
+    text: &Text<'a>,
+    find: &'a str,
+    budget: &mut Budget,
+) -> ToolResult<Vec<Cow<'a, str>>> {
+    let wanted = trim(find);
+    if wanted == find || wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    if text.content.contains(wanted) {
+        out.push(Cow::Borrowed(wanted));
+    }
+    let m = find.split('\n').count();
+    let n = text.lines.len();
+    if m > n {
+        return Ok(out);
+    }
+    // A window's trimmed text runs from its first non-blank line (less leading whitespace) to its
+    // last (less trailing whitespace), so it can only equal `wanted` if those lines span exactly
+    // `wanted`'s line count.
+    let wanted_lines: Vec<&str> = wanted.split('\n').collect();
+    let r = wanted_lines.len();
+    let trimmed = text.trimmed();
+    let mut next_filled = vec![n; n + 1];
+    for i in (0..n).rev() {
+        next_filled[i] = if trimmed[i].is_empty() {
+            next_filled[i + 1]
+        } else {
+            i
+        };
+    }
+    let mut prev_filled = vec![usize::MAX; n];
+    for i in 0..n {
+        prev_filled[i] = if !trimmed[i].is_empty() {
+            i
+        } else if i > 0 {
+            prev_filled[i - 1]
+        } else {
+            usize::MAX
+        };
+    }
+    let wanted_chars = char_len(wanted);
+    for first in 0..=n - m {
+        let last = first + m - 1;
+        let top = next_filled[first];
+        if top > last {
+            continue;
+        }
+        let bottom = prev_filled[last];
+        if bottom - top + 1 != r {
+            continue;
+        }
+        budget.charge_search(wanted_chars)?;
+        let matches = if r == 1 {
+            trimmed[top] == wanted_lines[0]
+        } else {
+            trim_start(text.lines[top]) == wanted_lines[0]
+                && trim_end(text.lines[bottom]) == wanted_lines[r - 1]
+                && (1..r - 1).all(|k| text.lines[top + k] == wanted_lines[k])
+        };
+        if matches {
+            out.push(text.window(first, m));
+        }
+    }
+    Ok(out)
+}
+
+/// Blocks between the anchors of block_anchor with exactly `find`'s line count whose non-blank
+/// middle lines are equal after trimming at least half of the time.
+pub fn context_aware<'a>(
+    text: &Text<'a>,
+    find: &str,
+    budget: &mut Budget,
+) -> ToolResult<Vec<Cow<'a, str>>> {
+    let search = search_lines(find);
+    let m = search.len();
+    if m < MIN_ANCHORED_LINES {
+        return Ok(Vec::new());
+    }
+    let trimmed = text.trimmed();
+    budget.start_run();
+    let mut out = Vec::new();
+    for (first, last) in anchored_blocks(trimmed, trim(search[0]), trim(search[m - 1])) {
+        if last - first + 1 != m {
+            continue;
+        }
+        budget.charge_pairs(m - 2)?;
+        let mut compared = 0usize;
+        let mut equal = 0usize;
+        for k in 1..m - 1 {
+            let (a, b) = (trimmed[first + k], trim(search[k]));
+            if !a.is_empty() || !b.is_empty() {
+                compared += 1;
+                equal += usize::from(a == b);
+            }
+        }
+        if compared == 0 || 2 * equal >= compared {
+            out.push(Cow::Borrowed(text.block(first, last)));
+        }
+    }
+    Ok(out)
+}
+
+/// `find` once per exact non-overlapping occurrence. `find` is not empty.
+pub fn multi_occurrence<'a>(text: &Text<'a>, find: &'a str) -> Vec<Cow<'a, str>> {
+    text.content
+        .match_indices(find)
+        .map(|_| Cow::Borrowed(find))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(strategy: &str, content: &str, find: &str) -> Vec<String> {
+        let text = Text::new(content);
+        let mut budget = Budget::new(text.chars);
+        propose(Strategy::parse(strategy).unwrap(), &text, find, &mut budget)
+            .unwrap()
+            .into_iter()
+            .map(Cow::into_owned)
+            .collect()
+    }
+
+    #[test]
+    fn line_trimmed_keeps_the_files_indentation() {
+        let content = "    if x:\n        y()\n";
+        assert_eq!(
+            run("line_trimmed", content, "if x:\n    y()"),
+            ["    if x:\n        y()"]
+        );
+    }
+
+    #[test]
+    fn block_anchor_needs_three_lines_after_dropping_the_trailing_one() {
+        let content = "a\nhello world\nc\n";
+        assert!(run("block_anchor", content, "a\nc\n").is_empty());
+        assert_eq!(
+            run("block_anchor", content, "a\nhello wurld\nc\n"),
+            ["a\nhello world\nc"]
+        );
+        // One letter of a one-letter middle line is not 65 % similar.
+        assert!(run("block_anchor", "a\nb\nc", "a\nB\nc").is_empty());
+    }
+
+    #[test]
+    fn whitespace_normalized_proposes_only_the_matching_span() {
+        let content = "let  x =   1; // note";
+        assert_eq!(
+            run("whitespace_normalized", content, "x = 1;"),
+            ["x =   1;"]
+        );
+    }
+
+    #[test]
+    fn escape_normalized_unescapes_find_and_windows() {
+        assert_eq!(
+            run("escape_normalized", "say \"hi\"\n", "say \\\"hi\\\""),
+            ["say \"hi\"", "say \"hi\""]
+        );
+        // A backslash ending a line joins nothing: it stands for the newline after it.
+        assert_eq!(run("escape_normalized", "a\\\nb", "a\nb"), ["a\\\nb"]);
+    }
+
+    #[test]
+    fn trimmed_boundary_skips_all_whitespace_finds() {
+        assert!(run("trimmed_boundary", "a\n   \nb", "  \t").is_empty());
+        assert_eq!(
+            run("trimmed_boundary", "x\n  foo  \n\ny", "foo\n"),
+            ["foo", "  foo  \n"]
+        );
+    }
+
+    #[test]
+    fn unknown_strategy_is_invalid_argument() {
+        assert!(Strategy::parse("fuzzy").is_err());
+    }
+}
