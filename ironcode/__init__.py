@@ -30,6 +30,10 @@ __all__ = [
     "write",
     "ls",
     # edit
+    "edit_replace",
+    "edit_candidates",
+    "levenshtein",
+    "edit_file",
     # search
     "file_list",
     "glob",
@@ -90,6 +94,53 @@ def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100
 
 
 # ---- edit (issue 3) -----------------------------------------------------------
+
+
+def edit_replace(content: str, old: str, new: str, replace_all: bool = False) -> str:
+    """``content`` with the text ``old`` means replaced by ``new`` (inserted literally).
+
+    Tries ``old`` exactly, then opencode's fuzzy strategies in order (trimmed lines, block
+    anchors, collapsed whitespace, indentation, escapes, trimmed ends, context):
+
+    >>> edit_replace("    if x:\n        y()\n", "if x:\n    y()", "if z:\n    w()")
+    'if z:\n    w()\n'
+
+    Raises ``no_match``, ``multiple_matches`` (lists the lines; exact duplicates never fall
+    through to fuzzy matching), ``disproportionate``, ``same_strings``, ``empty_old_string``,
+    ``search_too_large``. On the native backend an exact, unique ``old`` is replaced in Python
+    first: for that path the round trip costs more than the search (bench-edit, "exact" rows).
+    """
+    if backend.choose("edit_replace") == "native":
+        from .twin.edit import exact_replace
+
+        done = exact_replace(content, old, new, replace_all)
+        if done is not None:
+            return done
+    return _impl("edit_replace")(content, old, new, replace_all)
+
+
+def edit_candidates(strategy: str, content: str, find: str) -> list[str]:
+    """What one replacer strategy proposes for ``find``, in file order (for debugging edits).
+
+    ``strategy`` is one of simple, line_trimmed, block_anchor, whitespace_normalized,
+    indentation_flexible, escape_normalized, trimmed_boundary, context_aware, multi_occurrence.
+    """
+    return _impl("edit_candidates")(strategy, content, find)
+
+
+def levenshtein(a: str, b: str) -> int:
+    """Edit distance in code points; ``search_too_large`` past 4,000,000 table cells."""
+    return _impl("levenshtein")(a, b)
+
+
+def edit_file(path: str, old: str, new: str, replace_all: bool = False) -> dict:
+    """Edits a UTF-8 file in place: ``{"path", "diff", "additions", "deletions"}``.
+
+    Keeps the file's BOM and line endings (``old``/``new`` are converted to them), writes
+    atomically, and returns a unified diff. ``old == ""`` creates a missing file. ``no_match``
+    names the most similar region; ``multiple_matches`` lists every match's line.
+    """
+    return _impl("edit_file")(path, old, new, replace_all)
 
 
 # ---- search (issue 4) ---------------------------------------------------------

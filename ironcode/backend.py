@@ -53,6 +53,10 @@ DECISIONS: dict[str, Decision] = {
     ),
     "ls": Decision("native", "ls", "bench-fs ls: native 1.31x faster over this repository", ("fs", "ls ")),
     # edit (issue 3)
+    "edit_replace": Decision("native", "edit", "pending bench-edit"),
+    "edit_candidates": Decision("native", "edit", "pending bench-edit"),
+    "levenshtein": Decision("native", "edit", "pending bench-edit"),
+    "edit_file": Decision("native", "edit", "pending bench-edit"),
     # search (issue 4)
     "file_list": Decision(
         "native",

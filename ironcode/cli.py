@@ -157,6 +157,63 @@ def ls(obj: Context, path: str, ignore: tuple[str, ...], limit: int) -> None:
 # ---- edit (issue 3) -----------------------------------------------------------
 
 
+def _read_text_argument(path: str, option: str) -> str:
+    """The UTF-8 text of a file (``-``: stdin), bytes kept exactly (no newline translation)."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
+    except OSError as e:
+        raise click.BadParameter(f"cannot read {path}: {e.strerror or e}", param_hint=option) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise click.BadParameter(f"{path} is not valid UTF-8 ({e.reason})", param_hint=option) from None
+
+
+@main.command()
+@click.argument("path")
+@click.option("--old", help="The text to replace.")
+@click.option("--new", help="The text to put in its place.")
+@click.option("--old-file", metavar="FILE", help="Read the text to replace from FILE (- for stdin).")
+@click.option("--new-file", metavar="FILE", help="Read the replacement from FILE (- for stdin).")
+@click.option("--all", "replace_all", is_flag=True, help="Replace every occurrence, not just a unique one.")
+@common_options
+def edit(
+    obj: Context,
+    path: str,
+    old: str | None,
+    new: str | None,
+    old_file: str | None,
+    new_file: str | None,
+    replace_all: bool,
+) -> None:
+    """Replace text in a file and print the diff.
+
+    The old text is found exactly or, failing that, with small differences in indentation,
+    whitespace or escaping, but only where the match is unique (or everywhere with --all).
+    The file keeps its line endings and BOM. An empty --old creates a new file.
+
+        ironcode edit app.py --old 'x = 1' --new 'x = 2'
+        ironcode edit app.py --old-file before.txt --new-file after.txt
+    """
+    import ironcode
+
+    from .tools.edit import format_edit
+
+    if (old is None) == (old_file is None):
+        raise click.UsageError("give the text to replace with exactly one of --old and --old-file")
+    if (new is None) == (new_file is None):
+        raise click.UsageError("give the replacement with exactly one of --new and --new-file")
+    if old_file == "-" and new_file == "-":
+        raise click.UsageError("only one of --old-file and --new-file can read stdin")
+    old_text = old if old is not None else _read_text_argument(old_file or "", "--old-file")
+    new_text = new if new is not None else _read_text_argument(new_file or "", "--new-file")
+    run_op(obj, lambda: ironcode.edit_file(path, old_text, new_text, replace_all), format_edit)
+
+
 # ---- search (issue 4) ---------------------------------------------------------
 
 

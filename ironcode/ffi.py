@@ -41,6 +41,10 @@ SIGNATURES: dict[str, tuple[Any, ...]] = {
     "write_ffi": (c_char_p, c_char_p, c_size_t),
     "ls_ffi": (c_char_p, c_char_p, c_int64),
     # edit (issue 3)
+    "edit_replace_ffi": (c_char_p, c_size_t, c_char_p, c_size_t, c_char_p, c_size_t, c_int64),
+    "edit_candidates_ffi": (c_char_p, c_char_p, c_size_t, c_char_p, c_size_t),
+    "levenshtein_ffi": (c_char_p, c_size_t, c_char_p, c_size_t),
+    "edit_file_ffi": (c_char_p, c_char_p, c_size_t, c_char_p, c_size_t, c_int64),
     # search (issue 4)
     "file_list_ffi": (c_char_p, c_char_p, c_int64, c_int64, c_int64),
     "glob_ffi": (c_char_p, c_char_p, c_int64),
@@ -271,6 +275,50 @@ def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100
 
 
 # ---- edit (issue 3) -----------------------------------------------------------
+
+
+def _text(value: Any, name: str) -> tuple[bytes, int]:
+    """Pointer + length for text (``str`` only: offsets that come back count its code points)."""
+    if not isinstance(value, str):
+        raise IronCodeError("invalid_argument", f"{name} must be a string, got {type(value).__name__}")
+    return _buffer(value, name)
+
+
+def edit_replace(content: str, old: str, new: str, replace_all: bool = False) -> str:
+    # The library answers with a patch (code-point spans and one replacement text), so the
+    # edited file is not copied through JSON; applying it here is a join of slices.
+    patch = _call(
+        "edit_replace_ffi",
+        *_text(content, "content"),
+        *_text(old, "old"),
+        *_text(new, "new"),
+        int(bool(replace_all)),
+    )
+    text = patch["text"]
+    parts = []
+    at = 0
+    for start, end in patch["spans"]:
+        parts.append(content[at:start])
+        parts.append(text)
+        at = end
+    parts.append(content[at:])
+    return "".join(parts)
+
+
+def edit_candidates(strategy: str, content: str, find: str) -> list[str]:
+    return _call(
+        "edit_candidates_ffi", _cstr(strategy, "strategy"), *_text(content, "content"), *_text(find, "find")
+    )
+
+
+def levenshtein(a: str, b: str) -> int:
+    return _call("levenshtein_ffi", *_text(a, "a"), *_text(b, "b"))
+
+
+def edit_file(path: str, old: str, new: str, replace_all: bool = False) -> dict:
+    return _call(
+        "edit_file_ffi", _cstr(path, "path"), *_text(old, "old"), *_text(new, "new"), int(bool(replace_all))
+    )
 
 
 # ---- search (issue 4) ---------------------------------------------------------

@@ -40,7 +40,12 @@ pub struct EditFileResult {
 /// `old == ""` creates a missing file (and its folders) holding `new`, and is
 /// `empty_old_string` for an existing one. Errors: those of [`super::edit_replace`] (`no_match`
 /// names the closest region), `not_found`, `is_directory`, `permission_denied`, `encoding`.
-pub fn edit_file(path: &str, old: &str, new: &str, replace_all: bool) -> ToolResult<EditFileResult> {
+pub fn edit_file(
+    path: &str,
+    old: &str,
+    new: &str,
+    replace_all: bool,
+) -> ToolResult<EditFileResult> {
     if old == new {
         return Err(super::same_strings());
     }
@@ -146,10 +151,13 @@ fn no_match_here(shown: &str, body: &str, old: &str) -> ToolError {
         Some(region) => {
             let lines = Text::new(body);
             let last = region.first + region.count - 1;
+            let place = if region.count == 1 {
+                format!("line {}", last + 1)
+            } else {
+                format!("lines {}-{}", region.first + 1, last + 1)
+            };
             message.push_str(&format!(
-                " The most similar region is lines {}-{} ({}% similar):\n",
-                region.first + 1,
-                last + 1,
+                " The most similar region is {place} ({}% similar):\n",
                 (region.similarity * 100.0).floor()
             ));
             for i in region.first..region.first + region.count.min(MAX_HINT_LINES) {

@@ -81,9 +81,8 @@ impl Patch {
     /// The content with every span replaced by the text.
     pub fn apply(&self, content: &str) -> String {
         let removed: usize = self.spans.iter().map(|(s, e)| e - s).sum();
-        let mut out = String::with_capacity(
-            content.len() - removed + self.text.len() * self.spans.len(),
-        );
+        let mut out =
+            String::with_capacity(content.len() - removed + self.text.len() * self.spans.len());
         let mut at = 0;
         for &(start, end) in &self.spans {
             out.push_str(&content[at..start]);
@@ -296,9 +295,9 @@ fn disproportionate(old: &str, proposal: &str) -> ToolError {
     )
 }
 
-/// 1-based lines where `needle` starts: every non-overlapping occurrence, plus the last one
-/// when it overlaps the one before (so an ambiguous overlap still shows two places).
-pub fn occurrence_lines(content: &str, needle: &str) -> Vec<usize> {
+/// How often `needle` occurs (non-overlapping, plus the last occurrence when it overlaps the one
+/// before, so an ambiguous overlap still counts two) and the distinct 1-based lines it starts on.
+pub fn occurrence_lines(content: &str, needle: &str) -> (usize, Vec<usize>) {
     let mut starts: Vec<usize> = content.match_indices(needle).map(|(at, _)| at).collect();
     if let Some(last) = content.rfind(needle)
         && starts.last().is_some_and(|&s| s < last)
@@ -307,7 +306,7 @@ pub fn occurrence_lines(content: &str, needle: &str) -> Vec<usize> {
     }
     let (mut line, mut at) = (1usize, 0usize);
     let mut lines: Vec<usize> = Vec::new();
-    for start in starts {
+    for &start in &starts {
         line += content.as_bytes()[at..start]
             .iter()
             .filter(|&&b| b == b'\n')
@@ -317,11 +316,11 @@ pub fn occurrence_lines(content: &str, needle: &str) -> Vec<usize> {
             lines.push(line);
         }
     }
-    lines
+    (starts.len(), lines)
 }
 
 fn multiple_matches(content: &str, needle: &str, fuzzy: bool) -> ToolError {
-    let lines = occurrence_lines(content, needle);
+    let (count, lines) = occurrence_lines(content, needle);
     let mut shown: Vec<String> = lines
         .iter()
         .take(MAX_LISTED_LINES)
@@ -331,14 +330,15 @@ fn multiple_matches(content: &str, needle: &str, fuzzy: bool) -> ToolError {
         shown.push(format!("and {} more", lines.len() - MAX_LISTED_LINES));
     }
     let what = if fuzzy {
-        "old_string is not in the content exactly, and its closest match occurs more than once"
+        "old_string is not in the content exactly, and its closest match occurs"
     } else {
-        "old_string occurs more than once in the content"
+        "old_string occurs"
     };
+    let at = if lines.len() == 1 { "line" } else { "lines" };
     ToolError::new(
         ErrorKind::MultipleMatches,
         format!(
-            "{what} (starting at lines {}). Add surrounding lines to make it unique, or set \
+            "{what} {count} times (at {at} {}). Add surrounding lines to make it unique, or set \
              replace_all to change every occurrence.",
             shown.join(", ")
         ),
@@ -406,15 +406,21 @@ mod tests {
 
     #[test]
     fn empty_and_same_strings_are_refused() {
-        assert_eq!(kind(edit_replace("x", "", "y", false)), ErrorKind::EmptyOldString);
-        assert_eq!(kind(edit_replace("x", "x", "x", false)), ErrorKind::SameStrings);
+        assert_eq!(
+            kind(edit_replace("x", "", "y", false)),
+            ErrorKind::EmptyOldString
+        );
+        assert_eq!(
+            kind(edit_replace("x", "x", "x", false)),
+            ErrorKind::SameStrings
+        );
         assert_eq!(kind(edit_replace("", "", "", true)), ErrorKind::SameStrings);
     }
 
     #[test]
     fn occurrence_lines_lists_overlaps_once() {
-        assert_eq!(occurrence_lines("aaa", "aa"), vec![1]);
-        assert_eq!(occurrence_lines("x\ny\nx", "x"), vec![1, 3]);
+        assert_eq!(occurrence_lines("aaa", "aa"), (2, vec![1]));
+        assert_eq!(occurrence_lines("x\ny\nx", "x"), (2, vec![1, 3]));
     }
 
     #[test]
@@ -423,7 +429,10 @@ mod tests {
             spans: vec![(2, 3), (4, 5)],
             text: "-".into(),
         };
-        assert_eq!(patch.clone().into_char_offsets("é.x.y").spans, vec![(1, 2), (3, 4)]);
+        assert_eq!(
+            patch.clone().into_char_offsets("é.x.y").spans,
+            vec![(1, 2), (3, 4)]
+        );
         assert_eq!(patch.apply("é.x.y"), "é-x-y");
     }
 }

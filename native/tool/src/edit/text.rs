@@ -356,7 +356,10 @@ mod tests {
     fn levenshtein_budget_counts_the_table_after_common_ends() {
         let mut budget = Budget::new(0);
         // "xaaay" vs "xbbby": prefix x and suffix y dropped, a 3 × 3 table remains.
-        assert_eq!(levenshtein_counted("xaaay", "xbbby", &mut budget).unwrap(), 3);
+        assert_eq!(
+            levenshtein_counted("xaaay", "xbbby", &mut budget).unwrap(),
+            3
+        );
         assert_eq!(budget.cells_used, 9);
         let big = "a".repeat(2001);
         let other = "b".repeat(2000);
