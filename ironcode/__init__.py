@@ -96,21 +96,26 @@ def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100
 # ---- edit (issue 3) -----------------------------------------------------------
 
 
+#: Below this many characters the dispatcher tries an exact, unique ``old`` in Python before
+#: calling the library: for small files the round trip costs more than the search (bench-edit
+#: "exact" rows: the twin wins up to 5K lines, native from about 8K).
+EXACT_FAST_PATH_MAX_CHARS = 256 * 1024
+
+
 def edit_replace(content: str, old: str, new: str, replace_all: bool = False) -> str:
     """``content`` with the text ``old`` means replaced by ``new`` (inserted literally).
 
     Tries ``old`` exactly, then opencode's fuzzy strategies in order (trimmed lines, block
     anchors, collapsed whitespace, indentation, escapes, trimmed ends, context):
 
-    >>> edit_replace("    if x:\n        y()\n", "if x:\n    y()", "if z:\n    w()")
-    'if z:\n    w()\n'
+    >>> edit_replace("    if x:\\n        y()\\n", "if x:\\n    y()", "if z:\\n    w()")
+    'if z:\\n    w()\\n'
 
     Raises ``no_match``, ``multiple_matches`` (lists the lines; exact duplicates never fall
     through to fuzzy matching), ``disproportionate``, ``same_strings``, ``empty_old_string``,
-    ``search_too_large``. On the native backend an exact, unique ``old`` is replaced in Python
-    first: for that path the round trip costs more than the search (bench-edit, "exact" rows).
+    ``search_too_large``.
     """
-    if backend.choose("edit_replace") == "native":
+    if backend.choose("edit_replace") == "native" and len(content) < EXACT_FAST_PATH_MAX_CHARS:
         from .twin.edit import exact_replace
 
         done = exact_replace(content, old, new, replace_all)

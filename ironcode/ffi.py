@@ -277,16 +277,33 @@ def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100
 # ---- edit (issue 3) -----------------------------------------------------------
 
 
-def _text(value: Any, name: str) -> tuple[bytes, int]:
-    """Pointer + length for text (``str`` only: offsets that come back count its code points)."""
+_utf8_of = ctypes.pythonapi.PyUnicode_AsUTF8AndSize
+_utf8_of.argtypes = (ctypes.py_object, ctypes.POINTER(ctypes.c_ssize_t))
+_utf8_of.restype = c_void_p
+
+
+def _text(value: Any, name: str) -> tuple[Any, int]:
+    """Pointer + length of a ``str``'s UTF-8 form, without copying an ASCII string.
+
+    CPython keeps an ASCII ``str`` as its UTF-8 bytes, and ``PyUnicode_AsUTF8AndSize`` hands out
+    that buffer (for other text it builds and caches the UTF-8 form once), valid while ``value``
+    lives — the caller holds it for the whole call. Only ``str`` is accepted: the offsets that
+    come back count its code points.
+    """
     if not isinstance(value, str):
         raise IronCodeError("invalid_argument", f"{name} must be a string, got {type(value).__name__}")
-    return _buffer(value, name)
+    size = ctypes.c_ssize_t()
+    try:
+        pointer = _utf8_of(value, ctypes.byref(size))
+    except UnicodeEncodeError as e:
+        raise IronCodeError("invalid_argument", f"{name} is not valid Unicode: {e}") from None
+    return ctypes.cast(pointer, c_char_p), size.value
 
 
 def edit_replace(content: str, old: str, new: str, replace_all: bool = False) -> str:
-    # The library answers with a patch (code-point spans and one replacement text), so the
-    # edited file is not copied through JSON; applying it here is a join of slices.
+    # The library answers with a patch (code-point spans, all of one text, replaced by one
+    # text), so the edited file is not copied through JSON. Every span holds the same text and
+    # the first span is its first occurrence, so one str.replace applies it.
     patch = _call(
         "edit_replace_ffi",
         *_text(content, "content"),
@@ -294,15 +311,9 @@ def edit_replace(content: str, old: str, new: str, replace_all: bool = False) ->
         *_text(new, "new"),
         int(bool(replace_all)),
     )
-    text = patch["text"]
-    parts = []
-    at = 0
-    for start, end in patch["spans"]:
-        parts.append(content[at:start])
-        parts.append(text)
-        at = end
-    parts.append(content[at:])
-    return "".join(parts)
+    spans = patch["spans"]
+    start, end = spans[0]
+    return content.replace(content[start:end], patch["text"], 1 if len(spans) == 1 else -1)
 
 
 def edit_candidates(strategy: str, content: str, find: str) -> list[str]:

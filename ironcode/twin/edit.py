@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..errors import IronCodeError
 from .edit_strategies import parse, propose
-from .edit_text import Budget, Text, levenshtein_counted, proposal_len, trim
+from .edit_text import Budget, Text, levenshtein_counted, proposal_len, trim, utf8_len
 
 #: Size guard: a proposal with at least ``old``'s line count plus this many lines is refused ...
 GUARD_EXTRA_LINES = 3
@@ -63,14 +63,10 @@ class Patch:
         return cls(spans, text)
 
     def apply(self, content: str) -> str:
-        parts = []
-        at = 0
-        for start, end in self.spans:
-            parts.append(content[at:start])
-            parts.append(self.text)
-            at = end
-        parts.append(content[at:])
-        return "".join(parts)
+        """The content with every span replaced. Every span of a patch holds the same text and
+        the first is its first occurrence, so one ``str.replace`` does it (one copy, not three)."""
+        start, end = self.spans[0]
+        return content.replace(content[start:end], self.text, 1 if len(self.spans) == 1 else -1)
 
 
 def edit_replace(content: str, old: str, new: str, replace_all: bool = False) -> str:
@@ -97,13 +93,14 @@ def replace_patch(content: str, old: str, new: str, replace_all: bool = False) -
     if patch is not None:
         return patch
     text = Text(content)
-    budget = Budget(text.chars)
+    content_size = utf8_len(content)
+    budget = Budget(content_size)
     seen: set[str] = set()
     refused: str | None = None
     ambiguous: str | None = None
     for strategy in FUZZY_CHAIN:
         for proposal in propose(strategy, text, old, budget):
-            size = proposal_len(proposal)
+            size = proposal_len(text, proposal)
             if size == 0:
                 continue
             budget.charge_search(size)
@@ -111,7 +108,7 @@ def replace_patch(content: str, old: str, new: str, replace_all: bool = False) -
             if value in seen:
                 continue
             seen.add(value)
-            budget.charge_search(text.chars)
+            budget.charge_search(content_size)
             first = content.find(value)
             if first < 0:
                 continue
@@ -122,7 +119,7 @@ def replace_patch(content: str, old: str, new: str, replace_all: bool = False) -
             replacement = _adjust_new(old, value, new)
             if replace_all:
                 return Patch.every(content, value, replacement)
-            if content.rfind(value) == first:
+            if content.find(value, first + 1) < 0:
                 return Patch.one(first, first + len(value), replacement)
             if ambiguous is None:
                 ambiguous = value
@@ -142,7 +139,7 @@ def exact_patch(content: str, old: str, new: str, replace_all: bool) -> Patch | 
     replacement = _adjust_new(old, old, new)
     if replace_all:
         return Patch.every(content, old, replacement)
-    if content.rfind(old) != first:
+    if content.find(old, first + 1) >= 0:
         raise _multiple_matches(content, old, fuzzy=False)
     return Patch.one(first, first + len(old), replacement)
 
@@ -155,10 +152,10 @@ def edit_candidates(strategy: str, content: str, find: str) -> list[str]:
     if not find:
         raise _empty_old_string()
     text = Text(content)
-    budget = Budget(text.chars)
+    budget = Budget(utf8_len(content))
     out = []
     for proposal in propose(strategy, text, find, budget):
-        budget.charge_search(proposal_len(proposal))
+        budget.charge_search(proposal_len(text, proposal))
         out.append(text.text_of(proposal))
     return out
 
@@ -251,16 +248,17 @@ def _disproportionate(old: str, proposal: str) -> IronCodeError:
 
 
 def occurrence_lines(content: str, needle: str) -> tuple[int, list[int]]:
-    """How often ``needle`` occurs (non-overlapping, plus an overlapping last one) and the
-    distinct 1-based lines it starts on."""
+    """How often ``needle`` occurs (non-overlapping, plus the next occurrence overlapping the last
+    of those) and the distinct 1-based lines they start on."""
     starts = []
     at = content.find(needle)
     while at >= 0:
         starts.append(at)
         at = content.find(needle, at + len(needle))
-    last = content.rfind(needle)
-    if starts and starts[-1] < last:
-        starts.append(last)
+    if starts:
+        overlapping = content.find(needle, starts[-1] + 1)
+        if overlapping >= 0:
+            starts.append(overlapping)
     line, at = 1, 0
     lines: list[int] = []
     for start in starts:

@@ -21,6 +21,7 @@ from .edit_text import (
     trim,
     trim_end,
     trim_start,
+    utf8_len,
 )
 
 #: block_anchor: the average middle-line similarity a block needs to be proposed.
@@ -136,21 +137,25 @@ def whitespace_normalized(text: Text, find: str, budget: Budget) -> list[Proposa
             out.append(_matching_span(text, i, wanted))
     m = find.count("\n") + 1
     n = len(text.lines)
-    if 1 < m <= n:
-        wanted_chars = len(wanted)
-        chars = [0] * (n + 1)
-        filled = [0] * (n + 1)
-        for i, norm in enumerate(normalized):
-            chars[i + 1] = chars[i] + len(norm)
-            filled[i + 1] = filled[i] + (1 if norm else 0)
-        for first in range(n - m + 1):
-            words = filled[first + m] - filled[first]
-            if words == 0 or chars[first + m] - chars[first] + words - 1 != wanted_chars:
-                continue
-            budget.charge_search(wanted_chars)
+    if m < 2 or m > n:
+        return out
+    wanted_size = utf8_len(wanted)
+    # Lines that can open a matching window: collapsed, a word-aligned prefix of ``wanted``.
+    heads = [i for i, norm in enumerate(normalized) if norm and _opens(wanted, norm)]
+    # The windows whose first non-blank line is ``head`` start among the blank lines above it.
+    for head in heads:
+        top = head
+        while top > 0 and not normalized[top - 1]:
+            top -= 1
+        for first in range(max(top, head + 1 - m), min(head, n - m) + 1):
+            budget.charge_search(wanted_size)
             if " ".join(part for part in normalized[first : first + m] if part) == wanted:
                 out.append(text.window(first, m))
     return out
+
+
+def _opens(wanted: str, norm: str) -> bool:
+    return wanted.startswith(norm) and (len(wanted) == len(norm) or wanted[len(norm)] == " ")
 
 
 def _matching_span(text: Text, i: int, wanted: str) -> Proposal:
@@ -168,9 +173,10 @@ def indentation_flexible(text: Text, find: str, budget: Budget) -> list[Proposal
     m = len(find_lines)
     wanted = _remove_indentation(find_lines)
     pattern = [trim(line) for line in find_lines]
+    find_size = utf8_len(find)
     out: list[Proposal] = []
     for first in find_runs(text.trimmed, pattern):
-        budget.charge_search(len(find))
+        budget.charge_search(find_size)
         if _remove_indentation(text.lines[first : first + m]) == wanted:
             out.append(text.window(first, m))
     return out
@@ -195,12 +201,17 @@ def unescape(s: str) -> str:
     return _ESCAPE.sub(lambda m: _UNESCAPED.get(m.group(1), m.group(1)), s)
 
 
-def _unescape_line(line: str) -> tuple[str, bool]:
-    """The unescaped line and whether it ends in a backslash no escape consumed (an odd run)."""
+def _unescapes_to(line: str, expected: str, last: bool) -> bool:
+    """True if ``line`` unescapes to ``expected`` as a window's ``last`` line (keeping a dangling
+    backslash) or an earlier one (where that backslash and the newline became a newline)."""
     if "\\" not in line:
-        return line, False
-    run = len(line) - len(line.rstrip("\\"))
-    return unescape(line), run % 2 == 1
+        return line == expected
+    unescaped = unescape(line)
+    # A backslash ends the line unconsumed when the trailing run of backslashes is odd.
+    dangling = (len(line) - len(line.rstrip("\\"))) % 2 == 1
+    if dangling and not last:
+        return unescaped[:-1] == expected
+    return unescaped == expected
 
 
 def escape_normalized(text: Text, find: str, budget: Budget) -> list[Proposal]:
@@ -210,27 +221,18 @@ def escape_normalized(text: Text, find: str, budget: Budget) -> list[Proposal]:
         out.append(wanted)
     wanted_lines = wanted.split("\n")
     m = len(wanted_lines)
-    n = len(text.lines)
+    lines = text.lines
+    n = len(lines)
     if m > n:
         return out
-    unescaped = [_unescape_line(line) for line in text.lines]
-    mid_chars = [0] * (n + 1)
-    for i, (line, dangling) in enumerate(unescaped):
-        mid_chars[i + 1] = mid_chars[i] + len(line) - dangling
-    wanted_chars = len(wanted)
+    head = wanted_lines[0]
+    wanted_size = utf8_len(wanted)
     for first in range(n - m + 1):
-        last = first + m - 1
-        length = mid_chars[last] - mid_chars[first] + len(unescaped[last][0]) + (m - 1)
-        if length != wanted_chars:
+        line = lines[first]
+        if not (_unescapes_to(line, head, m == 1) if "\\" in line else line == head):
             continue
-        budget.charge_search(wanted_chars)
-        for k in range(m):
-            line, dangling = unescaped[first + k]
-            if k + 1 < m and dangling:
-                line = line[:-1]
-            if line != wanted_lines[k]:
-                break
-        else:
+        budget.charge_search(wanted_size)
+        if all(_unescapes_to(lines[first + k], wanted_lines[k], k + 1 == m) for k in range(1, m)):
             out.append(text.window(first, m))
     return out
 
@@ -246,39 +248,38 @@ def trimmed_boundary(text: Text, find: str, budget: Budget) -> list[Proposal]:
     n = len(text.lines)
     if m > n:
         return out
+    # The window's first non-blank line ``top`` trims to ``wanted``'s first line, its last
+    # ``bottom`` is ``wanted``'s line count further down, and blank lines pad it around them.
     wanted_lines = wanted.split("\n")
     r = len(wanted_lines)
     trimmed = text.trimmed
     lines = text.lines
-    next_filled = [n] * (n + 1)
-    for i in range(n - 1, -1, -1):
-        next_filled[i] = i if trimmed[i] else next_filled[i + 1]
-    prev_filled = [-1] * n
-    previous = -1
-    for i in range(n):
-        if trimmed[i]:
-            previous = i
-        prev_filled[i] = previous
-    wanted_chars = len(wanted)
-    for first in range(n - m + 1):
-        last = first + m - 1
-        top = next_filled[first]
-        if top > last:
+    head = trim_end(wanted_lines[0])
+    wanted_size = utf8_len(wanted)
+    for top in [i for i, line in enumerate(trimmed) if line == head]:
+        bottom = top + r - 1
+        if bottom >= n or not trimmed[bottom]:
             continue
-        bottom = prev_filled[last]
-        if bottom - top + 1 != r:
+        above = top
+        while above > 0 and not trimmed[above - 1]:
+            above -= 1
+        below = bottom + 1
+        while below < n and not trimmed[below]:
+            below += 1
+        if below < m:
             continue
-        budget.charge_search(wanted_chars)
-        if r == 1:
-            matches = trimmed[top] == wanted_lines[0]
-        else:
-            matches = (
-                trim_start(lines[top]) == wanted_lines[0]
-                and trim_end(lines[bottom]) == wanted_lines[r - 1]
-                and lines[top + 1 : bottom] == wanted_lines[1 : r - 1]
-            )
-        if matches:
-            out.append(text.window(first, m))
+        start, stop = max(above, bottom + 1 - m), min(below - m, top)
+        if start > stop:
+            continue
+        matches = r == 1 or (
+            trim_start(lines[top]) == wanted_lines[0]
+            and trim_end(lines[bottom]) == wanted_lines[r - 1]
+            and lines[top + 1 : bottom] == wanted_lines[1 : r - 1]
+        )
+        for first in range(start, stop + 1):
+            budget.charge_search(wanted_size)
+            if matches:
+                out.append(text.window(first, m))
     return out
 
 

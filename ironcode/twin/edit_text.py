@@ -14,10 +14,10 @@ MAX_PAIRS_PER_RUN = 250_000
 #: Levenshtein table cells (length × length after dropping the common prefix and suffix) one
 #: call may compute, over every table it computes.
 MAX_LEVENSHTEIN_CELLS = 4_000_000
-#: The search budget of one call, in code points examined (see text.rs) ...
-MIN_SEARCH_CHARS = 100_000_000
-#: ... or this many times the content's length, whichever is larger.
-SEARCH_CHARS_PER_CONTENT_CHAR = 16
+#: The search budget of one call, in UTF-8 bytes examined (see text.rs) ...
+MIN_SEARCH_BYTES = 100_000_000
+#: ... or this many times the content's UTF-8 length, whichever is larger.
+SEARCH_BYTES_PER_CONTENT_BYTE = 16
 
 #: What JavaScript's ``trim()`` and regex ``\s`` treat as whitespace. Python's ``str.strip()``
 #: differs (it strips U+001C–U+001F and U+0085, keeps U+FEFF), so the set is spelled out.
@@ -51,6 +51,11 @@ def trim_end(s: str) -> str:
 
 def char_len(s: str) -> int:
     return len(s)
+
+
+def utf8_len(s: str) -> int:
+    """Length in UTF-8 bytes (the search budget's unit); O(1) for ASCII text."""
+    return len(s) if s.isascii() else len(s.encode("utf-8"))
 
 
 def search_lines(find: str) -> list[str]:
@@ -92,7 +97,7 @@ class Text:
         self.content = content
         self.lines = content.split("\n")
         self.starts = list(accumulate((len(line) + 1 for line in self.lines[:-1]), initial=0))
-        self.chars = len(content)
+        self.ascii = content.isascii()
 
     @cached_property
     def trimmed(self) -> list[str]:
@@ -116,26 +121,29 @@ class Text:
         return self.content[proposal[0] : proposal[1]]
 
 
-def proposal_len(proposal: Proposal) -> int:
+def proposal_len(text: Text, proposal: Proposal) -> int:
+    """A proposal's UTF-8 length (what the search budget charges for it)."""
     if isinstance(proposal, str):
-        return len(proposal)
-    return proposal[1] - proposal[0]
+        return utf8_len(proposal)
+    if text.ascii:
+        return proposal[1] - proposal[0]
+    return utf8_len(text.text_of(proposal))
 
 
 class Budget:
     """What one call may still spend; see the limits at the top of this module."""
 
-    def __init__(self, content_chars: int) -> None:
-        self.search_left = max(MIN_SEARCH_CHARS, SEARCH_CHARS_PER_CONTENT_CHAR * content_chars)
+    def __init__(self, content_bytes: int) -> None:
+        self.search_left = max(MIN_SEARCH_BYTES, SEARCH_BYTES_PER_CONTENT_BYTE * content_bytes)
         self.cells_used = 0
         self.pairs_used = 0
 
-    def charge_search(self, chars: int) -> None:
-        if chars > self.search_left:
+    def charge_search(self, size: int) -> None:
+        if size > self.search_left:
             raise _too_large(
                 "the fuzzy search would examine too much text (the file repeats the same lines many times)"
             )
-        self.search_left -= chars
+        self.search_left -= size
 
     def start_run(self) -> None:
         self.pairs_used = 0

@@ -161,7 +161,7 @@ fn no_match_here(shown: &str, body: &str, old: &str) -> ToolError {
                 (region.similarity * 100.0).floor()
             ));
             for i in region.first..region.first + region.count.min(MAX_HINT_LINES) {
-                let line = lines.lines[i];
+                let line = lines.lines()[i];
                 let line = line.strip_suffix('\r').unwrap_or(line);
                 message.push_str(&format!("{}: {line}\n", i + 1));
             }
@@ -195,7 +195,7 @@ pub fn closest_region(body: &str, old: &str) -> Option<Region> {
     let wanted_lines = search_lines(old);
     let m = wanted_lines.len();
     let text = Text::new(body);
-    let n = text.lines.len();
+    let n = text.lines().len();
     if m == 0 || m > n {
         return None;
     }

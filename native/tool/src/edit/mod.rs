@@ -70,9 +70,9 @@ impl Patch {
 
     fn every(content: &str, needle: &str, text: Cow<'_, str>) -> Patch {
         Patch {
-            spans: content
-                .match_indices(needle)
-                .map(|(at, _)| (at, at + needle.len()))
+            spans: text::find_all(content, needle)
+                .into_iter()
+                .map(|at| (at, at + needle.len()))
                 .collect(),
             text: text.into_owned(),
         }
@@ -93,11 +93,9 @@ impl Patch {
         out
     }
 
-    /// The same patch with byte offsets turned into code-point offsets of `content`.
+    /// The same patch with byte offsets turned into code-point offsets of `content` (counting
+    /// only up to the last span, a word at a time while the text is ASCII).
     pub fn into_char_offsets(mut self, content: &str) -> Patch {
-        if content.is_ascii() {
-            return self;
-        }
         let (mut byte, mut chars) = (0usize, 0usize);
         let mut to_chars = |target: usize| {
             chars += char_len(&content[byte..target]);
@@ -125,7 +123,7 @@ pub fn replace_patch(content: &str, old: &str, new: &str, replace_all: bool) -> 
         return Ok(patch);
     }
     let text = Text::new(content);
-    let mut budget = Budget::new(text.chars);
+    let mut budget = Budget::new(content.len());
     let mut seen: HashSet<Cow<'_, str>> = HashSet::new();
     let mut refused: Option<Cow<'_, str>> = None;
     let mut ambiguous: Option<Cow<'_, str>> = None;
@@ -134,12 +132,12 @@ pub fn replace_patch(content: &str, old: &str, new: &str, replace_all: bool) -> 
             if proposal.is_empty() {
                 continue;
             }
-            budget.charge_search(char_len(&proposal))?;
+            budget.charge_search(proposal.len())?;
             if !seen.insert(proposal.clone()) {
                 continue;
             }
-            budget.charge_search(text.chars)?;
-            let Some(first) = content.find(&*proposal) else {
+            budget.charge_search(content.len())?;
+            let Some(first) = text::find(content, &proposal) else {
                 continue;
             };
             if guard_refuses(old, &proposal) {
@@ -150,7 +148,7 @@ pub fn replace_patch(content: &str, old: &str, new: &str, replace_all: bool) -> 
             if replace_all {
                 return Ok(Patch::every(content, &proposal, replacement));
             }
-            if content.rfind(&*proposal) == Some(first) {
+            if text::find_after(content, &proposal, first).is_none() {
                 return Ok(Patch::one(first, first + proposal.len(), replacement));
             }
             ambiguous.get_or_insert(proposal);
@@ -172,14 +170,14 @@ pub fn exact_patch(
     replace_all: bool,
 ) -> ToolResult<Option<Patch>> {
     check_strings(old, new)?;
-    let Some(first) = content.find(old) else {
+    let Some(first) = text::find(content, old) else {
         return Ok(None);
     };
     let replacement = adjust_new(old, old, new);
     if replace_all {
         return Ok(Some(Patch::every(content, old, replacement)));
     }
-    if content.rfind(old) != Some(first) {
+    if text::find_after(content, old, first).is_some() {
         return Err(multiple_matches(content, old, false));
     }
     Ok(Some(Patch::one(first, first + old.len(), replacement)))
@@ -194,11 +192,11 @@ pub fn edit_candidates(strategy: &str, content: &str, find: &str) -> ToolResult<
         return Err(empty_old_string());
     }
     let text = Text::new(content);
-    let mut budget = Budget::new(text.chars);
+    let mut budget = Budget::new(content.len());
     propose(strategy, &text, find, &mut budget)?
         .into_iter()
         .map(|proposal| {
-            budget.charge_search(char_len(&proposal))?;
+            budget.charge_search(proposal.len())?;
             Ok(proposal.into_owned())
         })
         .collect()
@@ -295,14 +293,15 @@ fn disproportionate(old: &str, proposal: &str) -> ToolError {
     )
 }
 
-/// How often `needle` occurs (non-overlapping, plus the last occurrence when it overlaps the one
-/// before, so an ambiguous overlap still counts two) and the distinct 1-based lines it starts on.
+/// How often `needle` occurs (non-overlapping, plus the next occurrence overlapping the last of
+/// those, so an ambiguous overlap still counts two) and the distinct 1-based lines they start on.
 pub fn occurrence_lines(content: &str, needle: &str) -> (usize, Vec<usize>) {
-    let mut starts: Vec<usize> = content.match_indices(needle).map(|(at, _)| at).collect();
-    if let Some(last) = content.rfind(needle)
-        && starts.last().is_some_and(|&s| s < last)
+    let mut starts = text::find_all(content, needle);
+    if let Some(overlapping) = starts
+        .last()
+        .and_then(|&last| text::find_after(content, needle, last))
     {
-        starts.push(last);
+        starts.push(overlapping);
     }
     let (mut line, mut at) = (1usize, 0usize);
     let mut lines: Vec<usize> = Vec::new();

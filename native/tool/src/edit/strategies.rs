@@ -8,8 +8,8 @@
 use std::borrow::Cow;
 
 use super::text::{
-    Budget, Text, char_len, find_runs, levenshtein_counted, normalize_whitespace,
-    normalize_whitespace_mapped, search_lines, trim, trim_end, trim_start,
+    Budget, Text, char_len, find_all, find_runs, is_js_whitespace, levenshtein_counted,
+    normalize_whitespace, normalize_whitespace_mapped, search_lines, trim, trim_end, trim_start,
 };
 use crate::error::{ToolError, ToolResult};
 
@@ -17,6 +17,9 @@ use crate::error::{ToolError, ToolResult};
 pub const BLOCK_ANCHOR_MIN_SIMILARITY: f64 = 0.65;
 /// block_anchor: a block may differ from the search by this share of its lines (at least 1).
 pub const BLOCK_ANCHOR_SIZE_TOLERANCE_DIVISOR: usize = 4;
+/// line_trimmed's anchored search checks about one line per this many bytes of content before
+/// it hands over to the full line scan.
+pub const ANCHOR_BYTES_PER_CHECKED_LINE: usize = 16;
 /// block_anchor and context_aware need a first anchor, a last anchor and something between.
 pub const MIN_ANCHORED_LINES: usize = 3;
 
@@ -93,10 +96,71 @@ pub fn simple(find: &str) -> Vec<Cow<'_, str>> {
 /// own text (its indentation, without the final newline).
 pub fn line_trimmed<'a>(text: &Text<'a>, find: &str) -> Vec<Cow<'a, str>> {
     let pattern: Vec<&str> = search_lines(find).into_iter().map(trim).collect();
+    if pattern.is_empty() {
+        return Vec::new();
+    }
+    if let Some(found) = anchored_windows(text.content, &pattern) {
+        return found;
+    }
     find_runs(text.trimmed(), &pattern)
         .into_iter()
         .map(|first| text.window(first, pattern.len()))
         .collect()
+}
+
+/// line_trimmed without splitting the content: a SIMD search for the pattern's longest line,
+/// then each hit that is a whole trimmed line is checked with its neighbours. Gives up (`None`,
+/// and the caller scans every line instead — same answer, linear time) when that line is blank
+/// or so common that checking its hits would cost more than about one line per
+/// [`ANCHOR_BYTES_PER_CHECKED_LINE`] bytes of content.
+fn anchored_windows<'a>(content: &'a str, pattern: &[&str]) -> Option<Vec<Cow<'a, str>>> {
+    let (k, anchor) = pattern
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, line)| (line.len(), std::cmp::Reverse(*i)))?;
+    if anchor.is_empty() {
+        return None;
+    }
+    let bytes = content.as_bytes();
+    let allowed = content.len() / ANCHOR_BYTES_PER_CHECKED_LINE + pattern.len();
+    let mut checked = 0usize;
+    let mut out = Vec::new();
+    'hits: for at in memchr::memmem::find_iter(bytes, anchor.as_bytes()) {
+        let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |p| p + 1);
+        let after = at + anchor.len();
+        let line_end = memchr::memchr(b'\n', &bytes[after..]).map_or(bytes.len(), |p| after + p);
+        if !trim_start(&content[line_start..at]).is_empty()
+            || !trim_end(&content[after..line_end]).is_empty()
+        {
+            continue;
+        }
+        checked += pattern.len();
+        if checked > allowed {
+            return None;
+        }
+        let mut first = line_start;
+        for _ in 0..k {
+            if first == 0 {
+                continue 'hits;
+            }
+            first = memchr::memrchr(b'\n', &bytes[..first - 1]).map_or(0, |p| p + 1);
+        }
+        let mut start = first;
+        for (j, wanted) in pattern.iter().enumerate() {
+            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |p| start + p);
+            if trim(&content[start..end]) != *wanted {
+                continue 'hits;
+            }
+            if j + 1 == pattern.len() {
+                out.push(Cow::Borrowed(&content[first..end]));
+            } else if end == bytes.len() {
+                continue 'hits;
+            } else {
+                start = end + 1;
+            }
+        }
+    }
+    Some(out)
 }
 
 /// Lines of `text.trimmed()` equal to `anchor`, in order.
@@ -186,38 +250,93 @@ pub fn whitespace_normalized<'a>(
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
-    let normalized = text.normalized();
-    let mut out = Vec::new();
-    for (line, norm) in text.lines.iter().zip(normalized) {
-        if *norm == wanted {
-            out.push(Cow::Borrowed(*line));
-        } else if norm.len() > wanted.len() && norm.contains(wanted.as_str()) {
-            out.push(Cow::Borrowed(matching_span(line, &wanted)));
+    // Any line that can match holds `wanted`'s first word verbatim: a SIMD search for it picks
+    // the lines worth collapsing.
+    let first_word = wanted.split(' ').next().unwrap_or(&wanted);
+    let mut hit_lines: Vec<usize> = Vec::new();
+    let mut line = 0;
+    for at in find_all(text.content, first_word) {
+        while line + 1 < text.starts().len() && text.starts()[line + 1] <= at {
+            line += 1;
+        }
+        if hit_lines.last() != Some(&line) {
+            hit_lines.push(line);
         }
     }
     let m = find.split('\n').count();
-    if m > 1 && m <= text.lines.len() {
-        let wanted_chars = char_len(&wanted);
-        // Prefix sums of the normalised lines' lengths and of how many are not empty: a window's
-        // normalised length is known in O(1), and only windows of the right length are compared.
-        let mut chars = vec![0usize; normalized.len() + 1];
-        let mut filled = vec![0usize; normalized.len() + 1];
-        for (i, norm) in normalized.iter().enumerate() {
-            chars[i + 1] = chars[i] + char_len(norm);
-            filled[i + 1] = filled[i] + usize::from(!norm.is_empty());
-        }
-        for first in 0..=text.lines.len() - m {
-            let words = filled[first + m] - filled[first];
-            if words == 0 || chars[first + m] - chars[first] + words - 1 != wanted_chars {
-                continue;
+    let n = text.lines().len();
+    let mut out = Vec::new();
+    // Lines that can open a matching window: collapsed, a word-aligned prefix of `wanted`.
+    let mut heads: Vec<usize> = Vec::new();
+    for &i in &hit_lines {
+        let original = text.lines()[i];
+        let prefix = collapsed_prefix_len(original, &wanted);
+        if prefix == Some(wanted.len()) {
+            out.push(Cow::Borrowed(original));
+        } else if original.len() > wanted.len() {
+            // Collapsing never lengthens a line, so only a longer one can contain `wanted`.
+            let norm = normalize_whitespace(original);
+            if norm.len() > wanted.len() && norm.contains(wanted.as_str()) {
+                out.push(Cow::Borrowed(matching_span(original, &wanted)));
             }
-            budget.charge_search(wanted_chars)?;
-            if joined_equals(&normalized[first..first + m], &wanted) {
+        }
+        let opens = prefix
+            .is_some_and(|len| len > 0 && (len == wanted.len() || wanted.as_bytes()[len] == b' '));
+        if m > 1 && opens {
+            heads.push(i);
+        }
+    }
+    if m < 2 || m > n {
+        return Ok(out);
+    }
+    // The windows whose first non-blank line is `head` start among the blank lines above it.
+    let trimmed = text.trimmed();
+    for head in heads {
+        let mut top = head;
+        while top > 0 && trimmed[top - 1].is_empty() {
+            top -= 1;
+        }
+        let from = top.max((head + 1).saturating_sub(m));
+        for first in from..=head.min(n - m) {
+            budget.charge_search(wanted.len())?;
+            let parts: Vec<String> = text.lines()[first..first + m]
+                .iter()
+                .map(|l| normalize_whitespace(l))
+                .collect();
+            if joined_equals(&parts, &wanted) {
                 out.push(text.window(first, m));
             }
         }
     }
     Ok(out)
+}
+
+/// The length of `line` collapsed (see [`normalize_whitespace`]) if that is a prefix of
+/// `wanted`, compared as it is produced, without building it.
+fn collapsed_prefix_len(line: &str, wanted: &str) -> Option<usize> {
+    let wanted = wanted.as_bytes();
+    let mut at = 0;
+    let mut pending_space = false;
+    for c in line.chars() {
+        if is_js_whitespace(c) {
+            pending_space = at > 0;
+            continue;
+        }
+        if pending_space {
+            if wanted.get(at) != Some(&b' ') {
+                return None;
+            }
+            at += 1;
+            pending_space = false;
+        }
+        let mut buffer = [0u8; 4];
+        let encoded = c.encode_utf8(&mut buffer).as_bytes();
+        if wanted.get(at..at + encoded.len()) != Some(encoded) {
+            return None;
+        }
+        at += encoded.len();
+    }
+    Some(at)
 }
 
 /// The span of `line` whose collapsed form is the first occurrence of `wanted` in the collapsed
@@ -263,11 +382,10 @@ pub fn indentation_flexible<'a>(
     // Equal after removing indentation implies equal after trimming: the trimmed lines pick the
     // candidate windows in linear time, then each is checked exactly.
     let pattern: Vec<&str> = find_lines.iter().map(|l| trim(l)).collect();
-    let find_chars = char_len(find);
     let mut out = Vec::new();
     for first in find_runs(text.trimmed(), &pattern) {
-        budget.charge_search(find_chars)?;
-        if remove_indentation(&text.lines[first..first + m]) == wanted {
+        budget.charge_search(find.len())?;
+        if remove_indentation(&text.lines()[first..first + m]) == wanted {
             out.push(text.window(first, m));
         }
     }
@@ -306,41 +424,32 @@ pub fn escape_normalized<'a>(
 ) -> ToolResult<Vec<Cow<'a, str>>> {
     let wanted = unescape(find).into_owned();
     let mut out = Vec::new();
-    if text.content.contains(wanted.as_str()) {
+    if super::text::find(text.content, &wanted).is_some() {
         out.push(Cow::Owned(wanted.clone()));
     }
     let wanted_lines: Vec<&str> = wanted.split('\n').collect();
     let m = wanted_lines.len();
-    let n = text.lines.len();
+    let n = text.lines().len();
     if m > n {
         return Ok(out);
     }
     // Unescaping never joins or splits lines except that a backslash ending a line (not the
     // window's last) eats the newline after it and leaves the newline. So a window unescapes line
-    // by line: `mid` drops such a dangling backslash, `last` keeps it.
-    let unescaped: Vec<UnescapedLine> = text.lines.iter().map(|l| unescape_line(l)).collect();
-    let mut mid_chars = vec![0usize; n + 1];
-    for (i, line) in unescaped.iter().enumerate() {
-        mid_chars[i + 1] = mid_chars[i] + line.mid_chars();
-    }
-    let wanted_chars = char_len(&wanted);
+    // by line, and only windows whose first line already matches are looked at further.
+    let plain = memchr::memchr(b'\\', text.content.as_bytes()).is_none();
     for first in 0..=n - m {
-        let last = first + m - 1;
-        let length = mid_chars[last] - mid_chars[first] + unescaped[last].chars + (m - 1);
-        if length != wanted_chars {
+        let opens = if plain {
+            text.lines()[first] == wanted_lines[0]
+        } else {
+            unescape_line(text.lines()[first]).matches(wanted_lines[0], m == 1)
+        };
+        if !opens {
             continue;
         }
-        budget.charge_search(wanted_chars)?;
-        let matches = (0..m).all(|k| {
-            let line = &unescaped[first + k];
-            let expected = wanted_lines[k];
-            if k + 1 == m {
-                line.text == expected
-            } else {
-                line.mid() == expected
-            }
-        });
-        if matches {
+        budget.charge_search(wanted.len())?;
+        let rest_matches = (1..m)
+            .all(|k| unescape_line(text.lines()[first + k]).matches(wanted_lines[k], k + 1 == m));
+        if rest_matches {
             out.push(text.window(first, m));
         }
     }
@@ -349,33 +458,25 @@ pub fn escape_normalized<'a>(
 
 struct UnescapedLine<'a> {
     text: Cow<'a, str>,
-    chars: usize,
     /// Ends in a backslash that no escape consumed.
     dangling: bool,
 }
 
 impl UnescapedLine<'_> {
-    fn mid(&self) -> &str {
-        if self.dangling {
-            &self.text[..self.text.len() - 1]
+    /// True if the line unescapes to `expected` as a window's `last` line (keeping a dangling
+    /// backslash) or as an earlier one (where that backslash and the newline became a newline).
+    fn matches(&self, expected: &str, last: bool) -> bool {
+        if self.dangling && !last {
+            self.text.len() == expected.len() + 1 && self.text.starts_with(expected)
         } else {
-            &self.text
+            self.text == expected
         }
-    }
-
-    fn mid_chars(&self) -> usize {
-        self.chars - usize::from(self.dangling)
     }
 }
 
 fn unescape_line(line: &str) -> UnescapedLine<'_> {
     let (text, dangling) = unescape_scan(line);
-    let chars = char_len(&text);
-    UnescapedLine {
-        text,
-        chars,
-        dangling,
-    }
+    UnescapedLine { text, dangling }
 }
 
 /// Replaces `\n \t \r \' \" \` \\ \$` and backslash-newline by the character they stand for,
@@ -429,59 +530,53 @@ pub fn trimmed_boundary<'a>(
         return Ok(Vec::new());
     }
     let mut out = Vec::new();
-    if text.content.contains(wanted) {
+    if super::text::find(text.content, wanted).is_some() {
         out.push(Cow::Borrowed(wanted));
     }
     let m = find.split('\n').count();
-    let n = text.lines.len();
+    let n = text.lines().len();
     if m > n {
         return Ok(out);
     }
-    // A window's trimmed text runs from its first non-blank line (less leading whitespace) to its
-    // last (less trailing whitespace), so it can only equal `wanted` if those lines span exactly
-    // `wanted`'s line count.
+    // A window's trimmed text runs from its first non-blank line `top` (less leading whitespace)
+    // to its last `bottom` (less trailing whitespace), so `top` trims to `wanted`'s first line,
+    // `bottom` is `wanted`'s line count further down, and blank lines pad the window around them.
     let wanted_lines: Vec<&str> = wanted.split('\n').collect();
     let r = wanted_lines.len();
     let trimmed = text.trimmed();
-    let mut next_filled = vec![n; n + 1];
-    for i in (0..n).rev() {
-        next_filled[i] = if trimmed[i].is_empty() {
-            next_filled[i + 1]
-        } else {
-            i
-        };
-    }
-    let mut prev_filled = vec![usize::MAX; n];
-    for i in 0..n {
-        prev_filled[i] = if !trimmed[i].is_empty() {
-            i
-        } else if i > 0 {
-            prev_filled[i - 1]
-        } else {
-            usize::MAX
-        };
-    }
-    let wanted_chars = char_len(wanted);
-    for first in 0..=n - m {
-        let last = first + m - 1;
-        let top = next_filled[first];
-        if top > last {
+    let head = trim_end(wanted_lines[0]);
+    for top in (0..n).filter(|&i| trimmed[i] == head) {
+        let bottom = top + r - 1;
+        if bottom >= n || trimmed[bottom].is_empty() {
             continue;
         }
-        let bottom = prev_filled[last];
-        if bottom - top + 1 != r {
+        let mut above = top;
+        while above > 0 && trimmed[above - 1].is_empty() {
+            above -= 1;
+        }
+        let mut below = bottom + 1;
+        while below < n && trimmed[below].is_empty() {
+            below += 1;
+        }
+        // The window covers top..=bottom and no non-blank line beyond: first ≥ above,
+        // first + m - 1 ≥ bottom, first ≤ top and first + m ≤ below.
+        if below < m {
             continue;
         }
-        budget.charge_search(wanted_chars)?;
-        let matches = if r == 1 {
-            trimmed[top] == wanted_lines[0]
-        } else {
-            trim_start(text.lines[top]) == wanted_lines[0]
-                && trim_end(text.lines[bottom]) == wanted_lines[r - 1]
-                && (1..r - 1).all(|k| text.lines[top + k] == wanted_lines[k])
-        };
-        if matches {
-            out.push(text.window(first, m));
+        let from = above.max((bottom + 1).saturating_sub(m));
+        let to = (below - m).min(top);
+        if from > to {
+            continue;
+        }
+        let matches = r == 1
+            || (trim_start(text.lines()[top]) == wanted_lines[0]
+                && trim_end(text.lines()[bottom]) == wanted_lines[r - 1]
+                && (1..r - 1).all(|k| text.lines()[top + k] == wanted_lines[k]));
+        for first in from..=to {
+            budget.charge_search(wanted.len())?;
+            if matches {
+                out.push(text.window(first, m));
+            }
         }
     }
     Ok(out)
@@ -525,10 +620,7 @@ pub fn context_aware<'a>(
 
 /// `find` once per exact non-overlapping occurrence. `find` is not empty.
 pub fn multi_occurrence<'a>(text: &Text<'a>, find: &'a str) -> Vec<Cow<'a, str>> {
-    text.content
-        .match_indices(find)
-        .map(|_| Cow::Borrowed(find))
-        .collect()
+    vec![Cow::Borrowed(find); find_all(text.content, find).len()]
 }
 
 #[cfg(test)]
@@ -537,7 +629,7 @@ mod tests {
 
     fn run(strategy: &str, content: &str, find: &str) -> Vec<String> {
         let text = Text::new(content);
-        let mut budget = Budget::new(text.chars);
+        let mut budget = Budget::new(text.content.len());
         propose(Strategy::parse(strategy).unwrap(), &text, find, &mut budget)
             .unwrap()
             .into_iter()
@@ -552,6 +644,34 @@ mod tests {
             run("line_trimmed", content, "if x:\n    y()"),
             ["    if x:\n        y()"]
         );
+    }
+
+    #[test]
+    fn line_trimmed_anchor_search_agrees_with_the_line_scan() {
+        let content = "a\n  x\n\ty\nx\ny\n  z\nx\ny";
+        for find in [
+            "x\ny",
+            "x\ny\n",
+            "y",
+            "  x",
+            "\nx",
+            "a\nx",
+            "z\nx\ny\n",
+            "q",
+        ] {
+            let text = Text::new(content);
+            let pattern: Vec<&str> = search_lines(find).into_iter().map(trim).collect();
+            let scanned: Vec<Cow<'_, str>> = find_runs(text.trimmed(), &pattern)
+                .into_iter()
+                .map(|first| text.window(first, pattern.len()))
+                .collect();
+            if let Some(anchored) = anchored_windows(content, &pattern) {
+                assert_eq!(anchored, scanned, "{find:?}");
+            }
+        }
+        // A pattern line that repeats everywhere hands over to the line scan.
+        let repeated = "x\n".repeat(1000);
+        assert!(anchored_windows(&repeated, &["x", "x"]).is_none());
     }
 
     #[test]

@@ -12,13 +12,15 @@ pub const MAX_PAIRS_PER_RUN: u64 = 250_000;
 /// Levenshtein table cells (length × length after dropping the common prefix and suffix) one
 /// call may compute, over every table it computes.
 pub const MAX_LEVENSHTEIN_CELLS: u64 = 4_000_000;
-/// The search budget of one call, in code points examined: every candidate window a strategy
+/// The search budget of one call, in UTF-8 bytes examined: every candidate window a strategy
 /// verifies, every proposal the driver looks at and every distinct proposal it searches the
-/// content for. It keeps pathological inputs (a file that repeats one block thousands of times)
+/// content for. (Bytes, not code points: both backends know a text's UTF-8 length without a
+/// pass over it — Python's `str.isascii()` is O(1).) It keeps pathological inputs (a file that repeats one block thousands of times)
 /// from taking quadratic time, and never binds on ordinary edits.
-pub const MIN_SEARCH_CHARS: u64 = 100_000_000;
-/// ... or this many times the content's length, whichever is larger, so big files stay editable.
-pub const SEARCH_CHARS_PER_CONTENT_CHAR: u64 = 16;
+pub const MIN_SEARCH_BYTES: u64 = 100_000_000;
+/// ... or this many times the content's UTF-8 length, whichever is larger, so big files stay
+/// editable.
+pub const SEARCH_BYTES_PER_CONTENT_BYTE: u64 = 16;
 
 /// The characters JavaScript's `String.prototype.trim()` and regex `\s` treat as whitespace
 /// (WhiteSpace and LineTerminator of ECMA-262). Python's `str.strip()` differs (it strips
@@ -39,22 +41,86 @@ pub fn is_js_whitespace(c: char) -> bool {
     }
 }
 
+/// Bit `b` is set for each ASCII byte `b` of [`JS_WHITESPACE`] (tab, LF, VT, FF, CR, space).
+const ASCII_WHITESPACE_BITS: u64 = 0b1_1111 << 9 | 1 << 32;
+
+/// True for an ASCII whitespace byte of [`JS_WHITESPACE`] (a table lookup, not six compares).
+#[inline]
+pub fn is_ascii_whitespace_byte(b: u8) -> bool {
+    b <= b' ' && ASCII_WHITESPACE_BITS >> b & 1 == 1
+}
+
 /// `s` without leading and trailing JavaScript whitespace.
 #[inline]
 pub fn trim(s: &str) -> &str {
-    s.trim_matches(is_js_whitespace)
+    trim_end(trim_start(s))
 }
 
-/// `s` without leading JavaScript whitespace.
+/// `s` without leading JavaScript whitespace (bytes first; characters only past a non-ASCII one).
 #[inline]
 pub fn trim_start(s: &str) -> &str {
-    s.trim_start_matches(is_js_whitespace)
+    let bytes = s.as_bytes();
+    let mut at = 0;
+    // Indentation is mostly spaces: skip them eight at a time.
+    while bytes.len() - at >= 8 && bytes[at..at + 8] == [b' '; 8] {
+        at += 8;
+    }
+    while at < bytes.len() && is_ascii_whitespace_byte(bytes[at]) {
+        at += 1;
+    }
+    let rest = &s[at..];
+    if rest.as_bytes().first().is_some_and(|&b| b >= 0x80) {
+        rest.trim_start_matches(is_js_whitespace)
+    } else {
+        rest
+    }
 }
 
 /// `s` without trailing JavaScript whitespace.
 #[inline]
 pub fn trim_end(s: &str) -> &str {
-    s.trim_end_matches(is_js_whitespace)
+    let bytes = s.as_bytes();
+    let mut end = bytes.len();
+    while end > 0 && is_ascii_whitespace_byte(bytes[end - 1]) {
+        end -= 1;
+    }
+    let rest = &s[..end];
+    if rest.as_bytes().last().is_some_and(|&b| b >= 0x80) {
+        rest.trim_end_matches(is_js_whitespace)
+    } else {
+        rest
+    }
+}
+
+/// Byte offset of the first occurrence of `needle` in `haystack` (SIMD search).
+#[inline]
+pub fn find(haystack: &str, needle: &str) -> Option<usize> {
+    memchr::memmem::find(haystack.as_bytes(), needle.as_bytes())
+}
+
+/// Byte offset of the first occurrence of `needle` starting after byte `after` (overlapping
+/// `after`'s own occurrence allowed). A forward search: reverse search has no SIMD path and is
+/// many times slower, and "is there another one after the first?" is all uniqueness needs.
+#[inline]
+pub fn find_after(haystack: &str, needle: &str, after: usize) -> Option<usize> {
+    let rest = haystack.as_bytes().get(after + 1..)?;
+    memchr::memmem::find(rest, needle.as_bytes()).map(|at| after + 1 + at)
+}
+
+/// Byte offsets of the non-overlapping occurrences of `needle`, left to right (like
+/// `str::match_indices`). A match of valid UTF-8 in valid UTF-8 starts on a character boundary.
+pub fn find_all(haystack: &str, needle: &str) -> Vec<usize> {
+    let finder = memchr::memmem::Finder::new(needle.as_bytes());
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(hit) = finder.find(&haystack.as_bytes()[at..]) {
+        found.push(at + hit);
+        at += hit + needle.len().max(1);
+        if at > haystack.len() {
+            break;
+        }
+    }
+    found
 }
 
 /// Length in code points.
@@ -118,55 +184,73 @@ pub fn normalize_whitespace_mapped(s: &str) -> (String, Vec<usize>) {
     (out, map)
 }
 
-/// The content of one call, split on `\n` once and shared by every strategy of the chain.
+/// The content of one call, split on `\n` on first use and shared by every strategy.
 pub struct Text<'a> {
     pub content: &'a str,
-    pub lines: Vec<&'a str>,
+    split: OnceCell<Lines<'a>>,
+}
+
+struct Lines<'a> {
+    lines: Vec<&'a str>,
     /// Byte offset of each line's first character.
-    pub starts: Vec<usize>,
-    /// The content's length in code points.
-    pub chars: usize,
-    trimmed: OnceCell<Vec<&'a str>>,
-    normalized: OnceCell<Vec<String>>,
+    starts: Vec<usize>,
+    trimmed: Vec<&'a str>,
 }
 
 impl<'a> Text<'a> {
-    /// Splits `content` into lines.
+    /// The content, not split yet (line_trimmed's anchor search never needs the split).
     pub fn new(content: &'a str) -> Self {
-        let mut lines = Vec::new();
-        let mut starts = Vec::new();
-        let mut start = 0;
-        for line in content.split('\n') {
-            starts.push(start);
-            lines.push(line);
-            start += line.len() + 1;
-        }
         Text {
             content,
-            lines,
-            starts,
-            chars: char_len(content),
-            trimmed: OnceCell::new(),
-            normalized: OnceCell::new(),
+            split: OnceCell::new(),
         }
     }
 
-    /// Every line trimmed of JavaScript whitespace (computed on first use).
-    pub fn trimmed(&self) -> &[&'a str] {
-        self.trimmed
-            .get_or_init(|| self.lines.iter().map(|l| trim(l)).collect())
+    /// Splits the content into lines and trims each, in one pass while the line is in cache.
+    fn split(&self) -> &Lines<'a> {
+        self.split.get_or_init(|| {
+            let content = self.content;
+            let count = memchr::memchr_iter(b'\n', content.as_bytes()).count() + 1;
+            let mut lines = Vec::with_capacity(count);
+            let mut starts = Vec::with_capacity(count);
+            let mut trimmed = Vec::with_capacity(count);
+            let mut start = 0;
+            let ends = memchr::memchr_iter(b'\n', content.as_bytes()).chain([content.len()]);
+            for end in ends {
+                let line = &content[start..end];
+                starts.push(start);
+                lines.push(line);
+                trimmed.push(trim(line));
+                start = end + 1;
+            }
+            Lines {
+                lines,
+                starts,
+                trimmed,
+            }
+        })
     }
 
-    /// Every line with whitespace runs collapsed and trimmed (computed on first use).
-    pub fn normalized(&self) -> &[String] {
-        self.normalized
-            .get_or_init(|| self.lines.iter().map(|l| normalize_whitespace(l)).collect())
+    /// The lines (split on `\n` only).
+    pub fn lines(&self) -> &[&'a str] {
+        &self.split().lines
+    }
+
+    /// Byte offset of each line's first character.
+    pub fn starts(&self) -> &[usize] {
+        &self.split().starts
+    }
+
+    /// Every line trimmed of JavaScript whitespace.
+    pub fn trimmed(&self) -> &[&'a str] {
+        &self.split().trimmed
     }
 
     /// The original text of lines `first ..= last`, without the final newline.
     pub fn block(&self, first: usize, last: usize) -> &'a str {
-        let end = self.starts[last] + self.lines[last].len();
-        &self.content[self.starts[first]..end]
+        let split = self.split();
+        let end = split.starts[last] + split.lines[last].len();
+        &self.content[split.starts[first]..end]
     }
 
     /// The original text of the `count` lines from `first` (`count` ≥ 1).
@@ -183,26 +267,26 @@ pub struct Budget {
 }
 
 impl Budget {
-    /// A fresh budget for a call on content of `content_chars` code points.
-    pub fn new(content_chars: usize) -> Self {
+    /// A fresh budget for a call on content of `content_bytes` UTF-8 bytes.
+    pub fn new(content_bytes: usize) -> Self {
         Budget {
-            search_left: MIN_SEARCH_CHARS
-                .max(SEARCH_CHARS_PER_CONTENT_CHAR.saturating_mul(content_chars as u64)),
+            search_left: MIN_SEARCH_BYTES
+                .max(SEARCH_BYTES_PER_CONTENT_BYTE.saturating_mul(content_bytes as u64)),
             cells_used: 0,
             pairs_used: 0,
         }
     }
 
-    /// Spends `chars` of the search budget.
-    pub fn charge_search(&mut self, chars: usize) -> ToolResult<()> {
-        let chars = chars as u64;
-        if chars > self.search_left {
+    /// Spends `bytes` of the search budget.
+    pub fn charge_search(&mut self, bytes: usize) -> ToolResult<()> {
+        let bytes = bytes as u64;
+        if bytes > self.search_left {
             return Err(too_large(
                 "the fuzzy search would examine too much text (the file repeats the same lines \
                  many times)",
             ));
         }
-        self.search_left -= chars;
+        self.search_left -= bytes;
         Ok(())
     }
 
@@ -341,6 +425,40 @@ mod tests {
         }
         assert_eq!(trim("\u{feff} x \u{3000}"), "x");
         assert_eq!(trim("\u{1c}x\u{1c}"), "\u{1c}x\u{1c}");
+    }
+
+    #[test]
+    fn byte_trims_agree_with_char_trims() {
+        for s in [
+            "",
+            " ",
+            " a ",
+            "\u{3000} a \u{feff}",
+            " \u{a0}\ta\u{1c} ",
+            "é ",
+            " é",
+            "\r\n",
+        ] {
+            assert_eq!(trim(s), s.trim_matches(is_js_whitespace), "{s:?}");
+            assert_eq!(
+                trim_start(s),
+                s.trim_start_matches(is_js_whitespace),
+                "{s:?}"
+            );
+            assert_eq!(trim_end(s), s.trim_end_matches(is_js_whitespace), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn text_splits_on_newlines_only() {
+        let text = Text::new("a\r\nb\n\nc");
+        assert_eq!(text.lines(), ["a\r", "b", "", "c"]);
+        assert_eq!(text.starts(), [0, 3, 5, 6]);
+        assert_eq!(Text::new("").lines(), [""]);
+        for b in 0..=255u8 {
+            let expected = b.is_ascii() && is_js_whitespace(b as char);
+            assert_eq!(is_ascii_whitespace_byte(b), expected, "{b}");
+        }
     }
 
     #[test]
