@@ -56,6 +56,9 @@ def _split_lines(text: str) -> tuple[list[Line], list[int]]:
             lines.append((part, False))
         else:
             lines.append((part[:-1] if part.endswith("\r") else part, True))
+    if not text or text.endswith("\n"):
+        # The end of the text starts one more (empty) line: an edit there maps past the last.
+        starts.append(len(text))
     return lines, starts
 
 

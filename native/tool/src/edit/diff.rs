@@ -40,7 +40,8 @@ struct Change {
     b_end: usize,
 }
 
-/// Lines of `text` (each with its own `\n`) and where each starts.
+/// Lines of `text` (each with its own `\n`) and where each starts; when the text is empty or
+/// ends in a newline, its end starts one more (empty) line, so an edit there maps past the last.
 fn split_lines(text: &str) -> (Vec<Line<'_>>, Vec<usize>) {
     let mut lines = Vec::new();
     let mut starts = Vec::new();
@@ -59,6 +60,9 @@ fn split_lines(text: &str) -> (Vec<Line<'_>>, Vec<usize>) {
             },
         };
         lines.push(line);
+    }
+    if text.is_empty() || text.ends_with('\n') {
+        starts.push(text.len());
     }
     (lines, starts)
 }
@@ -339,6 +343,20 @@ mod tests {
         assert_eq!(
             d.text,
             "--- f\n+++ f\n@@ -1,2 +1,2 @@\n x\n-y\n\\ No newline at end of file\n+z\n"
+        );
+    }
+
+    #[test]
+    fn deleting_up_to_the_end_after_a_final_newline() {
+        let before = "a\nb\nc";
+        let patch = Patch {
+            spans: vec![(2, 5)],
+            text: String::new(),
+        };
+        let d = diff(before, "a\n", &patch);
+        assert_eq!(
+            d.text,
+            "--- f\n+++ f\n@@ -1,3 +1,1 @@\n a\n-b\n-c\n\\ No newline at end of file\n"
         );
     }
 
