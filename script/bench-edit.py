@@ -137,7 +137,9 @@ def main() -> None:
         for path, (content, old, new) in cases_for(n_lines).items():
             case = f"{label} lines, {path}"
             bench.plan[case] = PLAN[label]
-            bench.same(case, {impl: (lambda f=fn: answer(f, content, old, new)) for impl, fn in impls.items()})
+            bench.same(
+                case, {impl: (lambda f=fn: answer(f, content, old, new)) for impl, fn in impls.items()}
+            )
             for impl, fn in impls.items():
                 bench.time(case, impl, lambda f=fn: answer(f, content, old, new))
     bench.note(
