@@ -20,6 +20,8 @@ pub const BLOCK_ANCHOR_SIZE_TOLERANCE_DIVISOR: usize = 4;
 /// line_trimmed's anchored search checks about one line per this many bytes of content before
 /// it hands over to the full line scan.
 pub const ANCHOR_BYTES_PER_CHECKED_LINE: usize = 16;
+/// A word with a digit is preferred as line_trimmed's anchor from this length on.
+pub const MIN_NUMBERED_ANCHOR: usize = 4;
 /// block_anchor and context_aware need a first anchor, a last anchor and something between.
 pub const MIN_ANCHORED_LINES: usize = 3;
 
@@ -108,30 +110,26 @@ pub fn line_trimmed<'a>(text: &Text<'a>, find: &str) -> Vec<Cow<'a, str>> {
         .collect()
 }
 
-/// line_trimmed without splitting the content: a SIMD search for the pattern's longest line,
-/// then each hit that is a whole trimmed line is checked with its neighbours. Gives up (`None`,
-/// and the caller scans every line instead — same answer, linear time) when that line is blank
-/// or so common that checking its hits would cost more than about one line per
-/// [`ANCHOR_BYTES_PER_CHECKED_LINE`] bytes of content.
+/// line_trimmed without splitting the content: a SIMD search for a rare-looking word of one
+/// pattern line (see [`anchor_of`]); each line holding it that trims to that pattern line is
+/// checked with its neighbours. Gives up (`None`, and the caller scans every line instead — same
+/// answer, linear time) when the word is so common that checking its lines would cost more than
+/// about one line per [`ANCHOR_BYTES_PER_CHECKED_LINE`] bytes of content.
 fn anchored_windows<'a>(content: &'a str, pattern: &[&str]) -> Option<Vec<Cow<'a, str>>> {
-    let (k, anchor) = pattern
-        .iter()
-        .enumerate()
-        .max_by_key(|(i, line)| (line.len(), std::cmp::Reverse(*i)))?;
-    if anchor.is_empty() {
-        return None;
-    }
+    let (k, anchor) = anchor_of(pattern)?;
     let bytes = content.as_bytes();
     let allowed = content.len() / ANCHOR_BYTES_PER_CHECKED_LINE + pattern.len();
     let mut checked = 0usize;
+    let mut previous_line = usize::MAX;
     let mut out = Vec::new();
     'hits: for at in memchr::memmem::find_iter(bytes, anchor.as_bytes()) {
         let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |p| p + 1);
-        let after = at + anchor.len();
-        let line_end = memchr::memchr(b'\n', &bytes[after..]).map_or(bytes.len(), |p| after + p);
-        if !trim_start(&content[line_start..at]).is_empty()
-            || !trim_end(&content[after..line_end]).is_empty()
-        {
+        if line_start == previous_line {
+            continue;
+        }
+        previous_line = line_start;
+        let line_end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |p| at + p);
+        if trim(&content[line_start..line_end]) != pattern[k] {
             continue;
         }
         checked += pattern.len();
@@ -161,6 +159,46 @@ fn anchored_windows<'a>(content: &'a str, pattern: &[&str]) -> Option<Vec<Cow<'a
         }
     }
     Some(out)
+}
+
+/// The text an anchored search looks for, and the pattern line holding it: the longest word
+/// (ASCII letters, digits, `_`) of any line — one of at least [`MIN_NUMBERED_ANCHOR`] bytes with
+/// a digit first (generated names and numbers are rare, so few false hits) — else the longest
+/// line. `None` if every line is blank.
+fn anchor_of<'p>(pattern: &[&'p str]) -> Option<(usize, &'p str)> {
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut best: Option<(bool, usize, usize, &'p str)> = None;
+    for (k, line) in pattern.iter().enumerate() {
+        let bytes = line.as_bytes();
+        let mut start = 0;
+        while start < bytes.len() {
+            if !is_word(bytes[start]) {
+                start += 1;
+                continue;
+            }
+            let end = bytes[start..]
+                .iter()
+                .position(|&b| !is_word(b))
+                .map_or(bytes.len(), |p| start + p);
+            let word = &line[start..end];
+            let numbered =
+                word.len() >= MIN_NUMBERED_ANCHOR && word.bytes().any(|b| b.is_ascii_digit());
+            let key = (numbered, word.len());
+            if best.is_none_or(|(d, len, _, _)| key > (d, len)) {
+                best = Some((key.0, key.1, k, word));
+            }
+            start = end;
+        }
+    }
+    match best {
+        Some((_, _, k, word)) => Some((k, word)),
+        None => pattern
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| !line.is_empty())
+            .max_by_key(|(i, line)| (line.len(), std::cmp::Reverse(*i)))
+            .map(|(k, line)| (k, *line)),
+    }
 }
 
 /// Lines of `text.trimmed()` equal to `anchor`, in order.
