@@ -686,7 +686,8 @@ mod tests {
 
     #[test]
     fn line_trimmed_anchor_search_agrees_with_the_line_scan() {
-        let content = "a\n  x\n\ty\nx\ny\n  z\nx\ny";
+        let content =
+            "a\n  x\n\ty\nx\ny\n  z\nx\ny\nrun(job_1234)\n  run(job_1234)\nrun(job_12345)\n";
         for find in [
             "x\ny",
             "x\ny\n",
@@ -696,6 +697,9 @@ mod tests {
             "a\nx",
             "z\nx\ny\n",
             "q",
+            "run(job_1234)",
+            "y\n run(job_1234)\nrun(job_1234)",
+            "run(job_1234)\nrun(job_12345)",
         ] {
             let text = Text::new(content);
             let pattern: Vec<&str> = search_lines(find).into_iter().map(trim).collect();
