@@ -10,6 +10,7 @@
 //! - [`edit_file`] applies it to a file: UTF-8 only, BOM and CRLF kept, atomic write, a unified
 //!   diff back, and errors that point at the closest region or list every match.
 
+mod anchor;
 mod diff;
 mod file;
 pub mod strategies;

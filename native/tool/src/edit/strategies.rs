@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 
+use super::anchor::anchored_windows;
 use super::text::{
     Budget, Text, char_len, find_all, find_runs, is_js_whitespace, levenshtein_counted,
     normalize_whitespace, normalize_whitespace_mapped, search_lines, trim, trim_end, trim_start,
@@ -17,11 +18,6 @@ use crate::error::{ToolError, ToolResult};
 pub const BLOCK_ANCHOR_MIN_SIMILARITY: f64 = 0.65;
 /// block_anchor: a block may differ from the search by this share of its lines (at least 1).
 pub const BLOCK_ANCHOR_SIZE_TOLERANCE_DIVISOR: usize = 4;
-/// line_trimmed's anchored search checks about one line per this many bytes of content before
-/// it hands over to the full line scan.
-pub const ANCHOR_BYTES_PER_CHECKED_LINE: usize = 16;
-/// A word with a digit is preferred as line_trimmed's anchor from this length on.
-pub const MIN_NUMBERED_ANCHOR: usize = 4;
 /// block_anchor and context_aware need a first anchor, a last anchor and something between.
 pub const MIN_ANCHORED_LINES: usize = 3;
 
@@ -108,97 +104,6 @@ pub fn line_trimmed<'a>(text: &Text<'a>, find: &str) -> Vec<Cow<'a, str>> {
         .into_iter()
         .map(|first| text.window(first, pattern.len()))
         .collect()
-}
-
-/// line_trimmed without splitting the content: a SIMD search for a rare-looking word of one
-/// pattern line (see [`anchor_of`]); each line holding it that trims to that pattern line is
-/// checked with its neighbours. Gives up (`None`, and the caller scans every line instead — same
-/// answer, linear time) when the word is so common that checking its lines would cost more than
-/// about one line per [`ANCHOR_BYTES_PER_CHECKED_LINE`] bytes of content.
-fn anchored_windows<'a>(content: &'a str, pattern: &[&str]) -> Option<Vec<Cow<'a, str>>> {
-    let (k, anchor) = anchor_of(pattern)?;
-    let bytes = content.as_bytes();
-    let allowed = content.len() / ANCHOR_BYTES_PER_CHECKED_LINE + pattern.len();
-    let mut checked = 0usize;
-    let mut previous_line = usize::MAX;
-    let mut out = Vec::new();
-    'hits: for at in memchr::memmem::find_iter(bytes, anchor.as_bytes()) {
-        let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |p| p + 1);
-        if line_start == previous_line {
-            continue;
-        }
-        previous_line = line_start;
-        let line_end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |p| at + p);
-        if trim(&content[line_start..line_end]) != pattern[k] {
-            continue;
-        }
-        checked += pattern.len();
-        if checked > allowed {
-            return None;
-        }
-        let mut first = line_start;
-        for _ in 0..k {
-            if first == 0 {
-                continue 'hits;
-            }
-            first = memchr::memrchr(b'\n', &bytes[..first - 1]).map_or(0, |p| p + 1);
-        }
-        let mut start = first;
-        for (j, wanted) in pattern.iter().enumerate() {
-            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |p| start + p);
-            if trim(&content[start..end]) != *wanted {
-                continue 'hits;
-            }
-            if j + 1 == pattern.len() {
-                out.push(Cow::Borrowed(&content[first..end]));
-            } else if end == bytes.len() {
-                continue 'hits;
-            } else {
-                start = end + 1;
-            }
-        }
-    }
-    Some(out)
-}
-
-/// The text an anchored search looks for, and the pattern line holding it: the longest word
-/// (ASCII letters, digits, `_`) of any line — one of at least [`MIN_NUMBERED_ANCHOR`] bytes with
-/// a digit first (generated names and numbers are rare, so few false hits) — else the longest
-/// line. `None` if every line is blank.
-fn anchor_of<'p>(pattern: &[&'p str]) -> Option<(usize, &'p str)> {
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut best: Option<(bool, usize, usize, &'p str)> = None;
-    for (k, line) in pattern.iter().enumerate() {
-        let bytes = line.as_bytes();
-        let mut start = 0;
-        while start < bytes.len() {
-            if !is_word(bytes[start]) {
-                start += 1;
-                continue;
-            }
-            let end = bytes[start..]
-                .iter()
-                .position(|&b| !is_word(b))
-                .map_or(bytes.len(), |p| start + p);
-            let word = &line[start..end];
-            let numbered =
-                word.len() >= MIN_NUMBERED_ANCHOR && word.bytes().any(|b| b.is_ascii_digit());
-            let key = (numbered, word.len());
-            if best.is_none_or(|(d, len, _, _)| key > (d, len)) {
-                best = Some((key.0, key.1, k, word));
-            }
-            start = end;
-        }
-    }
-    match best {
-        Some((_, _, k, word)) => Some((k, word)),
-        None => pattern
-            .iter()
-            .enumerate()
-            .filter(|(_, line)| !line.is_empty())
-            .max_by_key(|(i, line)| (line.len(), std::cmp::Reverse(*i)))
-            .map(|(k, line)| (k, *line)),
-    }
 }
 
 /// Lines of `text.trimmed()` equal to `anchor`, in order.
@@ -682,38 +587,6 @@ mod tests {
             run("line_trimmed", content, "if x:\n    y()"),
             ["    if x:\n        y()"]
         );
-    }
-
-    #[test]
-    fn line_trimmed_anchor_search_agrees_with_the_line_scan() {
-        let content =
-            "a\n  x\n\ty\nx\ny\n  z\nx\ny\nrun(job_1234)\n  run(job_1234)\nrun(job_12345)\n";
-        for find in [
-            "x\ny",
-            "x\ny\n",
-            "y",
-            "  x",
-            "\nx",
-            "a\nx",
-            "z\nx\ny\n",
-            "q",
-            "run(job_1234)",
-            "y\n run(job_1234)\nrun(job_1234)",
-            "run(job_1234)\nrun(job_12345)",
-        ] {
-            let text = Text::new(content);
-            let pattern: Vec<&str> = search_lines(find).into_iter().map(trim).collect();
-            let scanned: Vec<Cow<'_, str>> = find_runs(text.trimmed(), &pattern)
-                .into_iter()
-                .map(|first| text.window(first, pattern.len()))
-                .collect();
-            if let Some(anchored) = anchored_windows(content, &pattern) {
-                assert_eq!(anchored, scanned, "{find:?}");
-            }
-        }
-        // A pattern line that repeats everywhere hands over to the line scan.
-        let repeated = "x\n".repeat(1000);
-        assert!(anchored_windows(&repeated, &["x", "x"]).is_none());
     }
 
     #[test]
