@@ -175,3 +175,53 @@ def test_edit_file_agrees_across_backends_and_its_diff_replays(both, case, new, 
                 got = (got[0], got[1]["diff"].replace(str(path), "F"), after, got[1]["additions"])
             results[impl.name] = got
     assert results["native"] == results["python"]
+
+
+def code_file(seed: int, functions: int) -> list[str]:
+    """Repetitive code with numbered names: the shape the native anchor index is tuned for."""
+    lines = []
+    for i in range(functions):
+        n = (seed * 7919 + i * 104729) % 1000
+        lines += [
+            f"    def handler_{n}(self, request):",
+            '        """Handle one request."""',
+            f"        value = self.table.get(request.id, {n})",
+            "        if value is None:",
+            "            return None",
+            f"        self.log('handled %s', {n})",
+            "        return value",
+            "",
+        ]
+    return lines
+
+
+@SETTINGS
+@given(
+    seed=st.integers(0, 10_000),
+    functions=st.integers(1, 40),
+    data=st.data(),
+    bend=st.sampled_from(["none", "dedent", "indent", "typo", "pad"]),
+    replace_all=st.booleans(),
+)
+def test_backends_agree_on_realistic_code(both, seed, functions, data, bend, replace_all):
+    native, python = both
+    lines = code_file(seed, functions)
+    first = data.draw(st.integers(0, len(lines) - 1))
+    last = data.draw(st.integers(first + 1, min(len(lines), first + 9)))
+    block = lines[first:last]
+    if bend == "dedent":
+        block = [line[4:] for line in block]
+    elif bend == "indent":
+        block = ["  " + line for line in block]
+    elif bend == "typo":
+        block = [line.replace("value", "valeu", 1) for line in block]
+    old = "\n".join(block) + ("\n" if bend == "pad" else "")
+    content = "\n".join(lines)
+    for new in ("", "X", "pass\n"):
+        assert outcome(native.edit_replace, content, old, new, replace_all) == outcome(
+            python.edit_replace, content, old, new, replace_all
+        )
+    for strategy in ("line_trimmed", "multi_occurrence"):
+        assert outcome(native.edit_candidates, strategy, content, old) == outcome(
+            python.edit_candidates, strategy, content, old
+        )

@@ -149,7 +149,7 @@ fn no_match_here(shown: &str, body: &str, old: &str) -> ToolError {
     );
     match closest_region(body, old) {
         Some(region) => {
-            let lines = Text::new(body);
+            let lines = Text::new(body, old);
             let last = region.first + region.count - 1;
             let place = if region.count == 1 {
                 format!("line {}", last + 1)
@@ -194,7 +194,7 @@ pub struct Region {
 pub fn closest_region(body: &str, old: &str) -> Option<Region> {
     let wanted_lines = search_lines(old);
     let m = wanted_lines.len();
-    let text = Text::new(body);
+    let text = Text::new(body, old);
     let n = text.lines().len();
     if m == 0 || m > n {
         return None;

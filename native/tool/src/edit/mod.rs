@@ -21,6 +21,7 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
+use anchor::Occurrences;
 pub use file::{EditFileResult, edit_file};
 use strategies::{Strategy, propose};
 use text::{Budget, Text, char_len, levenshtein_counted, trim};
@@ -62,19 +63,10 @@ pub struct Patch {
 }
 
 impl Patch {
-    fn one(start: usize, end: usize, text: Cow<'_, str>) -> Patch {
+    /// Replaces `len` bytes at each of `starts` by `text`.
+    fn at(starts: &[usize], len: usize, text: Cow<'_, str>) -> Patch {
         Patch {
-            spans: vec![(start, end)],
-            text: text.into_owned(),
-        }
-    }
-
-    fn every(content: &str, needle: &str, text: Cow<'_, str>) -> Patch {
-        Patch {
-            spans: text::find_all(content, needle)
-                .into_iter()
-                .map(|at| (at, at + needle.len()))
-                .collect(),
+            spans: starts.iter().map(|&at| (at, at + len)).collect(),
             text: text.into_owned(),
         }
     }
@@ -120,10 +112,11 @@ pub fn edit_replace(content: &str, old: &str, new: &str, replace_all: bool) -> T
 
 /// [`edit_replace`] as a [`Patch`] of `content` (byte offsets).
 pub fn replace_patch(content: &str, old: &str, new: &str, replace_all: bool) -> ToolResult<Patch> {
-    if let Some(patch) = exact_patch(content, old, new, replace_all)? {
+    check_strings(old, new)?;
+    let text = Text::new(content, old);
+    if let Some(patch) = exact_step(&text, old, new, replace_all)? {
         return Ok(patch);
     }
-    let text = Text::new(content);
     let mut budget = Budget::new(content.len());
     let mut seen: HashSet<Cow<'_, str>> = HashSet::new();
     let mut refused: Option<Cow<'_, str>> = None;
@@ -138,7 +131,8 @@ pub fn replace_patch(content: &str, old: &str, new: &str, replace_all: bool) -> 
                 continue;
             }
             budget.charge_search(content.len())?;
-            let Some(first) = text::find(content, &proposal) else {
+            let found = text.occurrences(&proposal);
+            let Some(first) = found.first() else {
                 continue;
             };
             if guard_refuses(old, &proposal) {
@@ -147,17 +141,21 @@ pub fn replace_patch(content: &str, old: &str, new: &str, replace_all: bool) -> 
             }
             let replacement = adjust_new(old, &proposal, new);
             if replace_all {
-                return Ok(Patch::every(content, &proposal, replacement));
+                return Ok(Patch::at(
+                    &found.non_overlapping(),
+                    proposal.len(),
+                    replacement,
+                ));
             }
-            if text::find_after(content, &proposal, first).is_none() {
-                return Ok(Patch::one(first, first + proposal.len(), replacement));
+            if found.after(first).is_none() {
+                return Ok(Patch::at(&[first], proposal.len(), replacement));
             }
             ambiguous.get_or_insert(proposal);
         }
     }
     Err(match (refused, ambiguous) {
         (Some(proposal), _) => disproportionate(old, &proposal),
-        (None, Some(proposal)) => multiple_matches(content, &proposal, true),
+        (None, Some(proposal)) => multiple_matches(&text.occurrences(&proposal), true),
         (None, None) => no_match(),
     })
 }
@@ -171,17 +169,31 @@ pub fn exact_patch(
     replace_all: bool,
 ) -> ToolResult<Option<Patch>> {
     check_strings(old, new)?;
-    let Some(first) = text::find(content, old) else {
+    exact_step(&Text::new(content, old), old, new, replace_all)
+}
+
+fn exact_step(
+    text: &Text<'_>,
+    old: &str,
+    new: &str,
+    replace_all: bool,
+) -> ToolResult<Option<Patch>> {
+    let found = text.occurrences(old);
+    let Some(first) = found.first() else {
         return Ok(None);
     };
     let replacement = adjust_new(old, old, new);
     if replace_all {
-        return Ok(Some(Patch::every(content, old, replacement)));
+        return Ok(Some(Patch::at(
+            &found.non_overlapping(),
+            old.len(),
+            replacement,
+        )));
     }
-    if text::find_after(content, old, first).is_some() {
-        return Err(multiple_matches(content, old, false));
+    if found.after(first).is_some() {
+        return Err(multiple_matches(&found, false));
     }
-    Ok(Some(Patch::one(first, first + old.len(), replacement)))
+    Ok(Some(Patch::at(&[first], old.len(), replacement)))
 }
 
 /// What one strategy proposes for `find` in `content`, in file order.
@@ -192,7 +204,7 @@ pub fn edit_candidates(strategy: &str, content: &str, find: &str) -> ToolResult<
     if find.is_empty() {
         return Err(empty_old_string());
     }
-    let text = Text::new(content);
+    let text = Text::new(content, find);
     let mut budget = Budget::new(content.len());
     propose(strategy, &text, find, &mut budget)?
         .into_iter()
@@ -297,20 +309,19 @@ fn disproportionate(old: &str, proposal: &str) -> ToolError {
 /// How often `needle` occurs (non-overlapping, plus the next occurrence overlapping the last of
 /// those, so an ambiguous overlap still counts two) and the distinct 1-based lines they start on.
 pub fn occurrence_lines(content: &str, needle: &str) -> (usize, Vec<usize>) {
-    let mut starts = text::find_all(content, needle);
-    if let Some(overlapping) = starts
-        .last()
-        .and_then(|&last| text::find_after(content, needle, last))
-    {
+    lines_of(&Occurrences::new(content, needle, None))
+}
+
+fn lines_of(found: &Occurrences<'_>) -> (usize, Vec<usize>) {
+    let content = found.content();
+    let mut starts = found.non_overlapping();
+    if let Some(overlapping) = starts.last().and_then(|&last| found.after(last)) {
         starts.push(overlapping);
     }
     let (mut line, mut at) = (1usize, 0usize);
     let mut lines: Vec<usize> = Vec::new();
     for &start in &starts {
-        line += content.as_bytes()[at..start]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
+        line += memchr::memchr_iter(b'\n', &content.as_bytes()[at..start]).count();
         at = start;
         if lines.last() != Some(&line) {
             lines.push(line);
@@ -319,8 +330,8 @@ pub fn occurrence_lines(content: &str, needle: &str) -> (usize, Vec<usize>) {
     (starts.len(), lines)
 }
 
-fn multiple_matches(content: &str, needle: &str, fuzzy: bool) -> ToolError {
-    let (count, lines) = occurrence_lines(content, needle);
+fn multiple_matches(found: &Occurrences<'_>, fuzzy: bool) -> ToolError {
+    let (count, lines) = lines_of(found);
     let mut shown: Vec<String> = lines
         .iter()
         .take(MAX_LISTED_LINES)

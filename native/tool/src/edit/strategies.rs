@@ -97,7 +97,10 @@ pub fn line_trimmed<'a>(text: &Text<'a>, find: &str) -> Vec<Cow<'a, str>> {
     if pattern.is_empty() {
         return Vec::new();
     }
-    if let Some(found) = anchored_windows(text.content, &pattern) {
+    if let Some(found) = text
+        .anchor()
+        .and_then(|anchor| anchored_windows(text.content, &pattern, anchor))
+    {
         return found;
     }
     find_runs(text.trimmed(), &pattern)
@@ -571,7 +574,7 @@ mod tests {
     use super::*;
 
     fn run(strategy: &str, content: &str, find: &str) -> Vec<String> {
-        let text = Text::new(content);
+        let text = Text::new(content, find);
         let mut budget = Budget::new(text.content.len());
         propose(Strategy::parse(strategy).unwrap(), &text, find, &mut budget)
             .unwrap()

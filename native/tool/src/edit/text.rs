@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
+use super::anchor::{Anchor, Occurrences};
 use crate::error::{ErrorKind, ToolError, ToolResult};
 
 /// Middle-line pairs one run of block_anchor or of context_aware may score.
@@ -187,7 +188,10 @@ pub fn normalize_whitespace_mapped(s: &str) -> (String, Vec<usize>) {
 /// The content of one call, split on `\n` on first use and shared by every strategy.
 pub struct Text<'a> {
     pub content: &'a str,
+    /// The text searched for (`old` or `find`).
+    pub find: &'a str,
     split: OnceCell<Lines<'a>>,
+    anchor: OnceCell<Option<Anchor<'a>>>,
 }
 
 struct Lines<'a> {
@@ -198,12 +202,26 @@ struct Lines<'a> {
 }
 
 impl<'a> Text<'a> {
-    /// The content, not split yet (line_trimmed's anchor search never needs the split).
-    pub fn new(content: &'a str) -> Self {
+    /// The content and what is searched for; nothing is split or scanned yet.
+    pub fn new(content: &'a str, find: &'a str) -> Self {
         Text {
             content,
+            find,
             split: OnceCell::new(),
+            anchor: OnceCell::new(),
         }
+    }
+
+    /// The anchor of [`Text::find`], found on first use; `None` when its lines are all blank.
+    pub fn anchor(&self) -> Option<&Anchor<'a>> {
+        self.anchor
+            .get_or_init(|| Anchor::new(self.content, self.find))
+            .as_ref()
+    }
+
+    /// Where `needle` occurs in the content (read off the anchor when it can be).
+    pub fn occurrences<'t>(&'t self, needle: &'t str) -> Occurrences<'t> {
+        Occurrences::new(self.content, needle, self.anchor())
     }
 
     /// Splits the content into lines and trims each, in one pass while the line is in cache.
@@ -451,10 +469,10 @@ mod tests {
 
     #[test]
     fn text_splits_on_newlines_only() {
-        let text = Text::new("a\r\nb\n\nc");
+        let text = Text::new("a\r\nb\n\nc", "");
         assert_eq!(text.lines(), ["a\r", "b", "", "c"]);
         assert_eq!(text.starts(), [0, 3, 5, 6]);
-        assert_eq!(Text::new("").lines(), [""]);
+        assert_eq!(Text::new("", "").lines(), [""]);
         for b in 0..=255u8 {
             let expected = b.is_ascii() && is_js_whitespace(b as char);
             assert_eq!(is_ascii_whitespace_byte(b), expected, "{b}");
