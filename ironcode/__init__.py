@@ -96,10 +96,11 @@ def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100
 # ---- edit (issue 3) -----------------------------------------------------------
 
 
-#: Below this many characters the dispatcher tries an exact ``old`` in Python before calling
-#: the library: for small files the round trip costs more than the search (bench-edit "exact"
-#: rows: the twin is 1.2-4x faster up to 1K lines, level at 5K, slower at 10K).
+#: Below this many characters the dispatcher tries an exact ``old`` in Python before choosing a
+#: backend: for small files the library's round trip costs more than the search (bench-edit
+#: "exact" rows: the twin is 1.2-4x faster up to 1K lines, level at 5K, slower at 10K).
 EXACT_FAST_PATH_MAX_CHARS = 64 * 1024
+_exact_replace = None
 
 
 def edit_replace(content: str, old: str, new: str, replace_all: bool = False) -> str:
@@ -115,10 +116,14 @@ def edit_replace(content: str, old: str, new: str, replace_all: bool = False) ->
     through to fuzzy matching), ``disproportionate``, ``same_strings``, ``empty_old_string``,
     ``search_too_large``.
     """
-    if backend.choose("edit_replace") == "native" and len(content) < EXACT_FAST_PATH_MAX_CHARS:
-        from .twin.edit import exact_replace
-
-        done = exact_replace(content, old, new, replace_all)
+    # The exact step is the same code on both backends, so it runs before the backend is even
+    # chosen; only a fuzzy search goes to the chosen one.
+    if isinstance(content, str) and len(content) < EXACT_FAST_PATH_MAX_CHARS:
+        global _exact_replace
+        if _exact_replace is None:
+            # Bound once: an import statement here would cost more than a small exact edit.
+            from .twin.edit import exact_replace as _exact_replace
+        done = _exact_replace(content, old, new, replace_all)
         if done is not None:
             return done
     return _impl("edit_replace")(content, old, new, replace_all)

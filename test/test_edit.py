@@ -293,3 +293,22 @@ def test_levenshtein_of_long_similar_strings_costs_only_their_difference(impl):
 def test_levenshtein_past_the_cell_budget_is_search_too_large(impl, expect_error):
     expect_error("search_too_large", impl.levenshtein, "a" * 2001, "b" * 2000)
     assert impl.levenshtein("a" * 300, "b" * 300) == 300
+
+
+# ---- the public, dispatching functions -------------------------------------------------------
+
+
+@pytest.mark.parametrize("chosen", ["native", "python"])
+def test_public_edit_replace_gives_the_same_answers_on_either_backend(chosen, expect_error):
+    import ironcode
+
+    with ironcode.backend.use(chosen):
+        assert ironcode.edit_replace("a = 1\nb = 2\n", "b = 2", "b = 3") == "a = 1\nb = 3\n"
+        assert ironcode.edit_replace("    if x:\n        y()\n", "if x:\n    y()", "z") == "z\n"
+        big = "filler line\n" * 10_000 + "  target\n"
+        assert ironcode.edit_replace(big, "target", "done").endswith("  done\n")
+        assert ironcode.edit_replace(big, "target\n", "done\n").endswith("  done\n")
+        expect_error("multiple_matches", ironcode.edit_replace, "x x", "x", "y")
+        expect_error("invalid_argument", ironcode.edit_replace, None, "x", "y")
+        assert ironcode.levenshtein("kitten", "sitting") == 3
+        assert ironcode.edit_candidates("simple", "a", "b") == ["b"]
