@@ -56,16 +56,16 @@ DECISIONS: dict[str, Decision] = {
     "edit_replace": Decision(
         "native",
         "edit",
-        "bench-edit (full run, 2 loaded cores): native 61x faster on the 10K-line fuzzy row and 99-108x "
-        "on no match (thread CPU time: 32x and 50x), 17-58x from 1K lines; exact matches are a wash "
-        "(twin 1-4x faster up to 1K lines), so the dispatcher tries an exact old in Python below 64K "
-        "characters first",
+        "bench-edit (full run, 2 shared cores): native 26x faster on the 10K-line fuzzy row and 74x on "
+        "no match, 22-42x from 1K lines; exact matches: twin 1.3-3.9x faster up to 1K lines, native "
+        "1.05-1.2x from 5K, so the dispatcher tries an exact old in Python below 64K characters first "
+        "(dispatch = twin or better on every exact row)",
         ("edit", ""),
     ),
     "edit_candidates": Decision(
         "native",
         "edit",
-        "the chain's strategies: bench-edit fuzzy and no-match rows, native 17-108x faster from 1K lines",
+        "the chain's strategies: bench-edit fuzzy and no-match rows, native 22-74x faster from 1K lines",
         ("edit", ""),
     ),
     "levenshtein": Decision(
