@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 import threading
 import time
@@ -21,6 +20,8 @@ from hypothesis import strategies as st
 import ironcode
 from ironcode import ffi
 from ironcode.twin import terminal as twin_terminal
+
+from .conftest import require_tool
 
 #: Generous deadline for output or an exit that should come within milliseconds.
 DEADLINE_S = 15.0
@@ -267,8 +268,7 @@ def test_close_kills_a_background_child_of_the_shell(term):
 
 
 def test_close_kills_jobs_an_interactive_shell_put_in_their_own_group(term):
-    if shutil.which("bash") is None:
-        pytest.skip("bash is not installed (the job-control case needs it)")
+    require_tool("bash")  # a failure under CI=true, a skip elsewhere
     t = term(["bash", "--norc", "--noprofile", "-i"])
     t.write("sleep 300 &\n")
     t.write("printf 'J%sJ\\n' $!\n")
