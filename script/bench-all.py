@@ -52,7 +52,7 @@ class Target:
 
 
 TARGETS = [
-    Target("Edit/Replace", "edit", "edit_replace", "6.03x (10K lines), target 20x", "edit_replace"),
+    Target("Edit/Replace", "edit", "", "6.03x (10K lines), target 20x", "edit_replace"),
     Target("File Search (grep)", "grep", "stdlib", "target 10x (kept rg)", "grep", "rg"),
     Target("Fuzzy Search", "fuzzy", "", "kept fuzzysort (Rust 1.5-3.5x slower)", "fuzzy_search"),
     Target("Bash Parsing", "shell", "parse", "50-100x (0.020 ms)", "parse_bash"),
