@@ -23,6 +23,7 @@ import gc
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -148,6 +149,7 @@ class Bench:
             "quick": self.quick,
             "rows": [{k: v for k, v in asdict(r).items() if k != "note" or v} for r in self.rows],
             "notes": self.notes,
+            "plan": self.plan,
         }
         print(markdown_table(self))
         for text in self.notes:
@@ -235,8 +237,13 @@ def markdown_table(bench: Bench) -> str:
         cells.append(speedup_text(bench.median(case, "python"), bench.median(case, "native")))
         if bench.plan:
             cells.append(bench.plan.get(case, ""))
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(cell_text(c) for c in cells) + " |")
     return "\n".join(lines)
+
+
+def cell_text(text: str) -> str:
+    """A markdown table cell: a bare ``|`` would end the cell early, so it is escaped (once)."""
+    return re.sub(r"(?<!\\)\|", r"\\|", text).replace("\n", " ")
 
 
 def speedup_text(baseline: float | None, candidate: float | None) -> str:

@@ -81,3 +81,32 @@ def test_reports_are_json_with_the_documented_shape(tmp_path):
     data = json.loads(out.read_text())
     impls = {r["impl"] for r in data["rows"]}
     assert {"python", "native-ctypes", "native-cffi-abi"} <= impls
+
+
+def test_report_tables_keep_each_benchmarks_plan_column_and_escape_pipes():
+    bench_all = load_bench_all()
+    from benchlib import markdown_table
+
+    rows = [
+        {"case": "parse a | b", "impl": impl, "median_s": t, "p95_s": t, "n": 3, "peak_mb": None}
+        for impl, t in (("native", 1.0), ("python", 2.0))
+    ]
+    report = {"bench": "shell", "rows": rows, "notes": [], "plan": {"parse a | b": "0.02 ms"}}
+    table = markdown_table(bench_all.as_bench(report))
+    header, _, row = table.splitlines()[2:5]
+    assert header.endswith("| migration plan |")
+    assert row == r"| parse a \| b | 1.00 s | 2.00 s | **2.00x faster** | 0.02 ms |"
+
+
+def test_every_target_names_a_decision_and_finds_its_headline_case():
+    bench_all = load_bench_all()
+    from ironcode import backend
+
+    for target in bench_all.TARGETS:
+        assert target.op in backend.DECISIONS, target
+    rows = [
+        {"case": case, "impl": impl, "median_s": 1.0}
+        for case in ("100 lines, fuzzy", "10K lines, fuzzy", "10K lines, no match")
+        for impl in ("native", "python")
+    ]
+    assert bench_all.headline({"rows": rows}, r".* lines, fuzzy$")[0] == "10K lines, fuzzy"
