@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-import pathspec
-
 from ..errors import IronCodeError, from_os_error
+from .globset import GlobError
 from .paths import absolute
+from .ripgrep_ignore import IGNORE, Gitignore, GitignoreBuilder
 
 DEFAULT_LIMIT = 100
 IGNORED_FOLDERS = frozenset(
@@ -28,7 +28,7 @@ def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = DEF
         raise from_os_error(e, root) from None
     if not is_dir:
         raise IronCodeError("not_a_directory", f"Path is not a directory: {root} (use read for a file)")
-    matcher = build_matcher(list(ignore or []))
+    matcher = build_matcher(root, list(ignore or []))
     files: list[str] = []
     collect(root, "", matcher, files)
     files.sort()
@@ -39,19 +39,26 @@ def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = DEF
     return {"root": root, "files": files, "truncated": truncated}
 
 
-def build_matcher(globs: list[str]) -> pathspec.PathSpec | None:
+def build_matcher(root: str, globs: list[str]) -> Gitignore | None:
+    """The globs as one gitignore (the `ignore` crate's rules, as ls.rs builds them)."""
     if not globs:
         return None
+    builder = GitignoreBuilder(os.fsencode(root))
     for glob in globs:
         if not isinstance(glob, str):
             raise IronCodeError("invalid_argument", f"ignore globs must be strings, got {glob!r}")
-    try:
-        return pathspec.GitIgnoreSpec.from_lines(globs)
-    except Exception as e:  # pathspec raises several types for a bad pattern
-        raise IronCodeError("invalid_pattern", f"Invalid ignore globs: {e}") from None
+        try:
+            builder.add_line(glob)
+        except GlobError as e:
+            raise IronCodeError("invalid_pattern", f"Invalid ignore glob '{glob}': {e}") from None
+    return builder.build()
 
 
-def collect(directory: str, prefix: str, matcher: pathspec.PathSpec | None, out: list[str]) -> None:
+def ignored(matcher: Gitignore | None, rel: str, is_dir: bool) -> bool:
+    return matcher is not None and matcher.matched(rel.encode(), is_dir) == IGNORE
+
+
+def collect(directory: str, prefix: str, matcher: Gitignore | None, out: list[str]) -> None:
     """Depth-first walk; unreadable folders are skipped, symlinked folders are not entered."""
     try:
         entries = list(os.scandir(directory))
@@ -62,12 +69,11 @@ def collect(directory: str, prefix: str, matcher: pathspec.PathSpec | None, out:
         rel = f"{prefix}/{name}" if prefix else name
         try:
             if entry.is_dir(follow_symlinks=False):
-                if name in IGNORED_FOLDERS or (matcher and matcher.match_file(rel + "/")):
+                if name in IGNORED_FOLDERS or ignored(matcher, rel, True):
                     continue
                 collect(entry.path, rel, matcher, out)
-            elif entry.is_file(follow_symlinks=True):
-                if not (matcher and matcher.match_file(rel)):
-                    out.append(rel)
+            elif entry.is_file(follow_symlinks=True) and not ignored(matcher, rel, False):
+                out.append(rel)
         except OSError:
             continue
 
