@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -23,3 +26,24 @@ def run_without_root_powers(code: str) -> str:
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60, cwd="/")
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
+
+
+@functools.cache
+def quick_bench(script: str) -> tuple[dict, str]:
+    """(JSON report, stdout) of ``script/<script> --quick``, run once per test session.
+
+    Several tests read the same quick run (the common report format in test_bench.py, each
+    benchmark's own cases elsewhere), so each script runs once, not once per test.
+    """
+    with tempfile.TemporaryDirectory(prefix="ironcode-bench-") as tmp:
+        out = os.path.join(tmp, "report.json")
+        proc = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "script", script), "--quick", "--json", out],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=dict(os.environ, PYTHONPATH=ROOT),
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        with open(out) as f:
+            return json.load(f), proc.stdout

@@ -5,33 +5,20 @@ Never asserts on time: speed is the benchmarks' job, correctness of their output
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from .helpers import ROOT
+from .helpers import ROOT, quick_bench
 
 SCRIPTS = sorted(p.name for p in (Path(ROOT) / "script").glob("bench-*.py") if p.name != "bench-all.py")
 IMPL_PREFIXES = ("native", "python")
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_benchmark_quick_run_writes_the_report_format(tmp_path, script):
-    out = tmp_path / "report.json"
-    proc = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "script", script), "--quick", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ, PYTHONPATH=ROOT),
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "| case |" in proc.stdout  # the markdown table
-    report = json.loads(out.read_text())
+def test_benchmark_quick_run_writes_the_report_format(script):
+    report, stdout = quick_bench(script)
+    assert "| case |" in stdout  # the markdown table
     assert isinstance(report["bench"], str) and report["bench"]
     assert set(report["machine"]) >= {"cpu", "cores", "python"}
     assert report["rows"], "no rows measured"

@@ -3,12 +3,7 @@ test_bench.py checks the report format common to all benchmarks)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
-from .helpers import ROOT
+from .helpers import quick_bench
 
 LOCK_CASES = {
     f"{name} ({flavour})"
@@ -17,17 +12,8 @@ LOCK_CASES = {
 }
 
 
-def test_bench_lock_quick_measures_every_case_on_both_backends(tmp_path):
-    out = tmp_path / "lock.json"
-    result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "script", "bench-lock.py"), "--quick", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ, PYTHONPATH=ROOT),
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(out.read_text())
+def test_bench_lock_quick_measures_every_case_on_both_backends():
+    report, stdout = quick_bench("bench-lock.py")
     assert report["bench"] == "lock" and report["quick"] is True
     rows = report["rows"]
     for row in rows:
@@ -38,5 +24,5 @@ def test_bench_lock_quick_measures_every_case_on_both_backends(tmp_path):
         assert {(case, "native"), (case, "python"), (case, "no-lock")} <= timed
     assert ("FFI crossing: ctypes call, no JSON", "native") in timed
     assert ("lock_stats() round trip", "python") in timed
-    assert "| single read (asyncio) |" in result.stdout  # the markdown table
-    assert "migration plan" in result.stdout
+    assert "| single read (asyncio) |" in stdout  # the markdown table
+    assert "migration plan" in stdout
