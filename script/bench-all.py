@@ -254,7 +254,7 @@ def size_series(report: dict) -> dict[str, list[tuple[float, float]]]:
             cases.setdefault(row["case"], {})[row["impl"]] = row["median_s"]
     for case, times in cases.items():
         native, python = pick(times, "native"), pick(times, "python")
-        m = re.search(r"(\d[\d,]*(?:\.\d+)?)\s*(K|M|KB|MB|B)?\b", case)
+        m = re.search(r"(\d[\d,]*(?:\.\d+)?)(?:\s*(KB|MB|K|M|B)\b)?", case)
         if not (native and python and m):
             continue
         size = float(m.group(1).replace(",", "")) * {"K": 1e3, "M": 1e6, "KB": 1e3, "MB": 1e6}.get(
@@ -282,6 +282,8 @@ def chart(reports: dict[str, dict], path: Path) -> bool:
             values.append(pick(found[1], "python") / pick(found[1], "native"))
     colors = ["tab:green" if v >= 1 else "tab:red" for v in values]
     left.barh(names, values, color=colors)
+    for y, v in enumerate(values):
+        left.text(v, y, f" {v:.2f}x", va="center", fontsize=8)
     left.axvline(1, color="black", linewidth=0.8)
     left.set_xscale("log")
     left.set_xlabel("speedup of native over the Python twin (log; >1: native faster)")

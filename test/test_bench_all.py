@@ -110,3 +110,15 @@ def test_every_target_names_a_decision_and_finds_its_headline_case():
         for impl in ("native", "python")
     ]
     assert bench_all.headline({"rows": rows}, r".* lines, fuzzy$")[0] == "10K lines, fuzzy"
+
+
+def test_size_series_groups_cases_that_differ_only_by_their_size():
+    bench_all = load_bench_all()
+    rows = [
+        {"case": f"{size} lines, fuzzy", "impl": impl, "median_s": t}
+        for size, t in (("10", 1.0), ("100", 2.0), ("1K", 4.0))
+        for impl in ("native", "python")
+    ]
+    rows += [{"case": "stats", "impl": "native", "median_s": 1.0}]
+    series = bench_all.size_series({"bench": "edit", "rows": rows})
+    assert series == {"edit: N lines, fuzzy": [(10.0, 1.0), (100.0, 1.0), (1000.0, 1.0)]}
