@@ -53,6 +53,11 @@ pub const INSTANCES_SYSCTL: &str = "fs.inotify.max_user_instances";
 /// `errno` values that mean "no more file descriptors" when creating an inotify instance.
 const EMFILE: i32 = 24;
 const ENFILE: i32 = 23;
+/// Longest [`close`] waits for notify's inotify thread to let go of the watcher. That thread ends
+/// on its own after the watcher is dropped; without the wait, a loop opening and closing watchers
+/// outran it and hit the per-user limit of inotify instances (128 by default) with every watcher
+/// already closed.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The answer of [`open`].
 #[derive(Debug, Serialize)]
@@ -90,6 +95,8 @@ struct State {
 struct Entry {
     shared: Arc<Shared>,
     os: Arc<Mutex<Option<RecommendedWatcher>>>,
+    /// Disconnected once notify's thread has dropped our event handler (see [`OsEventHandler`]).
+    os_released: Mutex<Option<Receiver<()>>>,
     jobs: Mutex<Option<Sender<Job>>>,
     scanner: Mutex<Option<JoinHandle<()>>>,
 }
@@ -144,10 +151,12 @@ pub fn open(path: &str, ignore: &[String], max_queue: i64) -> ToolResult<Opened>
         ready: Condvar::new(),
     });
     let (jobs, job_queue) = mpsc::channel();
+    let (released, os_released) = mpsc::channel();
     let handler = OsEventHandler {
         shared: Arc::clone(&shared),
         folders: jobs.clone(),
         last_unlink: None,
+        _released: released,
     };
     let os_watcher =
         RecommendedWatcher::new(handler, Config::default()).map_err(|e| start_error(&e, &root))?;
@@ -163,6 +172,7 @@ pub fn open(path: &str, ignore: &[String], max_queue: i64) -> ToolResult<Opened>
     let entry = Arc::new(Entry {
         shared,
         os,
+        os_released: Mutex::new(Some(os_released)),
         jobs: Mutex::new(Some(jobs)),
         scanner: Mutex::new(Some(scanner)),
     });
@@ -279,14 +289,19 @@ fn wait_duration(timeout: f64) -> ToolResult<Duration> {
 }
 
 impl Entry {
-    /// Closes the queue (waking waiters), drops notify's watcher (its thread removes the watches
-    /// and exits), and stops and joins the scanner.
+    /// Closes the queue (waking waiters), drops notify's watcher and waits (bounded by
+    /// [`CLOSE_TIMEOUT`]) until its thread has closed the inotify instance and let go of our
+    /// handler, and stops and joins the scanner.
     fn shutdown(&self) {
         self.shared.lock_state().closed = true;
         self.shared.ready.notify_all();
         // Taken out first so the scanner, which locks `os` per folder, sees the watcher gone.
         let os_watcher = lock(&self.os).take();
         drop(os_watcher);
+        if let Some(released) = lock(&self.os_released).take() {
+            // Nothing is ever sent: this returns `Disconnected` as soon as the handler is dropped.
+            let _ = released.recv_timeout(CLOSE_TIMEOUT);
+        }
         if let Some(jobs) = lock(&self.jobs).take() {
             let _ = jobs.send(Job::Stop);
         }
@@ -379,6 +394,9 @@ struct OsEventHandler {
     folders: Sender<Job>,
     /// The last path reported as unlinked, to drop the kernel's second report of a folder.
     last_unlink: Option<PathBuf>,
+    /// Never sent on; dropped with the handler, which notify's thread does as it ends, after
+    /// closing the inotify instance and its poll descriptors. [`Entry::shutdown`] waits for it.
+    _released: Sender<()>,
 }
 
 impl notify::EventHandler for OsEventHandler {
