@@ -23,8 +23,8 @@ use serde_json::Value;
 use registries::{fuzzy, lock, terminal, watcher};
 use stateless::{edit, files, git, search, shell, system};
 
-/// Rounds when none is given on the command line.
-const DEFAULT_ROUNDS: usize = 200;
+/// Rounds when none is given on the command line (as make leakcheck runs).
+const DEFAULT_ROUNDS: usize = 150;
 /// Longest any blocking call (terminal read/wait, watcher wait) is allowed to block, in seconds:
 /// every wait is bounded, even under valgrind's slowdown.
 const WAIT_S: f64 = 10.0;
