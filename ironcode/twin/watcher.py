@@ -429,19 +429,41 @@ def matched(matcher: list[Glob], relative: str, is_dir: bool) -> bool:
 
 
 class OsEventHandler:
-    """Runs on watchdog's emitter thread, which calls ``put`` as if this were its event queue."""
+    """Runs on watchdog's emitter thread, which calls ``put`` as if this were its event queue.
+
+    A folder moved out of the tree keeps its inotify watch in watchdog, which goes on reporting
+    its entries under the old path; the native side drops the watch. Here events below a folder
+    reported as gone are dropped until that path is added again (nothing can be created below it
+    before that). watchdog reports a deleted folder and one moved away alike, so both are
+    remembered: one path per folder removed while watching.
+    """
 
     def __init__(self, shared: Shared) -> None:
         self.shared = shared
+        self.gone_folders: set[str] = set()
 
     def put(self, item: tuple[FileSystemEvent, object], *args: object, **kwargs: object) -> None:
         event = item[0]
         for path, kind, is_dir in classify(event):
             path = _text(path)
+            if self.gone_folders and self.below_gone_folder(path):
+                continue
             if kind == UNLINK:
+                if is_dir:
+                    self.gone_folders.add(path)
                 is_dir = None
+            else:
+                self.gone_folders.discard(path)
             if not self.shared.is_ignored(path, is_dir):
                 self.shared.push(path, kind)
+
+    def below_gone_folder(self, path: str) -> bool:
+        folder = os.path.dirname(path)
+        while folder.startswith(self.shared.prefix):
+            if folder in self.gone_folders:
+                return True
+            folder = os.path.dirname(folder)
+        return False
 
 
 def classify(event: FileSystemEvent) -> list[tuple[str, str, bool]]:

@@ -45,7 +45,7 @@ mod inotify;
 mod queue;
 
 use globs::{build_matcher, is_ignored};
-use inotify::{Inotify, OsEvent, READ_BUFFER_BYTES};
+use inotify::{Inotify, OsEvent, READ_BUFFER_BYTES, Waker};
 pub use queue::{Event, EventQueue, Kind};
 
 /// Events kept when the caller gives no `max_queue`.
@@ -63,6 +63,11 @@ const EMFILE: i32 = 24;
 const ENFILE: i32 = 23;
 /// `errno` of `inotify_add_watch` when the per-user watch limit is reached.
 const ENOSPC: i32 = 28;
+/// Longest [`close`] waits for the reader thread to close the inotify instance. Closing one waits
+/// for the kernel's RCU grace period (2-16 ms measured on a busy machine); returning before it is
+/// done let a loop opening and closing watchers run out of inotify instances (128 per user by
+/// default) with every watcher already closed.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The answer of [`open`].
 #[derive(Debug, Serialize)]
@@ -96,12 +101,14 @@ struct State {
     closed: bool,
 }
 
-/// A registry entry: the shared state, the inotify instance, and the two threads.
+/// A registry entry: the shared state, what stops the reader thread, and the scanner thread.
+/// Only the two threads hold the inotify instance, and the reader lets go of it last.
 struct Entry {
     shared: Arc<Shared>,
-    inotify: Arc<Inotify>,
+    waker: Arc<Waker>,
+    /// Disconnected once the reader has closed the inotify instance (nothing is ever sent).
+    reader_done: Mutex<Option<Receiver<()>>>,
     jobs: Mutex<Option<Sender<Job>>>,
-    reader: Mutex<Option<JoinHandle<()>>>,
     scanner: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -156,19 +163,24 @@ pub fn open(path: &str, ignore: &[String], max_queue: i64) -> ToolResult<Opened>
     });
     let inotify = Arc::new(Inotify::new().map_err(|e| start_error(&e, &root))?);
     let (jobs, job_queue) = mpsc::channel();
+    let (done, reader_done) = mpsc::channel::<()>();
     let entry = Arc::new(Entry {
         shared: Arc::clone(&shared),
-        inotify: Arc::clone(&inotify),
+        waker: inotify.waker(),
+        reader_done: Mutex::new(Some(reader_done)),
         jobs: Mutex::new(Some(jobs.clone())),
-        reader: Mutex::new(None),
         scanner: Mutex::new(None),
     });
+    // Not joined: close() waits for `done` instead, which is bounded (see CLOSE_TIMEOUT).
     let started = spawn("ironcode-watcher-read", {
         let (shared, inotify) = (Arc::clone(&shared), Arc::clone(&inotify));
-        move || read_events(&shared, &inotify, &jobs)
+        move || {
+            read_events(&shared, &inotify, &jobs);
+            drop(inotify); // the last handle once the scanner is gone: closes the descriptor
+            drop(done);
+        }
     })
-    .and_then(|reader| {
-        *lock(&entry.reader) = Some(reader);
+    .and_then(|_detached_reader| {
         spawn("ironcode-watcher-scan", {
             let (shared, inotify) = (Arc::clone(&shared), Arc::clone(&inotify));
             move || scan_new_folders(job_queue, &shared, &inotify)
@@ -295,20 +307,21 @@ fn wait_duration(timeout: f64) -> ToolResult<Duration> {
 }
 
 impl Entry {
-    /// Closes the queue (waking waiters), stops and joins the reader and the scanner; the
-    /// inotify descriptor (and with it every watch) closes when the last of them lets go.
+    /// Closes the queue (waking waiters), stops and joins the scanner, then stops the reader and
+    /// waits (bounded by [`CLOSE_TIMEOUT`]) until it has closed the inotify instance: in that
+    /// order the reader holds the last handle on it.
     fn shutdown(&self) {
         self.shared.lock_state().closed = true;
         self.shared.ready.notify_all();
-        self.inotify.wake();
-        if let Some(reader) = lock(&self.reader).take() {
-            let _ = reader.join();
-        }
         if let Some(jobs) = lock(&self.jobs).take() {
             let _ = jobs.send(Job::Stop);
         }
         if let Some(scanner) = lock(&self.scanner).take() {
             let _ = scanner.join();
+        }
+        self.waker.wake();
+        if let Some(reader_done) = lock(&self.reader_done).take() {
+            let _ = reader_done.recv_timeout(CLOSE_TIMEOUT);
         }
     }
 }

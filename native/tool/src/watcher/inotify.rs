@@ -15,7 +15,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustix::event::{EventfdFlags, PollFd, PollFlags, eventfd, poll};
 use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
@@ -71,12 +71,24 @@ impl Folder {
     }
 }
 
-/// One inotify instance and the folders it watches.
+/// One inotify instance and the folders it watches; dropping the last handle closes it.
 pub struct Inotify {
     fd: OwnedFd,
-    /// Written by [`Inotify::wake`] to stop the reading thread.
-    wake: OwnedFd,
+    waker: Arc<Waker>,
     folders: Mutex<HashMap<i32, Folder>>,
+}
+
+/// Stops the thread blocked in [`Inotify::wait`]; shared apart from the instance so that holding
+/// it does not keep the inotify descriptor open.
+pub struct Waker {
+    fd: OwnedFd,
+}
+
+impl Waker {
+    /// Makes [`Inotify::wait`] return `false`, now and from then on.
+    pub fn wake(&self) {
+        let _ = rustix::io::write(&self.fd, &1u64.to_ne_bytes());
+    }
 }
 
 impl Inotify {
@@ -88,9 +100,14 @@ impl Inotify {
         let fd = inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK)?;
         Ok(Inotify {
             fd,
-            wake,
+            waker: Arc::new(Waker { fd: wake }),
             folders: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// What stops [`Inotify::wait`].
+    pub fn waker(&self) -> Arc<Waker> {
+        Arc::clone(&self.waker)
     }
 
     /// Watches the entries of `folder` (not its subfolders' entries). The root is also watched
@@ -115,17 +132,12 @@ impl Inotify {
         Ok(())
     }
 
-    /// Makes [`Inotify::wait`] return `false`, now and from then on.
-    pub fn wake(&self) {
-        let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
-    }
-
-    /// Blocks until events can be read (`true`) or [`Inotify::wake`] was called (`false`).
+    /// Blocks until events can be read (`true`) or [`Waker::wake`] was called (`false`).
     pub fn wait(&self) -> io::Result<bool> {
         loop {
             let mut fds = [
                 PollFd::new(&self.fd, PollFlags::IN),
-                PollFd::new(&self.wake, PollFlags::IN),
+                PollFd::new(&self.waker.fd, PollFlags::IN),
             ];
             match poll(&mut fds, None) {
                 Ok(_) if !fds[1].revents().is_empty() => return Ok(false),
