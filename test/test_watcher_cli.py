@@ -6,7 +6,6 @@ Each process gets ``--timeout`` (it ends by itself) and every wait on it has a t
 from __future__ import annotations
 
 import json
-import os
 import select
 import subprocess
 import sys
@@ -14,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from .helpers import quick_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The longest a test waits for the CLI to start or finish.
@@ -119,18 +120,8 @@ def test_watch_stops_on_interrupt_without_a_traceback(tmp_path):
     assert "Traceback" not in err
 
 
-def test_the_quick_benchmark_writes_its_report(tmp_path):
-    report = tmp_path / "bench.json"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "script" / "bench-watcher.py"), "--quick", "--json", str(report)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert result.returncode == 0, result.stderr
-    data = json.loads(report.read_text())
+def test_the_quick_benchmark_reports_every_case_for_every_implementation():
+    data, stdout = quick_bench("bench-watcher.py")
     assert data["bench"] == "watcher" and data["quick"] is True
     assert set(data["machine"]) >= {"cpu", "cores", "python"}
     impls_by_case: dict[str, set[str]] = {}
@@ -154,4 +145,4 @@ def test_the_quick_benchmark_writes_its_report(tmp_path):
         assert row["median_s"] > 0 and row["n"] >= 1
     notes = " ".join(data["notes"])
     assert "events/s" in notes and "creation floor" in notes and "delivery" in notes
-    assert "| case |" in result.stdout
+    assert "| case |" in stdout
