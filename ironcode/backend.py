@@ -168,9 +168,11 @@ DECISIONS: dict[str, Decision] = {
     "Watcher": Decision(
         "native",
         "watcher",
-        "bench-watcher: write→event median 0.22 vs 0.34 ms (p95 0.31 vs 0.58); 1,000 files 34.8 vs 88.3 ms "
-        "(2.5x; 3.0x less CPU); start on 200 folders 2.9 vs 31.7 ms, 211 vs 522 inotify watches (ignored "
-        "folders unwatched)",
+        "bench-watcher (2 runs, loaded 2-core box): write→event median 0.23 vs 0.43 ms (watchdog Observer "
+        "0.49-0.50); 1,000 files created→all events 16.6-19.1 vs 52-61 ms (watchdog 51-80: 3.0-4.2x, where "
+        "creating the files alone takes 11.4 ms, so no watcher could pass 4.4-7.1x); 1,000 queued events→caller "
+        "1.7-3.2 vs 50-55 ms (17-30x; 21-38x watchdog); 4.3-5.9x less CPU; start+close on 200 folders 12-16 vs "
+        "40-52 ms, 211 vs 522 inotify watches (ignored folders unwatched)",
         ("watcher", ""),
     ),
     # lock (issue 10)
