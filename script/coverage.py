@@ -10,10 +10,12 @@ Run by ``make coverage`` (which first installs the ``coverage`` extra: coverage.
 3. run the pytest suite under coverage.py with ``IRONCODE_LIB`` pointing at the instrumented
    library, so every native call the Python suite makes (subprocesses included: the environment
    is inherited) is counted on the Rust side too;
-4. merge the profiles and report lines, regions and functions of ``native/tool/src`` (not the
-   crates from ~/.cargo, not ``tests/`` or ``examples/``), and coverage.py's total over ``ironcode/``.
+4. merge the profiles and report the lines of ``native/tool/src`` compiled into the cdylib (not
+   the crates from ~/.cargo, ``tests/``, ``examples/`` or ``#[cfg(test)]`` modules) that either
+   suite ran, llvm-cov's own region/function totals, and coverage.py's total over ``ironcode/``.
 
-Per-file tables go to ``coverage-out/`` (``rust.txt``, ``python.txt``, JSON summaries beside them).
+Per-file tables go to ``coverage-out/``: ``rust-lines.txt`` (with the missed lines), ``rust.txt``
+(llvm-cov report), ``python.txt``, JSON beside them. ``--report-only`` redoes them from the last run.
 Exits non-zero when a test fails or either total is under its bar (``--rust-min``, ``--python-min``).
 """
 
