@@ -27,8 +27,7 @@ pub fn file_list(
         follow,
         max_depth,
     };
-    let mut files =
-        walk::collect_files(&root, &options, |entry| Some(walk::relative(&root, entry)))?;
+    let mut files = walk::collect_files(&root, &options, |entry| Some(entry.relative()))?;
     files.sort_unstable();
     Ok(files)
 }

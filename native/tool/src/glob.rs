@@ -42,8 +42,9 @@ pub fn glob(pattern: &str, path: &str, limit: Option<usize>) -> ToolResult<GlobR
         globs: vec![pattern.to_string()],
         ..Default::default()
     };
+    // Only the matches are `stat`ed, each relative to its open folder.
     let mut found = walk::collect_files(&root, &options, |entry| {
-        let modified = modified_ns(entry.path())?;
+        let modified = entry.modified_ns()?;
         Some((modified, paths::display(entry.path())))
     })?;
     sort_newest_first(&mut found);
@@ -60,7 +61,12 @@ pub fn glob(pattern: &str, path: &str, limit: Option<usize>) -> ToolResult<GlobR
 /// Modification time in nanoseconds since the epoch (negative before it), following symlinks;
 /// None when the file vanished since the walk saw it.
 pub fn modified_ns(path: &Path) -> Option<i128> {
-    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    metadata_modified_ns(&std::fs::metadata(path).ok()?)
+}
+
+/// [`modified_ns`] from metadata already at hand (grep `fstat`s the file it has open).
+pub fn metadata_modified_ns(metadata: &std::fs::Metadata) -> Option<i128> {
+    let modified = metadata.modified().ok()?;
     Some(match modified.duration_since(UNIX_EPOCH) {
         Ok(after) => after.as_nanos() as i128,
         Err(before) => -(before.duration().as_nanos() as i128),

@@ -84,10 +84,12 @@ pub fn grep(
             ..Default::default()
         };
         walk::collect_files_with(&target, &options, new_searcher, |searcher, entry| {
-            search_file(&matcher, entry.path(), searcher)
+            search_file(&matcher, entry.open().ok()?, entry.path(), searcher)
         })?
     } else if target.is_file() {
-        search_file(&matcher, &target, &mut new_searcher())
+        File::open(&target)
+            .ok()
+            .and_then(|file| search_file(&matcher, file, &target, &mut new_searcher()))
             .into_iter()
             .collect()
     } else {
@@ -190,10 +192,10 @@ pub struct FileMatches {
 /// buffer, so every file is read in the same chunks a fresh searcher would use.
 fn search_file(
     matcher: &RegexMatcher,
+    file: File,
     path: &Path,
     searcher: &mut Searcher,
 ) -> Option<(i128, FileMatches)> {
-    let file = File::open(path).ok()?;
     let mut sink = LineCollector::default();
     let searched = searcher.search_file(matcher, &file, &mut sink);
     if searched.is_err() || sink.reach >= SEARCHER_BUFFER_BYTES {
@@ -202,7 +204,7 @@ fn search_file(
     if searched.is_err() || sink.lines.is_empty() {
         return None;
     }
-    let modified = crate::glob::modified_ns(path)?;
+    let modified = crate::glob::metadata_modified_ns(&file.metadata().ok()?)?;
     Some((
         modified,
         FileMatches {

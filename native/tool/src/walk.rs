@@ -1,7 +1,6 @@
 //! `walk`: the one directory walk behind `file_list`, `glob` and `grep`.
 //!
-//! It is ripgrep's own walker (the `ignore` crate) configured as `rg --hidden -g '!.git'` runs
-//! it, so the three search tools see exactly the files ripgrep would search:
+//! It visits exactly the files `rg --hidden -g '!.git'` would search:
 //!
 //! - `.gitignore` files inside a git repository (nested, with negations), `.ignore`,
 //!   `.rgignore`, `.git/info/exclude` and the global git excludes file, and such files in the
@@ -10,34 +9,53 @@
 //!   keeps an ignored path and enters an ignored folder; with any positive glob, files matching
 //!   none are dropped; `!glob` excludes; the last matching glob wins;
 //! - `.git` is never entered or listed (an implicit last `!.git` override);
-//! - symlinks are skipped unless followed, and a followed symlink loop is reported by the walker
-//!   and skipped, never walked again; unreadable folders are skipped.
+//! - symlinks are skipped unless followed, and a followed symlink that leads back to a folder
+//!   above it is skipped, never walked again; unreadable folders are skipped.
+//!
+//! The rules are the `ignore` crate's own matchers (`Gitignore`, `Override`) applied as its
+//! walker applies them ([`ripgrep_ignore`], a port of its `dir.rs`); the traversal is this
+//! module's. Measured on the 46K-file standard library tree, the crate's `WalkParallel` spent
+//! about half of its CPU time outside the kernel (a heap path, a work-queue message and an
+//! `Ignore` node with four empty matchers per entry, every file passed through the queue) and
+//! the rest opening files by absolute path. Here a folder is listed with `getdents` into a
+//! reused buffer, only folders go through the shared queue, and a file is handed to the caller
+//! while its folder is open, so it can be opened or `stat`ed relative to that folder.
 //!
 //! A large walk runs on several threads; callers sort what it collects, so results are
 //! deterministic. Globs anchored below a literal folder (`src/**/*.rs`) prune the walk to the
 //! folders on the way there.
 //! The Python twin (`ironcode/twin/walk.py`) reimplements this precedence step by step.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+mod ripgrep_ignore;
 
+use std::ffi::{CStr, OsStr};
+use std::fs::{self, File};
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use ignore::gitignore::GitignoreBuilder;
 use ignore::overrides::{Override, OverrideBuilder};
-use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RawDir, StatxFlags};
 
 use crate::error::{ErrorKind, IoResultExt, ToolError, ToolResult};
 use crate::paths;
+use ripgrep_ignore::{Chain, IgnoreFilesFound, Matcher};
 
 /// The override appended after the caller's globs: `.git` is never entered or listed, whatever
 /// the globs say (the last matching override wins).
 pub const NEVER_GIT: &str = "!.git";
-/// ripgrep's own ignore file, read with the highest precedence of all ignore files.
-pub const RG_IGNORE_FILE: &str = ".rgignore";
-/// Trees up to this many entries are walked on the calling thread: starting walker threads
-/// costs milliseconds on a busy machine, more than a small walk. A larger tree is walked again
-/// on several threads (measured: 0.5 ms vs 1.5-3 ms for this repository; 0.7 s vs 0.48 s for
-/// 46K files, of which the aborted first pass costs about 2 %).
-pub const SEQUENTIAL_ENTRY_BUDGET: usize = 1000;
+/// Once a walk has seen this many entries on the calling thread, helper threads join it.
+/// Starting threads costs milliseconds on a busy machine, more than a small walk (this
+/// repository: 0.5 ms on one thread vs 1.5-3 ms with a thread pool).
+pub const PARALLEL_AFTER_ENTRIES: usize = 1000;
+/// At most this many walker threads, however many cores there are (as ripgrep caps its own).
+pub const MAX_THREADS: usize = 12;
+/// The buffer one `getdents` call fills; a folder with more entries takes several calls.
+pub const DIR_BUFFER_BYTES: usize = 32 * 1024;
 
 /// What to walk and how; the defaults are ripgrep's with `--hidden`.
 #[derive(Debug, Clone, Default)]
@@ -95,28 +113,70 @@ fn invalid_glob(glob: &str, err: &ignore::Error) -> ToolError {
     )
 }
 
-/// ripgrep's walker for `root` as `rg --hidden -g GLOB... -g '!.git'` configures it, with
-/// global gitignore patterns interpreted relative to `root` (ripgrep: its working directory,
-/// which is `root` when it is run from there).
-pub fn builder(root: &Path, options: &WalkOptions) -> ToolResult<WalkBuilder> {
-    let mut builder = WalkBuilder::new(root);
-    builder
-        .overrides(overrides(root, &options.globs)?)
-        .hidden(options.skip_hidden)
-        .follow_links(options.follow)
-        .max_depth(options.max_depth)
-        .current_dir(root)
-        .add_custom_ignore_filename(RG_IGNORE_FILE)
-        .threads(0);
-    if let Some(prefix) = literal_prefix(&options.globs) {
-        // Only the folders on the way to `prefix` and below it can hold a file the globs keep;
-        // the walk still applies every ignore file on the way, so nothing else changes.
-        let target = root.join(prefix);
-        builder.filter_entry(move |entry| {
-            target.starts_with(entry.path()) || entry.path().starts_with(&target)
-        });
+/// One walk's settings: the matcher every folder shares, and how deep and where to go.
+struct Walk {
+    matcher: Matcher,
+    /// The rules of the folders above the root (probed once).
+    parents: Chain,
+    follow: bool,
+    max_depth: Option<usize>,
+    /// Only folders on the way to this path, and what is below it, are walked (a glob prefix).
+    only_towards: Option<PathBuf>,
+    /// Bytes of the root path plus its separator: an entry's path relative to the root follows.
+    root_len: usize,
+    /// When following symlinks: the folders above the root (a link to one of them is a loop).
+    root_ancestors: Option<Arc<Ancestor>>,
+}
+
+/// ripgrep's walk of `root` as `rg --hidden -g GLOB... -g '!.git'` configures it, with global
+/// gitignore patterns interpreted relative to `root` (ripgrep: its working directory, which is
+/// `root` when it is run from there).
+fn builder(root: &Path, options: &WalkOptions) -> ToolResult<Walk> {
+    let overrides = overrides(root, &options.globs)?;
+    let (parents, absolute_base, has_absolute_parent_rules) = ripgrep_ignore::add_parents(root);
+    let (global, _) = GitignoreBuilder::new(root).build_global();
+    let root_bytes = root.as_os_str().as_bytes();
+    Ok(Walk {
+        matcher: Matcher {
+            root: root.to_path_buf(),
+            overrides,
+            has_globs: !options.globs.is_empty(),
+            skip_hidden: options.skip_hidden,
+            global_gitignore: (!global.is_empty()).then_some(global),
+            absolute_base,
+            has_absolute_parent_rules,
+        },
+        parents,
+        follow: options.follow,
+        max_depth: options.max_depth,
+        // Only the folders on the way to the prefix and below it can hold a file the globs
+        // keep; every ignore file on the way still applies, so nothing else changes.
+        only_towards: literal_prefix(&options.globs).map(|prefix| root.join(prefix)),
+        root_len: root_bytes.len() + usize::from(!root_bytes.ends_with(b"/")),
+        root_ancestors: if options.follow {
+            root_ancestors(root)
+        } else {
+            None
+        },
+    })
+}
+
+/// The folders above the canonical `root`, outermost first in the chain's tail: the crate's
+/// loop check compares a link's target with them too (a link to a folder above the root leads
+/// back to the root).
+fn root_ancestors(root: &Path) -> Option<Arc<Ancestor>> {
+    let canonical = root.canonicalize().ok()?;
+    let mut parents: Vec<&Path> = canonical.ancestors().skip(1).collect();
+    parents.reverse();
+    let mut chain = None;
+    for parent in parents {
+        let stat = rustix::fs::stat(parent).ok()?;
+        chain = Some(Arc::new(Ancestor {
+            id: (stat.st_dev, stat.st_ino),
+            parent: chain,
+        }));
     }
-    Ok(builder)
+    chain
 }
 
 /// The folder, relative to the root, below which every file the globs can keep must lie: the
@@ -163,19 +223,64 @@ fn is_literal_folder(name: &str) -> bool {
 /// Characters with a meaning in a glob; a folder name without them is matched literally.
 const GLOB_META: &[char] = &['*', '?', '[', ']', '{', '}', '\\'];
 
-/// Walks `root` on several threads and returns `keep(entry)` for every regular file the walk
-/// visits (a followed symlink counts as the file it points to). Entries the walker cannot read
-/// (unreadable folders, broken links, symlink loops) are skipped. The order is unspecified.
+/// A regular file the walk keeps (a followed symlink counts as the file it points to), lent to
+/// the caller while its folder is open, so it can be opened or `stat`ed without looking its
+/// whole path up again.
+pub struct FileEntry<'a> {
+    path: &'a Path,
+    root_len: usize,
+    dir: BorrowedFd<'a>,
+    name: &'a CStr,
+}
+
+impl FileEntry<'_> {
+    /// The file's absolute path.
+    pub fn path(&self) -> &Path {
+        self.path
+    }
+
+    /// The path relative to the search root, `/`-separated, lossy for names that are not UTF-8.
+    pub fn relative(&self) -> String {
+        let bytes = self.path.as_os_str().as_bytes();
+        String::from_utf8_lossy(bytes.get(self.root_len..).unwrap_or(bytes)).into_owned()
+    }
+
+    /// Opens the file for reading, as `File::open(path)` would (following a symlink).
+    pub fn open(&self) -> io::Result<File> {
+        let fd = rustix::fs::openat(
+            self.dir,
+            self.name,
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(File::from(fd))
+    }
+
+    /// Modification time in nanoseconds since the epoch (negative before it), following
+    /// symlinks; None when the file vanished since its folder was listed.
+    pub fn modified_ns(&self) -> Option<i128> {
+        let stat =
+            rustix::fs::statx(self.dir, self.name, AtFlags::empty(), StatxFlags::MTIME).ok()?;
+        Some(i128::from(stat.stx_mtime.tv_sec) * 1_000_000_000 + i128::from(stat.stx_mtime.tv_nsec))
+    }
+}
+
+/// Walks `root` and returns `keep(entry)` for every regular file the walk visits (a followed
+/// symlink counts as the file it points to). Entries the walk cannot read (unreadable folders,
+/// broken links, symlink loops) are skipped. The order is unspecified.
 pub fn collect_files<T, F>(root: &Path, options: &WalkOptions, keep: F) -> ToolResult<Vec<T>>
 where
     T: Send,
-    F: Fn(&DirEntry) -> Option<T> + Sync,
+    F: Fn(&FileEntry) -> Option<T> + Sync,
 {
     collect_files_with(root, options, || (), |_, entry| keep(entry))
 }
 
 /// Like [`collect_files`], with per-thread state made by `init` and lent to every `keep` call
-/// on that thread (grep keeps one reusable searcher per thread).
+/// on that thread (grep keeps one reusable searcher and read buffer per thread).
+///
+/// The walk starts on the calling thread; once it has seen [`PARALLEL_AFTER_ENTRIES`] entries,
+/// helper threads (one per further core) take folders from the same queue.
 pub fn collect_files_with<S, T, I, F>(
     root: &Path,
     options: &WalkOptions,
@@ -186,113 +291,348 @@ where
     S: Send,
     T: Send,
     I: Fn() -> S + Sync,
-    F: Fn(&mut S, &DirEntry) -> Option<T> + Sync,
+    F: Fn(&mut S, &FileEntry) -> Option<T> + Sync,
 {
-    let builder = builder(root, options)?;
-    if !options.follow {
-        // Following links, the two walkers differ on a link to a folder above the root, so
-        // only the parallel one (which calls that a loop) is used then.
-        if let Some(files) = small_tree_files(&builder) {
-            let mut state = init();
-            return Ok(files.iter().filter_map(|e| keep(&mut state, e)).collect());
+    let walk = builder(root, options)?;
+    let queue = Queue::new(DirWork {
+        path: root.to_path_buf(),
+        depth: 0,
+        rules: walk.parents.clone(),
+        ancestors: walk.root_ancestors.clone(),
+    });
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_THREADS);
+    let (walk, queue, init, keep) = (&walk, &queue, &init, &keep);
+    let found = std::thread::scope(|scope| {
+        let mut helpers = Vec::new();
+        let mut main = Worker::new(walk, keep, init());
+        main.run(queue, &mut || {
+            for _ in 1..threads {
+                helpers.push(scope.spawn(move || {
+                    let mut helper = Worker::new(walk, keep, init());
+                    helper.run(queue, &mut || {});
+                    helper.found
+                }));
+            }
+        });
+        let mut found = main.found;
+        for helper in helpers {
+            match helper.join() {
+                Ok(mut more) => found.append(&mut more),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        found
+    });
+    Ok(found)
+}
+
+/// A folder waiting to be read.
+struct DirWork {
+    path: PathBuf,
+    depth: usize,
+    /// The rules in force in the folder above it.
+    rules: Chain,
+    /// When following symlinks: the folders it lies in, to recognise a link back up.
+    ancestors: Option<Arc<Ancestor>>,
+}
+
+/// A folder on the way down (device and inode), when following symlinks.
+struct Ancestor {
+    id: (u64, u64),
+    parent: Option<Arc<Ancestor>>,
+}
+
+/// The folders still to read, shared by the walk's threads (last in, first out: depth first).
+struct Queue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+struct QueueState {
+    folders: Vec<DirWork>,
+    /// Threads reading a folder (which may add more).
+    busy: usize,
+    /// Threads waiting for a folder.
+    idle: usize,
+    /// A thread panicked: the others stop instead of waiting for it forever.
+    failed: bool,
+}
+
+impl Queue {
+    fn new(root: DirWork) -> Self {
+        Queue {
+            state: Mutex::new(QueueState {
+                folders: vec![root],
+                busy: 0,
+                idle: 0,
+                failed: false,
+            }),
+            ready: Condvar::new(),
         }
     }
-    let walker = builder.build_parallel();
-    let results = Mutex::new(Vec::new());
-    let mut visitors = Collector {
-        init: &init,
-        keep: &keep,
-        results: &results,
-    };
-    walker.visit(&mut visitors);
-    Ok(results.into_inner().unwrap_or_else(|p| p.into_inner()))
-}
 
-/// The files of a tree of at most [`SEQUENTIAL_ENTRY_BUDGET`] entries, walked on this thread;
-/// None for a larger tree (the caller starts over on several threads).
-fn small_tree_files(builder: &WalkBuilder) -> Option<Vec<DirEntry>> {
-    let mut files = Vec::new();
-    for (seen, entry) in builder.build().enumerate() {
-        if seen >= SEQUENTIAL_ENTRY_BUDGET {
-            return None;
-        }
-        if let Ok(entry) = entry
-            && is_file(&entry)
-        {
-            files.push(entry);
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The next folder to read; None once the walk is over (nothing queued and nobody busy).
+    fn next(&self) -> Option<DirWork> {
+        let mut state = self.lock();
+        loop {
+            if state.failed {
+                return None;
+            }
+            if let Some(work) = state.folders.pop() {
+                state.busy += 1;
+                return Some(work);
+            }
+            if state.busy == 0 {
+                return None;
+            }
+            state.idle += 1;
+            state = self.ready.wait(state).unwrap_or_else(|p| p.into_inner());
+            state.idle -= 1;
         }
     }
-    Some(files)
-}
 
-/// Whether the walker's entry is a file ripgrep would list: a regular file, or a symlink to one
-/// when links are followed (the walker then reports the target's type).
-pub fn is_file(entry: &DirEntry) -> bool {
-    entry.file_type().is_some_and(|t| t.is_file())
-}
-
-/// `entry`'s path relative to `root`, `/`-separated, lossy for names that are not UTF-8.
-pub fn relative(root: &Path, entry: &DirEntry) -> String {
-    let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
-    paths::display(rel)
-}
-
-/// Builds one [`FileVisitor`] per walker thread.
-struct Collector<'a, T, I, F> {
-    init: &'a I,
-    keep: &'a F,
-    results: &'a Mutex<Vec<T>>,
-}
-
-impl<'s, S, T, I, F> ParallelVisitorBuilder<'s> for Collector<'s, T, I, F>
-where
-    S: Send + 's,
-    T: Send,
-    I: Fn() -> S + Sync,
-    F: Fn(&mut S, &DirEntry) -> Option<T> + Sync,
-{
-    fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
-        Box::new(FileVisitor {
-            state: (self.init)(),
-            keep: self.keep,
-            found: Vec::new(),
-            results: self.results,
-        })
+    /// Hands over the subfolders of a folder just read.
+    fn finish(&self, subfolders: &mut Vec<DirWork>) {
+        let mut state = self.lock();
+        state.busy -= 1;
+        state.folders.append(subfolders);
+        if state.idle > 0 && (!state.folders.is_empty() || state.busy == 0) {
+            self.ready.notify_all();
+        }
     }
 }
 
-/// Collects one thread's files locally and hands them over once, when the thread finishes.
-struct FileVisitor<'a, S, T: Send, F> {
-    state: S,
-    keep: &'a F,
-    found: Vec<T>,
-    results: &'a Mutex<Vec<T>>,
-}
+/// Marks the queue failed if the thread holding it unwinds (a panic in `keep`).
+struct PanicGuard<'a>(&'a Queue);
 
-impl<S, T, F> ParallelVisitor for FileVisitor<'_, S, T, F>
-where
-    S: Send,
-    T: Send,
-    F: Fn(&mut S, &DirEntry) -> Option<T> + Sync,
-{
-    fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) -> WalkState {
-        // Errors are folders we cannot read, links we cannot follow and symlink loops: ripgrep
-        // reports them on stderr and goes on; there is no stderr here, so they are skipped.
-        if let Ok(entry) = entry
-            && is_file(&entry)
-            && let Some(value) = (self.keep)(&mut self.state, &entry)
-        {
-            self.found.push(value);
-        }
-        WalkState::Continue
-    }
-}
-
-impl<S, T: Send, F> Drop for FileVisitor<'_, S, T, F> {
+impl Drop for PanicGuard<'_> {
     fn drop(&mut self) {
-        let mut results = self.results.lock().unwrap_or_else(|p| p.into_inner());
-        results.append(&mut self.found);
+        if std::thread::panicking() {
+            self.0.lock().failed = true;
+            self.0.ready.notify_all();
+        }
     }
+}
+
+/// One walk thread: its buffers, its state for `keep`, and what it kept.
+struct Worker<'w, S, T, F> {
+    walk: &'w Walk,
+    keep: &'w F,
+    state: S,
+    found: Vec<T>,
+    /// `getdents` output.
+    dir_buffer: Vec<u8>,
+    /// The names of the folder being read, NUL-terminated, back to back.
+    names: Vec<u8>,
+    /// (start of the name in `names`, its type) per entry.
+    entries: Vec<(usize, FileType)>,
+    /// The path of the entry being looked at.
+    path: Vec<u8>,
+    subfolders: Vec<DirWork>,
+    seen: usize,
+}
+
+impl<'w, S, T, F> Worker<'w, S, T, F>
+where
+    F: Fn(&mut S, &FileEntry) -> Option<T>,
+{
+    fn new(walk: &'w Walk, keep: &'w F, state: S) -> Self {
+        Worker {
+            walk,
+            keep,
+            state,
+            found: Vec::new(),
+            dir_buffer: Vec::with_capacity(DIR_BUFFER_BYTES),
+            names: Vec::new(),
+            entries: Vec::new(),
+            path: Vec::new(),
+            subfolders: Vec::new(),
+            seen: 0,
+        }
+    }
+
+    /// Reads folders from `queue` until the walk is over; calls `grow` once, when this thread
+    /// has seen [`PARALLEL_AFTER_ENTRIES`] entries.
+    fn run(&mut self, queue: &Queue, grow: &mut dyn FnMut()) {
+        let mut grown = false;
+        while let Some(work) = queue.next() {
+            let guard = PanicGuard(queue);
+            self.read_dir(work);
+            queue.finish(&mut self.subfolders);
+            drop(guard);
+            if !grown && self.seen >= PARALLEL_AFTER_ENTRIES {
+                grown = true;
+                grow();
+            }
+        }
+    }
+
+    /// Lists one folder, keeps its files and queues its subfolders (the crate's `run_one` and
+    /// `generate_work`).
+    fn read_dir(&mut self, work: DirWork) {
+        if self.walk.max_depth.is_some_and(|max| work.depth >= max) {
+            return;
+        }
+        let Ok(dir) = rustix::fs::openat(
+            CWD,
+            &work.path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) else {
+            return; // unreadable: ripgrep warns and goes on
+        };
+        let found = self.list(&dir);
+        self.seen += self.entries.len();
+        let rules = ripgrep_ignore::add_child_path(&work.rules, &work.path, found, false);
+        let ancestors = if self.walk.follow {
+            let Ok(stat) = rustix::fs::fstat(&dir) else {
+                return;
+            };
+            Some(Arc::new(Ancestor {
+                id: (stat.st_dev, stat.st_ino),
+                parent: work.ancestors.clone(),
+            }))
+        } else {
+            None
+        };
+        self.path.clear();
+        self.path
+            .extend_from_slice(work.path.as_os_str().as_bytes());
+        if !self.path.ends_with(b"/") {
+            self.path.push(b'/');
+        }
+        let dir_len = self.path.len();
+        for i in 0..self.entries.len() {
+            let (start, file_type) = self.entries[i];
+            let Ok(name) = CStr::from_bytes_until_nul(&self.names[start..]) else {
+                continue;
+            };
+            self.path.truncate(dir_len);
+            self.path.extend_from_slice(name.to_bytes());
+            let Some(kind) = self.entry_kind(&dir, name, file_type, ancestors.as_deref()) else {
+                continue;
+            };
+            let path = Path::new(OsStr::from_bytes(&self.path));
+            let is_dir = kind == EntryKind::Dir;
+            if self
+                .walk
+                .matcher
+                .should_skip_entry(&rules, path, name.to_bytes(), is_dir)
+            {
+                continue;
+            }
+            if let Some(target) = &self.walk.only_towards
+                && !(target.starts_with(path) || path.starts_with(target))
+            {
+                continue;
+            }
+            match kind {
+                EntryKind::Dir => self.subfolders.push(DirWork {
+                    path: path.to_path_buf(),
+                    depth: work.depth + 1,
+                    rules: rules.clone(),
+                    ancestors: ancestors.clone(),
+                }),
+                EntryKind::File => {
+                    let entry = FileEntry {
+                        path,
+                        root_len: self.walk.root_len,
+                        dir: dir.as_fd(),
+                        name,
+                    };
+                    if let Some(value) = (self.keep)(&mut self.state, &entry) {
+                        self.found.push(value);
+                    }
+                }
+                EntryKind::Other => {}
+            }
+        }
+    }
+
+    /// Reads the names and types of the open folder `dir` into `names` and `entries`, and
+    /// notes which of them are rule files.
+    fn list(&mut self, dir: &OwnedFd) -> IgnoreFilesFound {
+        self.names.clear();
+        self.entries.clear();
+        let mut found = IgnoreFilesFound::default();
+        let buffer: &mut [MaybeUninit<u8>] = self.dir_buffer.spare_capacity_mut();
+        let mut listing = RawDir::new(dir, buffer);
+        while let Some(entry) = listing.next() {
+            // An error while listing ends the folder: what was read is kept, as the crate
+            // keeps the entries before an error.
+            let Ok(entry) = entry else { break };
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            found.note(name);
+            self.entries.push((self.names.len(), entry.file_type()));
+            self.names.extend_from_slice(name);
+            self.names.push(0);
+        }
+        found
+    }
+
+    /// What an entry is for the walk, following a symlink when asked; None for an entry to skip
+    /// (it vanished, its link is broken, or it leads back to a folder it lies in).
+    fn entry_kind(
+        &self,
+        dir: &OwnedFd,
+        name: &CStr,
+        listed: FileType,
+        ancestors: Option<&Ancestor>,
+    ) -> Option<EntryKind> {
+        let file_type = match listed {
+            // Some file systems do not fill in the type: ask, as std's `DirEntry` does.
+            FileType::Unknown => {
+                let stat = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).ok()?;
+                FileType::from_raw_mode(stat.st_mode)
+            }
+            known => known,
+        };
+        if file_type == FileType::Symlink && self.walk.follow {
+            let stat = rustix::fs::statat(dir, name, AtFlags::empty()).ok()?;
+            let target = FileType::from_raw_mode(stat.st_mode);
+            if target == FileType::Directory
+                && is_symlink_loop(ancestors, (stat.st_dev, stat.st_ino))
+            {
+                return None;
+            }
+            return Some(EntryKind::of(target));
+        }
+        Some(EntryKind::of(file_type))
+    }
+}
+
+/// What the walk does with an entry: read it, keep it, or neither (a symlink not followed, a
+/// socket, a device).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryKind {
+    Dir,
+    File,
+    Other,
+}
+
+impl EntryKind {
+    fn of(file_type: FileType) -> Self {
+        match file_type {
+            FileType::Directory => EntryKind::Dir,
+            FileType::RegularFile => EntryKind::File,
+            _ => EntryKind::Other,
+        }
+    }
+}
+
+/// The crate's `check_symlink_loop`: a followed link to a folder is a loop when that folder is
+/// one the link lies in, the search root or a folder above it included.
+fn is_symlink_loop(ancestors: Option<&Ancestor>, target: (u64, u64)) -> bool {
+    std::iter::successors(ancestors, |a| a.parent.as_deref()).any(|a| a.id == target)
 }
 
 #[cfg(test)]
@@ -310,7 +650,7 @@ mod tests {
     }
 
     fn list(root: &Path, options: &WalkOptions) -> Vec<String> {
-        let mut out = collect_files(root, options, |e| Some(relative(root, e))).unwrap();
+        let mut out = collect_files(root, options, |e| Some(e.relative())).unwrap();
         out.sort();
         out
     }

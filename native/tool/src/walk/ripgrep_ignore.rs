@@ -1,0 +1,332 @@
+//! The ignore-file rules of ripgrep's walker, rebuilt on the `ignore` crate's public matchers.
+//!
+//! `ignore::WalkParallel` decides what to skip with its private `dir::Ignore` chain; the walk in
+//! [`super`] reads folders itself (see there for why), so this module ports that chain from
+//! ignore 0.4.35 `dir.rs`, rule for rule, and matches with the crate's own `Gitignore` and
+//! `Override`. The Python twin's `ironcode/twin/ripgrep_ignore.py` is the same port, with the
+//! same function names (`add_child_path`, `add_parents`, `matched`, `matched_ignore`,
+//! `should_skip_entry`, `create_gitignore`, `resolve_git_commondir`).
+//!
+//! One deliberate difference in shape, none in answers: the crate links a node for every folder;
+//! here a folder gets a node only when it has an ignore file or is a repository, because a node
+//! without either changes no match (its matchers are empty and it sets no `has_git`).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ignore::Match;
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use ignore::overrides::Override;
+
+/// A folder that is a git repository (git worktrees and submodules have a `.git` file).
+pub const GIT_DIR: &str = ".git";
+/// A Jujutsu repository; the crate treats it as a git one for `.gitignore` files.
+pub const JJ_DIR: &str = ".jj";
+/// ripgrep's own ignore file, with the highest precedence of all ignore files.
+pub const RG_IGNORE_FILE: &str = ".rgignore";
+/// The ignore file ripgrep shares with other tools.
+pub const IGNORE_FILE: &str = ".ignore";
+pub const GITIGNORE_FILE: &str = ".gitignore";
+/// Below a repository's git folder: its private ignore file.
+pub const GIT_EXCLUDE_FILE: &str = "info/exclude";
+
+/// Which rule files a folder's listing holds (the crate's `IgnoreFilesFound`): only those are
+/// opened, so a folder without ignore files costs no extra system call.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IgnoreFilesFound {
+    pub git: bool,
+    pub jj: bool,
+    pub rg_ignore: bool,
+    pub ignore: bool,
+    pub git_ignore: bool,
+}
+
+impl IgnoreFilesFound {
+    /// Notes `name` if it is one of the rule files.
+    pub fn note(&mut self, name: &[u8]) {
+        match name {
+            b".git" => self.git = true,
+            b".jj" => self.jj = true,
+            b".rgignore" => self.rg_ignore = true,
+            b".ignore" => self.ignore = true,
+            b".gitignore" => self.git_ignore = true,
+            _ => {}
+        }
+    }
+
+    /// Everything may exist: the disk is probed (folders above the search root, never listed).
+    pub fn probe_all() -> Self {
+        IgnoreFilesFound {
+            git: true,
+            jj: true,
+            rg_ignore: true,
+            ignore: true,
+            git_ignore: true,
+        }
+    }
+}
+
+/// One folder's ignore rules (the crate's `IgnoreInner`), linked to the nearest folder above it
+/// that has rules or is a repository.
+#[derive(Debug)]
+pub struct Rules {
+    pub dir: PathBuf,
+    pub parent: Chain,
+    /// A folder above the search root (its rules match absolute paths).
+    pub is_absolute_parent: bool,
+    pub has_git: bool,
+    /// This folder or one above it is a repository (the crate's `parents().any(has_git)`).
+    pub any_git: bool,
+    pub custom: Option<Gitignore>,
+    pub ignore: Option<Gitignore>,
+    pub git_ignore: Option<Gitignore>,
+    pub git_exclude: Option<Gitignore>,
+}
+
+/// The rules in force in a folder: its own node, or the nearest one above; None above the
+/// outermost folder with rules.
+pub type Chain = Option<Arc<Rules>>;
+
+impl Rules {
+    fn has_rules(&self) -> bool {
+        self.custom.is_some()
+            || self.ignore.is_some()
+            || self.git_ignore.is_some()
+            || self.git_exclude.is_some()
+    }
+}
+
+/// The nodes of `chain`, from the innermost folder out.
+fn nodes(chain: &Chain) -> impl Iterator<Item = &Rules> {
+    std::iter::successors(chain.as_deref(), |node| node.parent.as_deref())
+}
+
+/// The chain for folder `dir` below `parent` (the crate's
+/// `add_child_path_with_found_ignore_files`); `found` says which rule files may exist.
+pub fn add_child_path(
+    parent: &Chain,
+    dir: &Path,
+    found: IgnoreFilesFound,
+    is_absolute_parent: bool,
+) -> Chain {
+    let git_type = if found.git {
+        dir.join(GIT_DIR).metadata().ok().map(|m| m.file_type())
+    } else {
+        None
+    };
+    let has_jj = found.jj && dir.join(JJ_DIR).exists();
+    let has_git = git_type.is_some() || has_jj;
+    let custom = found
+        .rg_ignore
+        .then(|| create_gitignore(dir, dir, RG_IGNORE_FILE))
+        .flatten();
+    let ignore = found
+        .ignore
+        .then(|| create_gitignore(dir, dir, IGNORE_FILE))
+        .flatten();
+    let git_ignore = found
+        .git_ignore
+        .then(|| create_gitignore(dir, dir, GITIGNORE_FILE))
+        .flatten();
+    let git_exclude = if found.git {
+        resolve_git_commondir(dir, git_type.is_some_and(|t| t.is_file()))
+            .and_then(|git_dir| create_gitignore(dir, &git_dir, GIT_EXCLUDE_FILE))
+    } else {
+        None
+    };
+    let node = Rules {
+        dir: dir.to_path_buf(),
+        parent: parent.clone(),
+        is_absolute_parent,
+        has_git,
+        any_git: has_git || parent.as_ref().is_some_and(|p| p.any_git),
+        custom,
+        ignore,
+        git_ignore,
+        git_exclude,
+    };
+    if !node.has_git && !node.has_rules() {
+        return parent.clone();
+    }
+    Some(Arc::new(node))
+}
+
+/// The rules of every folder above `root` (the crate's `Ignore::add_parents`): the chain, the
+/// canonical root those folders' rules are matched against, and whether any of them has rules.
+pub fn add_parents(root: &Path) -> (Chain, Option<PathBuf>, bool) {
+    let Ok(absolute_base) = root.canonicalize() else {
+        return (None, None, false);
+    };
+    let mut parents: Vec<&Path> = absolute_base.ancestors().skip(1).collect();
+    parents.reverse();
+    let mut chain = None;
+    let mut has_rules = false;
+    for parent in parents {
+        chain = add_child_path(&chain, parent, IgnoreFilesFound::probe_all(), true);
+        has_rules |= chain
+            .as_ref()
+            .is_some_and(|n| n.dir == parent && n.has_rules());
+    }
+    (chain, Some(absolute_base), has_rules)
+}
+
+/// The rules of one ignore file, `dir_for_file/name`, matched relative to `dir`; None when it
+/// is missing, unreadable or holds no rule (the crate keeps the lines that parse).
+pub fn create_gitignore(dir: &Path, dir_for_file: &Path, name: &str) -> Option<Gitignore> {
+    let path = dir_for_file.join(name);
+    if !path.exists() {
+        return None;
+    }
+    let mut builder = GitignoreBuilder::new(dir);
+    builder.add(path);
+    let rules = builder.build().ok()?;
+    (!rules.is_empty()).then_some(rules)
+}
+
+/// Where a repository's `info/exclude` lives: `dir/.git`, or for a worktree (a `.git` file
+/// saying `gitdir: ...`) the common git folder named by that folder's `commondir` file.
+pub fn resolve_git_commondir(dir: &Path, git_is_file: bool) -> Option<PathBuf> {
+    let git_dir = dir.join(GIT_DIR);
+    if !git_is_file {
+        return Some(git_dir);
+    }
+    let line = first_line(&git_dir)?;
+    let real_git_dir = PathBuf::from(line.strip_prefix("gitdir: ")?);
+    let commondir = first_line(&real_git_dir.join("commondir"))?;
+    Some(if commondir.starts_with('.') {
+        real_git_dir.join(commondir)
+    } else {
+        PathBuf::from(commondir)
+    })
+}
+
+fn first_line(path: &Path) -> Option<String> {
+    BufReader::new(File::open(path).ok()?).lines().next()?.ok()
+}
+
+/// What decides, once per walk, whether an entry is skipped (the crate's `Ignore` settings that
+/// do not change from folder to folder).
+#[derive(Debug)]
+pub struct Matcher {
+    /// The search root, as given (absolute).
+    pub root: PathBuf,
+    pub overrides: Override,
+    /// The caller gave globs; otherwise the overrides are only `!.git`, decided by name.
+    pub has_globs: bool,
+    pub skip_hidden: bool,
+    pub global_gitignore: Option<Gitignore>,
+    /// The canonical root, against which the rules of folders above it are matched.
+    pub absolute_base: Option<PathBuf>,
+    pub has_absolute_parent_rules: bool,
+}
+
+impl Matcher {
+    /// The crate's `Ignore::matched`: overrides first, then the ignore files.
+    pub fn matched(&self, chain: &Chain, path: &Path, name: &[u8], is_dir: bool) -> Match<()> {
+        // `!.git` is always the last override and so wins for a `.git` at any depth; without
+        // other globs nothing else can match, so the glob matcher is not consulted at all.
+        if name == GIT_DIR.as_bytes() {
+            return Match::Ignore(());
+        }
+        if self.has_globs {
+            let found = self.overrides.matched(path, is_dir);
+            if !found.is_none() {
+                return found.map(|_| ());
+            }
+        }
+        self.matched_ignore(chain, path, is_dir)
+    }
+
+    /// The crate's `Ignore::matched_ignore`: per kind of file the innermost folder's verdict,
+    /// `.gitignore` and `info/exclude` only up to the nearest repository, then the precedence
+    /// `.rgignore` > `.ignore` > `.gitignore` > `info/exclude` > global excludes.
+    pub fn matched_ignore(&self, chain: &Chain, path: &Path, is_dir: bool) -> Match<()> {
+        let any_git = chain.as_ref().is_some_and(|n| n.any_git);
+        let mut found = Found::new();
+        let mut saw_git = false;
+        let mut above = None;
+        for node in nodes(chain) {
+            if node.is_absolute_parent {
+                above = Some(node);
+                break;
+            }
+            found.match_one(node, path, is_dir, any_git, saw_git);
+            saw_git |= node.has_git;
+        }
+        if let (Some(first_above), true, Some(base)) = (
+            above,
+            self.has_absolute_parent_rules,
+            self.absolute_base.as_ref(),
+        ) {
+            let relative = path.strip_prefix(&self.root).unwrap_or(path);
+            let parent_path = base.join(relative);
+            let mut node = Some(first_above);
+            while let Some(n) = node {
+                found.match_one(n, &parent_path, is_dir, any_git, saw_git);
+                saw_git |= n.has_git;
+                node = n.parent.as_deref();
+            }
+        }
+        let global = match (&self.global_gitignore, any_git) {
+            (Some(global), true) => unit(global.matched(path, is_dir)),
+            _ => Match::None,
+        };
+        found
+            .custom
+            .or(found.ignore)
+            .or(found.git_ignore)
+            .or(found.git_exclude)
+            .or(global)
+    }
+
+    /// The crate's `should_skip_entry`: ignored, or hidden with no rule saying otherwise.
+    pub fn should_skip_entry(&self, chain: &Chain, path: &Path, name: &[u8], is_dir: bool) -> bool {
+        let found = self.matched(chain, path, name, is_dir);
+        if found.is_none() && self.skip_hidden && name.first() == Some(&b'.') {
+            return true;
+        }
+        found.is_ignore()
+    }
+}
+
+/// The first verdict per kind of ignore file, innermost folder first.
+struct Found {
+    custom: Match<()>,
+    ignore: Match<()>,
+    git_ignore: Match<()>,
+    git_exclude: Match<()>,
+}
+
+impl Found {
+    fn new() -> Self {
+        Found {
+            custom: Match::None,
+            ignore: Match::None,
+            git_ignore: Match::None,
+            git_exclude: Match::None,
+        }
+    }
+
+    fn match_one(&mut self, node: &Rules, path: &Path, is_dir: bool, any_git: bool, saw_git: bool) {
+        first(&mut self.custom, &node.custom, path, is_dir);
+        first(&mut self.ignore, &node.ignore, path, is_dir);
+        if any_git && !saw_git {
+            first(&mut self.git_ignore, &node.git_ignore, path, is_dir);
+            first(&mut self.git_exclude, &node.git_exclude, path, is_dir);
+        }
+    }
+}
+
+fn first(slot: &mut Match<()>, rules: &Option<Gitignore>, path: &Path, is_dir: bool) {
+    if slot.is_none()
+        && let Some(rules) = rules
+    {
+        *slot = unit(rules.matched(path, is_dir));
+    }
+}
+
+fn unit<T>(found: Match<T>) -> Match<()> {
+    found.map(|_| ())
+}
