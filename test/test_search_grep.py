@@ -154,6 +154,29 @@ def test_binary_file_keeps_only_lines_read_before_the_chunk_with_a_nul(impl, tmp
     assert found == [("late.dat", 1), ("late_lines.dat", 1), ("peek.dat", 1)]
 
 
+#: Where the first NUL byte falls: around the 3 bytes peeked for a BOM, the native backend's first
+#: read (16 KiB), the searcher's 64 KiB line buffer and its threefold growth.
+NUL_OFFSETS = [0, 1, 2, 3, 4, 5, 8, 16_383, 16_384, 16_385, 65_533, 65_534, 65_535, 65_536, 65_537, 196_608, 196_610]
+
+
+def _nul_at(offset: int) -> bytes:
+    body = (b"a start\n" + b"xxxxxxx\n" * (offset // 8 + 2))[:offset]
+    return body + b"\x00a after\n"
+
+
+def test_binary_detection_equals_rg_wherever_the_first_nul_falls(impl, tmp_path):
+    # The native backend reads a file whole and replays where the searcher's reads would have
+    # stopped; a BOM, or a file longer than it reads whole (8 MiB), goes through the searcher.
+    # No line here is longer than 64 KiB: rg reuses a searcher per thread, and one whose buffer
+    # grew for a long line reads later files in larger chunks (test_binary_file_* covers that).
+    files = {f"nul_{offset}.dat": _nul_at(offset) for offset in NUL_OFFSETS}
+    files["nul_past_the_whole_file_read.dat"] = b"a start\n" + b"xxxxxxx\n" * (9 << 17) + b"\x00a after\n"
+    files["utf8_bom_then_late_nul.txt"] = b"\xef\xbb\xbfa start\n" + b"xxxxxxx\n" * 5000 + b"\x00a after\n"
+    files["utf16_with_nul_char.txt"] = "\ufeffa start\n\0a after\n".encode("utf-16-le")
+    make_tree(tmp_path, files)
+    assert pairs(impl.grep("a", str(tmp_path), limit=None)) == rg_grep(tmp_path, "a")
+
+
 def test_bad_input_raises_a_clear_error_kind(impl, tmp_path, expect_error):
     for bad in [
         "(",

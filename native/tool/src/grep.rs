@@ -12,7 +12,7 @@
 //! Files run on the walk's threads; the answer lists files newest first, lines in file order.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read as _};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -34,6 +34,14 @@ pub const DEFAULT_LIMIT: usize = 100;
 pub const SEARCHER_BUFFER_BYTES: u64 = 64 * 1024;
 /// The byte that marks a file as binary, as in ripgrep.
 pub const BINARY_BYTE: u8 = b'\0';
+/// How many bytes the searcher's BOM sniffer peeks at, and so returns by its first read.
+pub const BOM_PEEK_BYTES: usize = 3;
+/// The first read of a file. Most source files fit; a binary one (a NUL early on, like every
+/// `.pyc`) needs nothing more, where the searcher's own reads copy up to 64 KiB of it.
+pub const FIRST_READ_BYTES: usize = 16 * 1024;
+/// Files are read whole up to this size and searched in memory; past it (with no NUL yet) the
+/// rest is streamed through the searcher, as ripgrep reads every file.
+pub const WHOLE_FILE_BYTES: usize = 8 * 1024 * 1024;
 /// Compiled matchers kept for reuse, most recent last. Compiling a pattern with Unicode classes
 /// (`\w`) takes tens of milliseconds, often longer than the search; agents repeat patterns, and
 /// Python's `re` (the twin) keeps such a cache too.
@@ -83,13 +91,13 @@ pub fn grep(
             globs: include.map(str::to_string).into_iter().collect(),
             ..Default::default()
         };
-        walk::collect_files_with(&target, &options, new_searcher, |searcher, entry| {
-            search_file(&matcher, entry.open().ok()?, entry.path(), searcher)
+        walk::collect_files_with(&target, &options, FileSearcher::new, |searcher, entry| {
+            searcher.search(&matcher, entry.open().ok()?, entry.path())
         })?
     } else if target.is_file() {
         File::open(&target)
             .ok()
-            .and_then(|file| search_file(&matcher, file, &target, &mut new_searcher()))
+            .and_then(|file| FileSearcher::new().search(&matcher, file, &target))
             .into_iter()
             .collect()
     } else {
@@ -101,14 +109,14 @@ pub fn grep(
     let limit = limit.unwrap_or(usize::MAX);
     let mut matches = Vec::with_capacity(total.min(limit));
     'files: for (_, file) in files {
-        for (line, text) in file.lines {
+        for &(line, start, end) in &file.lines {
             if matches.len() == limit {
                 break 'files;
             }
             matches.push(GrepMatch {
                 path: file.path.clone(),
                 line,
-                text,
+                text: file.text[start..end].to_string(),
             });
         }
     }
@@ -182,43 +190,223 @@ pub fn new_searcher() -> Searcher {
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FileMatches {
     pub path: String,
-    pub lines: Vec<(u64, String)>,
+    /// (line number, start, end) of each matching line in `text`.
+    pub lines: Vec<(u64, usize, usize)>,
+    /// The matching lines back to back: one allocation per file, not one per line.
+    pub text: String,
 }
 
-/// Searches one file; None when nothing matched or the file could not be read (ripgrep reports
-/// such files on stderr and goes on). Returns the file's modification time for sorting.
+/// One thread's reusable searcher and read buffer.
+pub struct FileSearcher {
+    searcher: Searcher,
+    /// Always initialised to its full length (the part a file filled is tracked apart), so
+    /// reusing it costs no zeroing.
+    buffer: Vec<u8>,
+}
+
+/// How much of a file [`read_searchable`] read, and so how to search it.
+#[derive(Debug, PartialEq, Eq)]
+enum Loaded {
+    /// All of it (this many bytes), with no NUL byte: searched in memory.
+    Whole(usize),
+    /// Up to a NUL byte; the searcher stops at the read that brings it, and only the bytes
+    /// before that read (this many) are searched.
+    UpTo(usize),
+    /// Not all of it (this many bytes so far): the rest is read by the searcher itself.
+    Stream(usize),
+}
+
+impl FileSearcher {
+    /// A searcher configured as `rg -n` is, with an empty buffer.
+    pub fn new() -> Self {
+        FileSearcher {
+            searcher: new_searcher(),
+            buffer: Vec::new(),
+        }
+    }
+
+    /// Searches one open file; None when nothing matched or the file could not be read
+    /// (ripgrep reports such files on stderr and goes on). Returns the file's modification
+    /// time for sorting.
+    ///
+    /// The file is read into memory and searched there, with ripgrep's answer: a file with a
+    /// NUL byte is searched only up to the read that brings the first one (see
+    /// [`searched_length`]), and a file starting with a byte-order mark, or too long to read
+    /// whole, goes through the searcher's own reads. Its line buffer is replaced after any
+    /// file that may have grown it, so every file is read in the same chunks a fresh searcher
+    /// would use.
+    pub fn search(
+        &mut self,
+        matcher: &RegexMatcher,
+        mut file: File,
+        path: &Path,
+    ) -> Option<(i128, FileMatches)> {
+        let loaded = read_searchable(&mut file, &mut self.buffer).ok()?;
+        let mut sink = LineCollector::default();
+        let searched = match loaded {
+            Loaded::Whole(len) | Loaded::UpTo(len) => {
+                self.searcher
+                    .search_slice(matcher, &self.buffer[..len], &mut sink)
+            }
+            Loaded::Stream(len) => {
+                let rest = Prefixed {
+                    prefix: &self.buffer[..len],
+                    file: &mut file,
+                };
+                self.searcher.search_reader(matcher, rest, &mut sink)
+            }
+        };
+        // Only the searcher's own reads (a stream, or a slice it transcodes) use its buffer.
+        let streamed = match loaded {
+            Loaded::Stream(_) => true,
+            Loaded::Whole(len) | Loaded::UpTo(len) => starts_with_bom(&self.buffer[..len]),
+        };
+        if searched.is_err() || (streamed && sink.reach >= SEARCHER_BUFFER_BYTES) {
+            self.searcher = new_searcher();
+        }
+        if self.buffer.len() > WHOLE_FILE_BYTES {
+            self.buffer = Vec::new(); // one huge file does not pin its buffer for the walk
+        }
+        if searched.is_err() || sink.lines.is_empty() {
+            return None;
+        }
+        let modified = crate::glob::metadata_modified_ns(&file.metadata().ok()?)?;
+        Some((
+            modified,
+            FileMatches {
+                path: paths::display(path),
+                lines: sink.lines,
+                text: sink.text,
+            },
+        ))
+    }
+}
+
+impl Default for FileSearcher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Reads `file` into `buffer` from its start: whole, or up to its first NUL byte, or (a BOM
+/// with a NUL, or past [`WHOLE_FILE_BYTES`]) the part read so far.
+fn read_searchable(file: &mut File, buffer: &mut Vec<u8>) -> io::Result<Loaded> {
+    if buffer.len() < SEARCHER_BUFFER_BYTES as usize {
+        buffer.resize(SEARCHER_BUFFER_BYTES as usize, 0);
+    }
+    let mut filled = 0;
+    let mut want = FIRST_READ_BYTES;
+    loop {
+        if filled + want > buffer.len() {
+            buffer.resize(filled + want, 0);
+        }
+        let read = match file.read(&mut buffer[filled..filled + want]) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => other?,
+        };
+        if read == 0 {
+            return Ok(Loaded::Whole(filled));
+        }
+        let before = filled;
+        filled += read;
+        if let Some(at) = memchr::memchr(BINARY_BYTE, &buffer[before..filled]) {
+            if starts_with_bom(&buffer[..filled]) {
+                return Ok(Loaded::Stream(filled)); // transcoded: the NUL may move or vanish
+            }
+            return Ok(Loaded::UpTo(searched_length(&buffer[..=before + at])));
+        }
+        if filled >= WHOLE_FILE_BYTES {
+            return Ok(Loaded::Stream(filled));
+        }
+        // Read into the rest of the buffer; once it is full, double it.
+        want = if filled < buffer.len() {
+            buffer.len() - filled
+        } else {
+            buffer.len()
+        };
+    }
+}
+
+/// Whether `data` starts with a byte-order mark the searcher acts on (UTF-8 is dropped, UTF-16
+/// transcoded), which `search_slice` hands to the searcher's reader.
+fn starts_with_bom(data: &[u8]) -> bool {
+    data.starts_with(b"\xEF\xBB\xBF")
+        || data.starts_with(b"\xFF\xFE")
+        || data.starts_with(b"\xFE\xFF")
+}
+
+/// How much of a file grep-searcher searches before binary detection stops it, given the file
+/// from its start up to and including its first NUL byte (no BOM).
 ///
-/// `searcher` is reused across files; it is replaced after any file that may have grown its line
-/// buffer, so every file is read in the same chunks a fresh searcher would use.
-fn search_file(
-    matcher: &RegexMatcher,
-    file: File,
-    path: &Path,
-    searcher: &mut Searcher,
-) -> Option<(i128, FileMatches)> {
-    let mut sink = LineCollector::default();
-    let searched = searcher.search_file(matcher, &file, &mut sink);
-    if searched.is_err() || sink.reach >= SEARCHER_BUFFER_BYTES {
-        *searcher = new_searcher();
+/// Replays `LineBuffer::fill`: the first read is the bytes the BOM sniffer peeked at; each fill
+/// keeps the unfinished last line, reads into the free space (growing the buffer threefold when
+/// full), and stops at a read that brings a line end. A read that brings a NUL byte ends the
+/// search without searching that fill's lines. The twin's `searched_length` is the same replay.
+pub fn searched_length(stream: &[u8]) -> usize {
+    let mut capacity = SEARCHER_BUFFER_BYTES as usize;
+    let (mut end, mut searched) = (0, 0);
+    let mut first_read = true;
+    loop {
+        let start = searched;
+        loop {
+            if end - start == capacity {
+                capacity *= 3;
+            }
+            let mut want = capacity - (end - start);
+            if first_read {
+                want = want.min(BOM_PEEK_BYTES);
+                first_read = false;
+            }
+            let chunk = &stream[end..stream.len().min(end + want)];
+            if chunk.is_empty() {
+                return end; // no NUL after all: everything is searched
+            }
+            let old_end = end;
+            end += chunk.len();
+            if chunk.contains(&BINARY_BYTE) {
+                return searched;
+            }
+            if let Some(newline) = memchr::memrchr(b'\n', chunk) {
+                searched = old_end + newline + 1;
+                break;
+            }
+        }
     }
-    if searched.is_err() || sink.lines.is_empty() {
-        return None;
+}
+
+/// The rest of a file after the part already read: each read is filled as a read of the file
+/// itself would be (all that is asked, short only at its end), so the searcher's reads fall
+/// where they would on the file.
+struct Prefixed<'a> {
+    prefix: &'a [u8],
+    file: &'a mut File,
+}
+
+impl io::Read for Prefixed<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let from_prefix = self.prefix.len().min(out.len());
+        out[..from_prefix].copy_from_slice(&self.prefix[..from_prefix]);
+        self.prefix = &self.prefix[from_prefix..];
+        let mut filled = from_prefix;
+        while filled < out.len() {
+            match self.file.read(&mut out[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if filled == 0 => return Err(e),
+                Err(_) => break, // reported by the next read
+            }
+        }
+        Ok(filled)
     }
-    let modified = crate::glob::metadata_modified_ns(&file.metadata().ok()?)?;
-    Some((
-        modified,
-        FileMatches {
-            path: paths::display(path),
-            lines: sink.lines,
-        },
-    ))
 }
 
 /// Collects (line number, text) for every matching line, and how far into the file the
 /// searcher read (its line buffer only grows for a file at least that long).
 #[derive(Default)]
 struct LineCollector {
-    lines: Vec<(u64, String)>,
+    lines: Vec<(u64, usize, usize)>,
+    text: String,
     reach: u64,
 }
 
@@ -227,7 +415,9 @@ impl Sink for LineCollector {
 
     fn matched(&mut self, _searcher: &Searcher, found: &SinkMatch<'_>) -> Result<bool, io::Error> {
         let line = found.line_number().unwrap_or(0);
-        self.lines.push((line, line_text(found.bytes())));
+        let start = self.text.len();
+        push_line_text(found.bytes(), &mut self.text);
+        self.lines.push((line, start, self.text.len()));
         Ok(true)
     }
 
@@ -239,11 +429,12 @@ impl Sink for LineCollector {
     }
 }
 
-/// A matched line as text: its `\n` and a `\r` before it removed, invalid UTF-8 made U+FFFD.
-pub fn line_text(bytes: &[u8]) -> String {
+/// Appends a matched line as text: its `\n` and a `\r` before it removed, invalid UTF-8 made
+/// U+FFFD.
+pub fn push_line_text(bytes: &[u8], text: &mut String) {
     let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    String::from_utf8_lossy(bytes).into_owned()
+    text.push_str(&String::from_utf8_lossy(bytes));
 }
 
 #[cfg(test)]
@@ -294,7 +485,39 @@ mod tests {
     }
 
     #[test]
+    fn searched_length_stops_before_the_read_that_brings_a_nul() {
+        // The first read is the 3 bytes peeked for a BOM: "a\nb" ends a fill with line 1.
+        assert_eq!(searched_length(b"a\nb\0"), 2);
+        // "aaa" has no line end, so the fill goes on into the read with the NUL.
+        assert_eq!(searched_length(b"aaaa\nb\0"), 0);
+        assert_eq!(searched_length(b"\0"), 0);
+        // Later fills read the 64 KiB buffer's free space: bytes 3..65538 end with a line end
+        // at 65537; the next fill brings the NUL at 80000.
+        let mut late = b"a\n".repeat(40_000);
+        late.push(0);
+        assert_eq!(searched_length(&late), 65_538);
+    }
+
+    #[test]
+    fn a_file_is_read_whole_or_up_to_where_the_searcher_would_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut buffer = Vec::new();
+        let mut load = |content: &[u8]| {
+            let path = dir.path().join("f");
+            fs::write(&path, content).unwrap();
+            read_searchable(&mut File::open(&path).unwrap(), &mut buffer).unwrap()
+        };
+        assert_eq!(load(b""), Loaded::Whole(0));
+        let text = b"line\n".repeat(10_000);
+        assert_eq!(load(&text), Loaded::Whole(text.len()));
+        assert_eq!(load(b"a\nb\0c\n"), Loaded::UpTo(2));
+        assert_eq!(load(b"\xef\xbb\xbfa\0"), Loaded::Stream(5));
+    }
+
+    #[test]
     fn line_text_drops_crlf_and_replaces_invalid_utf8() {
-        assert_eq!(line_text(b"a\xffb\r\n"), "a\u{fffd}b");
+        let mut text = String::from("x");
+        push_line_text(b"a\xffb\r\n", &mut text);
+        assert_eq!(text, "xa\u{fffd}b");
     }
 }
