@@ -56,6 +56,10 @@ pub const PARALLEL_AFTER_ENTRIES: usize = 1000;
 pub const MAX_THREADS: usize = 12;
 /// The buffer one `getdents` call fills; a folder with more entries takes several calls.
 pub const DIR_BUFFER_BYTES: usize = 32 * 1024;
+/// Folders down to this depth are opened relative to their open parent (one name to look up,
+/// not the whole path); the parent's descriptor stays open until its last subfolder is. The
+/// queue is depth first, so this bounds the descriptors held to about this many per thread.
+pub const OPEN_RELATIVE_DEPTH: usize = 32;
 
 /// What to walk and how; the defaults are ripgrep's with `--hidden`.
 #[derive(Debug, Clone, Default)]
@@ -94,7 +98,8 @@ pub fn search_target(path: &str) -> ToolResult<PathBuf> {
 }
 
 /// Compiles the caller's globs, plus [`NEVER_GIT`], into ripgrep's override matcher rooted at
-/// `root`. A glob that does not parse is `invalid_pattern` with the glob engine's message.
+/// `root` (the walk roots it at `.` and hands it relative paths). A glob that does not parse is
+/// `invalid_pattern` with the glob engine's message.
 pub fn overrides(root: &Path, globs: &[String]) -> ToolResult<Override> {
     let mut builder = OverrideBuilder::new(root);
     for glob in globs {
@@ -132,13 +137,15 @@ struct Walk {
 /// gitignore patterns interpreted relative to `root` (ripgrep: its working directory, which is
 /// `root` when it is run from there).
 fn builder(root: &Path, options: &WalkOptions) -> ToolResult<Walk> {
-    let overrides = overrides(root, &options.globs)?;
+    // Rooted at `.`: the matcher is handed paths relative to the root (see ripgrep_ignore).
+    let overrides = overrides(Path::new(ripgrep_ignore::RELATIVE_ROOT), &options.globs)?;
     let (parents, absolute_base, has_absolute_parent_rules) = ripgrep_ignore::add_parents(root);
     let (global, _) = GitignoreBuilder::new(root).build_global();
-    let root_bytes = root.as_os_str().as_bytes();
+    let root_len = ripgrep_ignore::separated_len(root);
     Ok(Walk {
         matcher: Matcher {
             root: root.to_path_buf(),
+            root_len,
             overrides,
             has_globs: !options.globs.is_empty(),
             skip_hidden: options.skip_hidden,
@@ -152,7 +159,7 @@ fn builder(root: &Path, options: &WalkOptions) -> ToolResult<Walk> {
         // Only the folders on the way to the prefix and below it can hold a file the globs
         // keep; every ignore file on the way still applies, so nothing else changes.
         only_towards: literal_prefix(&options.globs).map(|prefix| root.join(prefix)),
-        root_len: root_bytes.len() + usize::from(!root_bytes.ends_with(b"/")),
+        root_len,
         root_ancestors: if options.follow {
             root_ancestors(root)
         } else {
@@ -296,6 +303,7 @@ where
     let walk = builder(root, options)?;
     let queue = Queue::new(DirWork {
         path: root.to_path_buf(),
+        parent: None,
         depth: 0,
         rules: walk.parents.clone(),
         ancestors: walk.root_ancestors.clone(),
@@ -331,6 +339,8 @@ where
 /// A folder waiting to be read.
 struct DirWork {
     path: PathBuf,
+    /// The open folder it lies in, when it is to be opened relative to it.
+    parent: Option<Arc<OwnedFd>>,
     depth: usize,
     /// The rules in force in the folder above it.
     rules: Chain,
@@ -479,14 +489,10 @@ where
         if self.walk.max_depth.is_some_and(|max| work.depth >= max) {
             return;
         }
-        let Ok(dir) = rustix::fs::openat(
-            CWD,
-            &work.path,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) else {
+        let Ok(dir) = open_dir(&work) else {
             return; // unreadable: ripgrep warns and goes on
         };
+        let dir = Arc::new(dir);
         let found = self.list(&dir);
         self.seen += self.entries.len();
         let rules = ripgrep_ignore::add_child_path(&work.rules, &work.path, found, false);
@@ -535,6 +541,7 @@ where
             match kind {
                 EntryKind::Dir => self.subfolders.push(DirWork {
                     path: path.to_path_buf(),
+                    parent: (work.depth < OPEN_RELATIVE_DEPTH).then(|| dir.clone()),
                     depth: work.depth + 1,
                     rules: rules.clone(),
                     ancestors: ancestors.clone(),
@@ -608,6 +615,16 @@ where
         }
         Some(EntryKind::of(file_type))
     }
+}
+
+/// Opens a folder to list it: by its name in its open parent when there is one, else by path.
+fn open_dir(work: &DirWork) -> io::Result<OwnedFd> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let opened = match (&work.parent, work.path.file_name()) {
+        (Some(parent), Some(name)) => rustix::fs::openat(parent, name, flags, Mode::empty()),
+        _ => rustix::fs::openat(CWD, &work.path, flags, Mode::empty()),
+    };
+    Ok(opened?)
 }
 
 /// What the walk does with an entry: read it, keep it, or neither (a symlink not followed, a
