@@ -12,7 +12,7 @@
 //! Files run on the walk's threads; the answer lists files newest first, lines in file order.
 
 use std::fs::File;
-use std::io::{self, Read as _};
+use std::io;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -36,9 +36,11 @@ pub const SEARCHER_BUFFER_BYTES: u64 = 64 * 1024;
 pub const BINARY_BYTE: u8 = b'\0';
 /// How many bytes the searcher's BOM sniffer peeks at, and so returns by its first read.
 pub const BOM_PEEK_BYTES: usize = 3;
-/// The first read of a file. Most source files fit; a binary one (a NUL early on, like every
-/// `.pyc`) needs nothing more, where the searcher's own reads copy up to 64 KiB of it.
-pub const FIRST_READ_BYTES: usize = 16 * 1024;
+/// The first read of a file: one page. Half the files of the standard library tree fit (median
+/// 1.8 KB), and a binary one (a NUL early on, like every `.pyc`) needs nothing more, where the
+/// searcher's own reads copy up to 64 KiB of it. Measured there against 16 KiB: 7 % less CPU
+/// (321 MB copied instead of 245 MB; 2 and 8 KiB were no better).
+pub const FIRST_READ_BYTES: usize = 4 * 1024;
 /// Files are read whole up to this size and searched in memory; past it (with no NUL yet) the
 /// rest is streamed through the searcher, as ripgrep reads every file.
 pub const WHOLE_FILE_BYTES: usize = 8 * 1024 * 1024;
@@ -300,8 +302,10 @@ fn read_searchable(file: &mut File, buffer: &mut Vec<u8>) -> io::Result<Loaded> 
         if filled + want > buffer.len() {
             buffer.resize(filled + want, 0);
         }
-        let read = match file.read(&mut buffer[filled..filled + want]) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+        // rustix's read is the bare system call; libc's also toggles thread cancellation
+        // around it, 2 % of a search that makes 100K reads.
+        let read = match rustix::io::read(&*file, &mut buffer[filled..filled + want]) {
+            Err(rustix::io::Errno::INTR) => continue,
             other => other?,
         };
         if read == 0 {
