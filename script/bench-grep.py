@@ -4,13 +4,14 @@ The rg peer does what a grep tool built on rg must: spawn it, parse its output, 
 files to list the newest first. Answers ((path, line) pairs, all of them) are checked equal
 before timing; the timed calls keep the tool's default limit of 100.
 Targets: native no slower than spawning rg on the standard library, and >= 10x faster than the twin.
-Implementations are timed in interleaved rounds (the machine is shared).
+Implementations are timed in interleaved rounds (the machine is shared); each case also notes the
+CPU time per call (all threads, and the rg process), which load does not skew as it skews wall time.
 """
 
 from __future__ import annotations
 
 from benchlib import ROOT, Bench
-from search_corpus import rg_grep, rg_path, stdlib_repo, time_interleaved
+from search_corpus import cpu_note, rg_grep, rg_path, stdlib_repo, time_interleaved
 
 from ironcode import ffi
 from ironcode.twin import grep as twin
@@ -44,7 +45,7 @@ for case, root, pattern in cases:
         impls["rg"] = lambda root=root, pattern=pattern, limit=LIMIT: rg_grep(root, pattern, limit)
     full = {name: (lambda fn=fn: fn(limit=None)) for name, fn in impls.items()}
     total = len(bench.same(case, full, normalize=sorted))
-    time_interleaved(bench, case, impls)
+    cpu = time_interleaved(bench, case, impls)
     twin_ratio = bench.median(case, "python") / bench.median(case, "native")
     if not rg_path():
         bench.absent(case, "rg", "rg is not installed (make install installs it)")
@@ -55,4 +56,5 @@ for case, root, pattern in cases:
             f"{case} ({total} lines): native {ratio:.2f}x vs spawning rg (target >= 1x), "
             f"{twin_ratio:.1f}x faster than the twin (target >= 10x)"
         )
+    bench.note(cpu_note(case, cpu))
 bench.finish()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -36,13 +37,18 @@ MIN_ROUNDS, MAX_ROUNDS, ROUND_BUDGET_S = 5, 200, 3.0
 QUICK_ROUNDS = 2
 
 
-def time_interleaved(bench: Bench, case: str, impls: dict[str, Callable[[], Any]]) -> None:
+def time_interleaved(bench: Bench, case: str, impls: dict[str, Callable[[], Any]]) -> dict[str, float]:
     """Times every implementation of ``case`` in rounds (native, python, rg, native, ...) instead
     of one block each: the machine is shared, and load that comes and goes then hits every
-    implementation alike, so the ratios stay fair. One warm-up call each first."""
+    implementation alike, so the ratios stay fair. One warm-up call each first.
+
+    Returns each implementation's median CPU time per call (this process's threads and the
+    child processes it waited for): on a loaded machine wall times say how much CPU share a
+    call happened to get, CPU times what it cost."""
     for fn in impls.values():
         fn()
     samples: dict[str, list[float]] = {name: [] for name in impls}
+    cpu: dict[str, list[float]] = {name: [] for name in impls}
     started = time.perf_counter()
     rounds = 0
     gc_was_enabled = gc.isenabled()
@@ -50,9 +56,11 @@ def time_interleaved(bench: Bench, case: str, impls: dict[str, Callable[[], Any]
     try:
         while True:
             for name, fn in impls.items():
+                c0 = cpu_seconds()
                 t0 = time.perf_counter()
                 fn()
                 samples[name].append(time.perf_counter() - t0)
+                cpu[name].append(cpu_seconds() - c0)
             rounds += 1
             if bench.quick:
                 if rounds >= QUICK_ROUNDS:
@@ -66,6 +74,26 @@ def time_interleaved(bench: Bench, case: str, impls: dict[str, Callable[[], Any]
             gc.enable()
     for name, values in samples.items():
         bench.rows.append(Row(case, name, statistics.median(values), percentile(values, 95), len(values)))
+    return {name: statistics.median(values) for name, values in cpu.items()}
+
+
+def cpu_seconds() -> float:
+    """CPU time used so far by this process (all threads) and the children it waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def cpu_note(case: str, cpu: dict[str, float]) -> str:
+    """One line with the CPU time per call of each implementation of ``case``, and native's
+    ratios by that measure."""
+    parts = [f"{name} {cpu[name] * 1e3:.1f} ms" for name in cpu]
+    ratios = [
+        f"{cpu[peer] / cpu['native']:.2f}x vs {peer}"
+        for peer in cpu
+        if peer != "native" and cpu.get("native")
+    ]
+    return f"{case}: CPU time per call: {', '.join(parts)} (native {', '.join(ratios)})"
 
 
 def rg_path() -> str | None:

@@ -155,8 +155,8 @@ def test_binary_file_keeps_only_lines_read_before_the_chunk_with_a_nul(impl, tmp
 
 
 #: Where the first NUL byte falls: around the 3 bytes peeked for a BOM, the native backend's first
-#: read (16 KiB), the searcher's 64 KiB line buffer and its threefold growth.
-NUL_OFFSETS = [0, 1, 2, 3, 4, 5, 8, 16_383, 16_384, 16_385, 65_533, 65_534, 65_535, 65_536, 65_537, 196_608, 196_610]
+#: read (4 KiB), the searcher's 64 KiB line buffer and its threefold growth.
+NUL_OFFSETS = [0, 1, 2, 3, 4, 5, 8, 4095, 4096, 4097, 65_533, 65_534, 65_535, 65_536, 65_537, 196_610]
 
 
 def _nul_at(offset: int) -> bytes:

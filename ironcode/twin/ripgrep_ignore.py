@@ -1,9 +1,10 @@
 """Python port of what the native walk takes from ripgrep's ``globset`` and ``ignore`` crates.
 
-The native side (``native/tool/src/walk.rs``) gets ignore-file handling, glob overrides and the
-directory walk from the ``ignore`` crate; this module reproduces them rule for rule so the twin
-(``ironcode/twin/walk.py``) lists exactly the same files. Each section names the crate source it
-follows (ignore 0.4.35; globs are compiled by :mod:`ironcode.twin.globset`), and functions keep
+The native side (``native/tool/src/walk.rs``) matches with the ``ignore`` crate's ``Gitignore`` and
+``Override`` and applies them as the crate's walker does (``walk/ripgrep_ignore.rs``, the same port of
+``dir.rs`` as the ``Ignore`` section here); this module reproduces globs and rules too, rule for
+rule, so the twin (``ironcode/twin/walk.py``) lists exactly the same files. Each section names the
+crate source it follows (ignore 0.4.35; globs are compiled by :mod:`ironcode.twin.globset`), and functions keep
 the crate's names so the two can be read side by side:
 
 - ``GitignoreBuilder::add_line`` / ``Gitignore::matched``: gitignore lines, last match wins;

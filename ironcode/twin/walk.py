@@ -1,7 +1,8 @@
 """Twin of native/tool/src/walk.rs: the one directory walk behind file_list, glob and grep.
 
-The native side is ripgrep's walker (the ``ignore`` crate) configured as ``rg --hidden -g '!.git'``;
-here the same rules come from :mod:`ironcode.twin.ripgrep_ignore`, a port of that crate, walked with
+The native side applies the ``ignore`` crate's own matchers as ripgrep's walker does (its port of the
+crate's ``dir.rs`` is ``native/tool/src/walk/ripgrep_ignore.rs``) in its own traversal; here the same
+rules come from :mod:`ironcode.twin.ripgrep_ignore`, a port of that crate, walked with
 ``os.scandir``: ignore files inside a git repository and in parent folders with ripgrep's
 precedence, globs as ripgrep ``--glob`` overrides, ``.git`` never entered, symlinks skipped unless
 followed (loops detected), unreadable folders skipped.
