@@ -308,14 +308,15 @@ where
         rules: walk.parents.clone(),
         ancestors: walk.root_ancestors.clone(),
     });
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(MAX_THREADS);
     let (walk, queue, init, keep) = (&walk, &queue, &init, &keep);
     let found = std::thread::scope(|scope| {
         let mut helpers = Vec::new();
         let mut main = Worker::new(walk, keep, init());
         main.run(queue, &mut || {
+            // Asked only now: std reads the cgroup CPU quota files to answer (5 opens).
+            let threads = std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(MAX_THREADS);
             for _ in 1..threads {
                 helpers.push(scope.spawn(move || {
                     let mut helper = Worker::new(walk, keep, init());
