@@ -707,6 +707,45 @@ mod tests {
     }
 
     #[test]
+    fn a_tree_deeper_than_the_relative_opens_is_listed_whole() {
+        // Below OPEN_RELATIVE_DEPTH folders are opened by path instead of by parent.
+        let mut files = Vec::new();
+        let mut dir = String::new();
+        for depth in 0..OPEN_RELATIVE_DEPTH + 8 {
+            dir.push_str(&format!("d{depth}/"));
+            files.push(format!("{dir}f.txt"));
+        }
+        let owned: Vec<(&str, &str)> = files.iter().map(|f| (f.as_str(), "")).collect();
+        let dir = tree(&owned);
+        let root = dir.path().canonicalize().unwrap();
+        let mut expected = files.clone();
+        expected.sort();
+        assert_eq!(list(&root, &WalkOptions::default()), expected);
+    }
+
+    #[test]
+    fn a_panic_in_keep_on_a_helper_thread_reaches_the_caller_instead_of_hanging() {
+        // Enough entries for helper threads to start; every file panics, on whichever thread.
+        let names: Vec<String> = (0..3 * PARALLEL_AFTER_ENTRIES)
+            .map(|i| format!("d{}/f{i}.txt", i % 50))
+            .collect();
+        let owned: Vec<(&str, &str)> = names.iter().map(|f| (f.as_str(), "")).collect();
+        let dir = tree(&owned);
+        let root = dir.path().canonicalize().unwrap();
+        let seen = std::sync::atomic::AtomicUsize::new(0);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            collect_files(&root, &WalkOptions::default(), |_| -> Option<()> {
+                if seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > PARALLEL_AFTER_ENTRIES
+                {
+                    panic!("keep failed");
+                }
+                None
+            })
+        }));
+        assert!(outcome.is_err());
+    }
+
+    #[test]
     fn literal_prefix_is_the_shared_anchored_folder() {
         let prefix = |globs: &[&str]| {
             literal_prefix(&globs.iter().map(|g| g.to_string()).collect::<Vec<_>>())
