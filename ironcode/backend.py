@@ -84,22 +84,25 @@ DECISIONS: dict[str, Decision] = {
     "file_list": Decision(
         "native",
         "file_list",
-        "bench-file-list (2 loaded cores): native 2.5x faster than the twin over this repo (0.62 vs "
-        "1.57 ms), 4.3x over the 46K-file stdlib (0.28 vs 1.20 s); 8.8x / 1.4x faster than spawning rg",
+        "bench-file-list (2 runs, shared 2-core box at load ~1): native 3.7x faster than spawning rg over "
+        "the 46K-file stdlib (70-71 vs 257-260 ms; 2.1-2.5x at load ~3, 2.1-2.4x less CPU), 9.0-9.4x over "
+        "this repo; 10.8-11.2x / 3.9-4.4x faster than the twin",
         ("file-list", ""),
     ),
     "glob": Decision(
         "native",
         "glob",
-        "bench-glob: native 1.8x (this repo), 3.0x (stdlib **/*.py, 0.29 vs 0.87 s) and 4.8x "
-        "(stdlib email/**) faster than the twin; 13x / 1.4x / 294x faster than spawning rg",
+        "bench-glob (2 runs, load ~1): stdlib **/*.py native 4.2x faster than spawning rg (47-58 vs 195-245 "
+        "ms; 2.95-3.14x at load ~3, 3.1-3.7x less CPU), email/** 126-134x, this repo 8.0-8.6x; 7.4-8.3x "
+        "faster than the twin over the stdlib",
         ("glob", ""),
     ),
     "grep": Decision(
         "native",
         "grep",
-        "bench-grep: native 8.1x faster than the twin over this repo, 4.0-5.0x over the stdlib "
-        "(0.81-0.98 vs 3.3-4.1 s); 1.0-1.9x faster than spawning rg there",
+        "bench-grep (2 runs, load ~1): over the stdlib native 6.9-12.1x faster than the twin (138-370 ms vs "
+        "1.6-2.9 s; 5.9-8.3x at load ~3; 5.4-6.5x less CPU) and 1.8-3.4x faster than spawning rg; this repo "
+        "4.6-4.8x / 5.4-6.0x",
         ("grep", ""),
     ),
     # git (issue 5)
