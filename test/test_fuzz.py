@@ -1,100 +1,232 @@
-"""Fuzzing the C boundary: every export through raw ctypes with random strings, bytes and integers.
+"""Fuzzing the C boundary: every export of lib.rs through raw ctypes, and random call sequences
+for the registries (terminals, watchers, locks, fuzzy indexes).
 
 Whatever comes in, an export must return a JSON envelope — never NULL, never crash the process,
-never a ``panic`` error (a panic is a bug to fix, with its input added as a regression test).
-`make test` runs a short pass; `make fuzz` runs a long one (IRONCODE_FUZZ_EXAMPLES per export).
+never a ``panic`` error, always a known error kind with a message. A registry must always agree
+with a model of what was opened and closed. The calls run in a child process
+(``test/fuzz_child.py``): a segfault or abort kills the child, and this test names the call that
+did it (the child logs each call before making it) and keeps a reproducer. Any crash is a bug to
+fix in the library, with its input added below as a regression test.
 
-Safety: the fuzzer runs in a scratch folder, and generated paths never contain '/', so an export
-that writes can only write there. Exports that start processes are fuzzed by their own tests with
-safe strategies, not here.
+``make test`` runs a short pass (:data:`EXAMPLES` per export); ``make fuzz`` a long one
+(``IRONCODE_FUZZ_EXAMPLES``). The figures — calls per export, sequences per registry, wall
+time — are printed at the end and written to ``$IRONCODE_FUZZ_REPORT`` when it is set.
+
+The child works on tmpfs (``/dev/shm``) when it can: every write fsyncs, which costs ~100 ms per
+call on a loaded disk and would make the writing exports a hundred times slower than the rest.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-from ctypes import c_char_p, c_int64, c_size_t
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from ctypes import c_int64
+from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from ironcode import ffi
+from ironcode import IronCodeError, ffi
 
-EXAMPLES = int(os.environ.get("IRONCODE_FUZZ_EXAMPLES", "150"))
-#: Exports that spawn processes or block for a caller-chosen time; covered by their own tests.
-NOT_FUZZED = {"debug_panic_ffi", "probe_barrier_ffi"}
-NOT_FUZZED_PREFIXES = ("terminal_", "bash_", "pty_", "watcher_", "lock_")
+from . import fuzz_child, fuzzlib
+from .conftest import require_tool
+from .helpers import ROOT
 
-names = st.text(st.characters(blacklist_characters="/\0", blacklist_categories=("Cs",)), max_size=40)
-nasty_bytes = st.binary(max_size=300).map(lambda b: b.replace(b"\0", b"").replace(b"/", b""))
-json_like = st.recursive(
-    st.none() | st.booleans() | st.integers() | names,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(names, inner, max_size=4),
-    max_leaves=10,
-).map(lambda v: json.dumps(v).replace("/", ""))
-c_strings = st.one_of(
-    names.map(lambda s: s.encode()),
-    nasty_bytes,
-    json_like.map(str.encode),
-    st.sampled_from([b"", b".", b"..", b"\xff\xfe", b"\xc3", b"[]", b"{}", b"null", b'["*"]', b"x" * 5000]),
-    st.none(),
-)
-ints = st.one_of(st.integers(-3, 3000), st.sampled_from([-(2**63), 2**63 - 1, 0, -1, 1]))
-buffers = st.one_of(
-    st.binary(max_size=2000), st.sampled_from([b"", b"\0", b"\xff" * 10, "日本\r\n\ufeff".encode()])
-)
+EXAMPLES = int(os.environ.get("IRONCODE_FUZZ_EXAMPLES", "100"))
+#: Random call sequences per registry, each of up to :data:`STEPS` steps.
+SEQUENCES = int(os.environ.get("IRONCODE_FUZZ_SEQUENCES", str(max(10, EXAMPLES // 20))))
+STEPS = 30
+#: A child gets this long per call before the run counts as hung (a generous bound: a loaded
+#: machine, 8 MB inputs); a hang is reported with the call in progress, like a crash.
+SECONDS_PER_CALL = 0.5
+LIB_RS = Path(ROOT) / "native" / "tool" / "src" / "lib.rs"
+
+#: The exports, in lib.rs's sections; one child per section.
+GROUPS = {
+    "files": ["read_ffi", "write_ffi", "ls_ffi"],
+    "edit": ["edit_replace_ffi", "edit_candidates_ffi", "levenshtein_ffi", "edit_file_ffi"],
+    "search": ["file_list_ffi", "glob_ffi", "grep_ffi"],
+    "git": [
+        "vcs_info_ffi",
+        "git_status_ffi",
+        "git_diff_ffi",
+        "git_branches_ffi",
+        "git_stage_ffi",
+        "git_unstage_ffi",
+        "git_commit_ffi",
+    ],
+    "shell": ["parse_bash_ffi", "command_prefix_ffi"],
+    "terminal": [
+        "terminal_create_ffi",
+        "terminal_write_ffi",
+        "terminal_read_ffi",
+        "terminal_wait_ffi",
+        "terminal_resize_ffi",
+        "terminal_info_ffi",
+        "terminal_buffer_ffi",
+        "terminal_drain_ffi",
+        "terminal_clear_ffi",
+        "terminal_close_ffi",
+        "terminals_ffi",
+        "terminal_cleanup_idle_ffi",
+    ],
+    "fuzzy": [
+        "fuzzy_search_ffi",
+        "fuzzy_index_new_ffi",
+        "fuzzy_index_search_ffi",
+        "fuzzy_index_close_ffi",
+        "fuzzy_index_count_ffi",
+    ],
+    "watcher": [
+        "watcher_open_ffi",
+        "watcher_poll_ffi",
+        "watcher_wait_ffi",
+        "watcher_info_ffi",
+        "watcher_close_ffi",
+    ],
+    "lock": [
+        "lock_try_ffi",
+        "lock_wait_ffi",
+        "lock_release_ffi",
+        "lock_stats_ffi",
+        "lock_channel_open_ffi",
+        "lock_channel_take_ffi",
+        "lock_channel_close_ffi",
+    ],
+    "system": ["stats_ffi", "extract_ffi"],
+    "boundary": [
+        "probe_noop_ffi",
+        "probe_ints_ffi",
+        "probe_echo_ffi",
+        "probe_barrier_ffi",
+        "debug_panic_ffi",
+    ],
+}
+
+FIGURES: dict[str, dict] = {"exports": {}, "registries": {}}
 
 
-def fuzzable() -> list[str]:
-    symbols = {**ffi.SIGNATURES, **ffi.PROBE_SIGNATURES}
-    return sorted(s for s in symbols if s not in NOT_FUZZED and not s.startswith(NOT_FUZZED_PREFIXES))
+@pytest.fixture(scope="module", autouse=True)
+def fuzz_report(request):
+    """Prints the figures after the module (and writes them to $IRONCODE_FUZZ_REPORT)."""
+    start = time.perf_counter()
+    yield
+    exports, registries = FIGURES["exports"], FIGURES["registries"]
+    if not exports and not registries:
+        return
+    summary = {
+        "examples_per_export": EXAMPLES,
+        "exports": len(exports),
+        "calls": sum(f["examples"] for f in exports.values()),
+        "sequences": sum(f["runs"] for f in registries.values()),
+        "sequence_calls": sum(f["calls"] for f in registries.values()),
+        "wall_s": round(time.perf_counter() - start, 1),
+    }
+    report = {"summary": summary, **FIGURES}
+    path = os.environ.get("IRONCODE_FUZZ_REPORT")
+    if path:
+        Path(path).write_text(json.dumps(report, indent=2) + "\n")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("")
+        reporter.write_line(f"fuzz figures: {json.dumps(summary)}")
+        for name, figure in registries.items():
+            reporter.write_line(f"  registry {name}: {json.dumps(figure)}")
 
 
-def argument_strategy(argtypes: tuple) -> st.SearchStrategy:
-    """One strategy per argument; a c_char_p followed by c_size_t is a pointer + length buffer."""
-    parts = []
-    i = 0
-    while i < len(argtypes):
-        kind = argtypes[i]
-        if kind is c_char_p and i + 1 < len(argtypes) and argtypes[i + 1] is c_size_t:
-            parts.append(buffers.map(lambda b: (b, len(b))))
-            i += 2
-            continue
-        parts.append(c_strings.map(lambda v: (v,)) if kind is c_char_p else ints.map(lambda v: (v,)))
-        i += 1
-    return st.tuples(*parts).map(lambda groups: tuple(x for g in groups for x in g))
+@pytest.fixture
+def fuzz_root(tmp_path):
+    """An empty folder for the child (on tmpfs when there is one), removed afterwards."""
+    shm = Path("/dev/shm")
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else tmp_path
+    root = Path(tempfile.mkdtemp(prefix="ironcode-fuzz-", dir=base))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(autouse=True)
-def scratch_cwd(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def run_child(mode: str, names: list[str], examples: int, root: Path, keep: Path, calls: int) -> dict:
+    """Runs the child; returns its figures, or fails naming the call that crashed or hung it."""
+    log = root / "calls.log"
+    command = [sys.executable, "-m", "test.fuzz_child", mode, *names, "--examples", str(examples)]
+    command += ["--log", str(log), "--steps", str(STEPS)]
+    env = dict(
+        os.environ,
+        PYTHONPATH=ROOT,
+        HOME=str(root),
+        SHELL="/bin/sh",
+        GIT_CONFIG_GLOBAL="/dev/null",
+        GIT_CONFIG_NOSYSTEM="1",
+    )
+    timeout = 60 + calls * SECONDS_PER_CALL
+    try:
+        proc = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the child hung (> {timeout:.0f} s); {describe_last_call(mode, log, keep)}")
+    if proc.returncode < 0:
+        name = signal.Signals(-proc.returncode).name
+        pytest.fail(
+            f"the child was killed by {name}; {describe_last_call(mode, log, keep)}\n"
+            f"stderr: {proc.stderr[-3000:]}"
+        )
+    assert proc.returncode == 0, f"stdout: {proc.stdout[-5000:]}\nstderr: {proc.stderr[-8000:]}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])["figures"]
 
 
-@pytest.mark.parametrize("symbol", fuzzable())
-def test_export_survives_random_arguments(symbol):
-    signatures = {**ffi.SIGNATURES, **ffi.PROBE_SIGNATURES}
-    lib = ffi.library()
-    fn = getattr(lib, symbol)
+def describe_last_call(mode: str, log: Path, keep: Path) -> str:
+    """The call in progress when the child died, and where its reproducer was kept."""
+    if not log.exists():
+        return "no call was logged"
+    kept = keep / ("crash.pickle" if mode == "stateless" else "crash-sequence.txt")
+    shutil.copy(log, kept)
+    if mode == "stateful":
+        return f"the sequence so far (kept in {kept}):\n" + "\n".join(log.read_text().splitlines()[-40:])
+    call = fuzz_child.load_call(str(log))
+    if call is None:
+        return "the log was unreadable"
+    symbol, args = call
+    shown = ", ".join(repr(a)[:300] for a in args)
+    return f"the call was {symbol}({shown}); reproducer: fuzz_child.load_call({str(kept)!r})"
 
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    @given(args=argument_strategy(signatures[symbol]))
-    def check(args):
-        cwd = os.getcwd()
-        assert os.path.dirname(os.path.abspath(".")) != "/"  # never fuzz at the file system root
-        ptr = fn(*args)
-        assert ptr, f"{symbol}{args!r} returned NULL"
-        try:
-            envelope = json.loads(ctypes.string_at(ptr))
-        finally:
-            lib.free_string(ptr)
-        assert set(envelope) in ({"ok"}, {"error"}), envelope
-        if "error" in envelope:
-            assert envelope["error"]["kind"] != "panic", f"{symbol}{args!r} panicked: {envelope}"
-        assert os.getcwd() == cwd
 
-    check()
+def test_every_export_of_lib_rs_has_a_plan_and_a_group():
+    exports = set(fuzzlib.lib_exports(LIB_RS))
+    assert exports == set(fuzzlib.PLANS)
+    grouped = [symbol for names in GROUPS.values() for symbol in names]
+    assert sorted(grouped) == sorted(exports)
+    known = {**ffi.SIGNATURES, **ffi.PROBE_SIGNATURES, **ffi.OPTIONAL_SIGNATURES}
+    assert exports == set(known), "ffi.py and lib.rs disagree about the exports"
+
+
+@pytest.mark.parametrize("group", sorted(GROUPS))
+def test_exports_survive_random_arguments(group, fuzz_root, tmp_path):
+    if group == "git":
+        require_tool("git")
+    names = GROUPS[group]
+    figures = run_child("stateless", names, EXAMPLES, fuzz_root, tmp_path, calls=EXAMPLES * len(names))
+    for symbol in names:
+        assert figures[symbol]["examples"] >= min(EXAMPLES, 1), figures[symbol]
+    FIGURES["exports"].update(figures)
+
+
+@pytest.mark.parametrize("machine", ["terminals", "watchers", "locks", "fuzzy_index"])
+def test_registries_survive_random_call_sequences(machine, fuzz_root, tmp_path):
+    figures = run_child("stateful", [machine], SEQUENCES, fuzz_root, tmp_path, calls=SEQUENCES * STEPS * 3)
+    assert figures[machine]["runs"] >= 1
+    FIGURES["registries"].update(figures)
+
+
+def test_the_parent_names_the_call_that_killed_the_child(fuzz_root, tmp_path):
+    """The crash report works: a child killed mid-call is reported with that call."""
+    log = fuzz_root / "calls.log"
+    fuzz_child.Recorder(str(log)).record("parse_bash_ffi", (b"$(" * 3, 6, fuzzlib.BIG_CONSTANTS[0]))
+    text = describe_last_call("stateless", log, tmp_path)
+    assert "parse_bash_ffi(b'$($($(', 6, b'aaaa" in text
+    assert fuzz_child.load_call(str(tmp_path / "crash.pickle"))[1][2] is fuzzlib.BIG_CONSTANTS[0]
 
 
 def test_nul_truncation_is_impossible_through_the_wrappers(tmp_path):
@@ -108,3 +240,51 @@ def test_nul_truncation_is_impossible_through_the_wrappers(tmp_path):
 
 def test_int_arguments_accept_the_full_c_range():
     assert ffi._call("probe_ints_ffi", c_int64(2**63 - 1), c_int64(1)) == -(2**63)
+
+
+# ---- regressions: what the fuzzer found -----------------------------------------------------------
+
+
+def test_deep_nesting_is_refused_before_its_text_is_copied(impl):
+    """48 KB of ``$(`` used to build a 4.7 GB answer: each command's text holds every command
+    nested in it (n²/2 bytes). Now it is ``invalid_argument`` past 16 MiB of command text. Run
+    under a 2 GB address-space limit, so a regression fails this test instead of the machine."""
+    code = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "from ironcode import backend, IronCodeError\n"
+        f"parse_bash = backend.implementation('parse_bash', {impl.name!r})\n"
+        "try:\n"
+        "    parse_bash('$(' * 16000 + 'x' + ')' * 16000, '/')\n"
+        "    print('answered')\n"
+        "except IronCodeError as e:\n"
+        "    print(e.kind, '|', e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    kind, message = out.stdout.strip().split(" | ", 1)
+    assert kind == "invalid_argument" and "too complex" in message
+
+
+@pytest.mark.parametrize("depth", [1, 300, 3343, 3344, 5000])
+def test_both_backends_draw_the_nesting_line_at_the_same_depth(both, depth):
+    """n nested ``$(`` make n + 1 commands of 1, 4, 7, … bytes of text, 3n(n+1)/2 + n + 1 in
+    all: 3343 deep is the last depth within 16 MiB."""
+    command = "$(" * depth + "x" + ")" * depth
+    answers = []
+    for backend in both:
+        try:
+            answers.append(backend.parse_bash(command, "/"))
+        except IronCodeError as e:
+            answers.append(e.kind)
+    assert answers[0] == answers[1]
+    if depth <= 3343:
+        assert len(answers[0]["commands"]) == depth + 1
+    else:
+        assert answers[0] == "invalid_argument"

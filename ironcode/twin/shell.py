@@ -23,6 +23,12 @@ import tree_sitter_bash
 from ..errors import IronCodeError
 from . import paths
 
+#: How much source text the commands of one command line may copy into the answer, in bytes: a
+#: command's text holds every command nested in it, so nesting n deep copies about 3n²/2 bytes
+#: (48 KB of ``$(`` built a 4.7 GB answer). ``bash -c`` takes at most 128 KiB; this is 128 times
+#: that. Past it: ``invalid_argument``, never a partial answer (see shell.rs).
+MAX_COMMAND_TEXT_BYTES = 16 << 20
+
 #: Commands that change the current folder: their folders count, their patterns do not.
 CD_COMMANDS = frozenset({"cd", "chdir", "pushd", "popd"})
 
@@ -203,8 +209,8 @@ _LANGUAGE = tree_sitter.Language(tree_sitter_bash.language())
 def parse_bash(command: str | bytes, cwd: str = ".") -> dict:
     """``{"commands": [{"name", "args", "text"}], "directories", "patterns", "always"}``.
 
-    Never fails on the command; only an unusable ``cwd`` (empty, NUL) or a command that is not
-    UTF-8 text raises ``invalid_argument``.
+    Raises ``invalid_argument`` for an unusable ``cwd`` (empty, NUL), a command that is not
+    UTF-8 text, and one whose commands' text exceeds :data:`MAX_COMMAND_TEXT_BYTES`.
     """
     source = _command_bytes(command)
     cwd = paths.absolute(cwd)
@@ -261,13 +267,18 @@ def parse_tree(source: bytes) -> tree_sitter.Tree | None:
 
 
 def collect_commands(root: tree_sitter.Node, source: bytes) -> list[dict]:
-    """Depth-first with an explicit stack, carrying the redirections bound to the last command."""
+    """Depth-first with an explicit stack, carrying the redirections bound to the last command;
+    counts each command's text before copying it, against :data:`MAX_COMMAND_TEXT_BYTES`."""
     found: list[dict] = []
     stack: list[tuple[tree_sitter.Node, list[tree_sitter.Node]]] = [(root, [])]
+    text_bytes = 0
     while stack:
         node, inherited = stack.pop()
         children = children_with_fields(node)
         if node.type == "command":
+            text_bytes += max(command_end(node, inherited) - node.start_byte, 0)
+            if text_bytes > MAX_COMMAND_TEXT_BYTES:
+                raise _too_complex()
             found.append(command_from(node, children, inherited, source))
         heir = redirect_heir(node, children)
         for index in range(len(children) - 1, -1, -1):
@@ -276,6 +287,15 @@ def collect_commands(root: tree_sitter.Node, source: bytes) -> list[dict]:
                 passed = own_redirects(node, children) + inherited
             stack.append((children[index][0], passed))
     return found
+
+
+def _too_complex() -> IronCodeError:
+    return IronCodeError(
+        "invalid_argument",
+        "This command line is too complex to check: its commands' text adds up to more than "
+        f"{MAX_COMMAND_TEXT_BYTES >> 20} MiB (deeply nested substitutions or subshells). "
+        "Split it into simpler commands.",
+    )
 
 
 def children_with_fields(node: tree_sitter.Node) -> list[tuple[tree_sitter.Node, str | None]]:
@@ -323,12 +343,16 @@ def command_from(node: tree_sitter.Node, children: list, inherited: list, source
     for redirect in redirects:
         extra_arguments(redirect, argument_nodes)
     argument_nodes.sort(key=lambda n: n.start_byte)
-    end = max([node.end_byte, *(redirect_text_end(r) for r in inherited)])
     return {
         "name": name,
         "args": [unquote(n, source) for n in argument_nodes],
-        "text": source_text(source, node.start_byte, end),
+        "text": source_text(source, node.start_byte, command_end(node, inherited)),
     }
+
+
+def command_end(node: tree_sitter.Node, inherited: list) -> int:
+    """Where a command's text ends: its own end, or a redirection bound to it from outside."""
+    return max([node.end_byte, *(redirect_text_end(r) for r in inherited)])
 
 
 def extra_arguments(redirect: tree_sitter.Node, out: list) -> None:

@@ -4,8 +4,9 @@
 //!
 //! Parsing is tree-sitter-bash; the walk over the tree is ours. The twin
 //! (`ironcode/twin/shell.py`) walks the same tree from py-tree-sitter with the same rules, function
-//! for function, so both backends return the same value for every input. Nothing here raises on
-//! a command: unparseable input gives the commands tree-sitter could still recognise.
+//! for function, so both backends return the same value for every input. Unparseable input gives
+//! the commands tree-sitter could still recognise; the one command line refused is one whose
+//! commands' text would exceed [`MAX_COMMAND_TEXT_BYTES`] (deep nesting, see there).
 //!
 //! Rules (OPERATIONS.md "Shell" and issue 6):
 //! - Every `command` node counts, wherever it sits: pipelines, `&&`/`||` lists, subshells, loop
@@ -24,8 +25,17 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use tree_sitter::{Node, Parser, Tree, TreeCursor};
 
-use crate::error::ToolResult;
+use crate::error::{ToolError, ToolResult};
 use crate::paths;
+
+/// How much source text the commands of one command line may copy into the answer, in bytes.
+/// A command's text holds every command nested inside it, so `$($($(…)))` nested n deep copies
+/// about 3n²/2 bytes: the fuzzer's 48 KB of `$(` built a 4.7 GB answer. Real command lines stay
+/// far below: `bash -c` accepts at most 128 KiB (Linux's MAX_ARG_STRLEN), and this is 128 times
+/// that (3343 levels of `$(`; the answer at the limit peaks near 240 MB of resident memory with
+/// its JSON). Past it, `parse_bash` is `invalid_argument` rather than a partial answer: a
+/// permission check must not pass a command it did not see.
+pub const MAX_COMMAND_TEXT_BYTES: usize = 16 << 20;
 
 /// Commands that change the current folder: their folders count, their patterns do not
 /// (moving around is always allowed once the folder is).
@@ -228,12 +238,13 @@ pub struct BashParse {
 }
 
 /// Parses `command` and reports its commands, the folders its file commands touch (relative
-/// paths resolved against `cwd`), and its permission patterns. Never fails on the command;
-/// only an unusable `cwd` (empty, NUL) is an error.
+/// paths resolved against `cwd`), and its permission patterns. Errors (`invalid_argument`): an
+/// unusable `cwd` (empty, NUL), and a command line whose commands' text exceeds
+/// [`MAX_COMMAND_TEXT_BYTES`].
 pub fn parse_bash(command: &str, cwd: &str) -> ToolResult<BashParse> {
     let cwd = paths::absolute(cwd)?;
     let home = home_dir();
-    let commands = commands(command.as_bytes());
+    let commands = commands(command.as_bytes())?;
     let mut result = BashParse {
         commands: Vec::new(),
         directories: Vec::new(),
@@ -276,10 +287,11 @@ pub fn command_prefix<S: AsRef<str>>(tokens: &[S]) -> String {
 }
 
 /// Every command of `source`, in source order (a command before the commands inside it).
-pub fn commands(source: &[u8]) -> Vec<BashCommand> {
+/// `invalid_argument` past [`MAX_COMMAND_TEXT_BYTES`] of command text.
+pub fn commands(source: &[u8]) -> ToolResult<Vec<BashCommand>> {
     match parse_tree(source) {
         Some(tree) => collect_commands(tree.root_node(), source),
-        None => Vec::new(),
+        None => Ok(Vec::new()),
     }
 }
 
@@ -307,13 +319,19 @@ fn parse_tree(source: &[u8]) -> Option<Tree> {
 
 /// Walks the tree depth-first with an explicit stack (deep nesting such as `$($($(...)))` must
 /// not overflow the call stack), carrying the redirections bash binds to the last command.
-fn collect_commands(root: Node<'_>, source: &[u8]) -> Vec<BashCommand> {
+/// Counts each command's text before copying it, against [`MAX_COMMAND_TEXT_BYTES`].
+fn collect_commands(root: Node<'_>, source: &[u8]) -> ToolResult<Vec<BashCommand>> {
     let mut found = Vec::new();
     let mut cursor = root.walk();
     let mut stack: Vec<(Node<'_>, Vec<Node<'_>>)> = vec![(root, Vec::new())];
+    let mut text_bytes = 0usize;
     while let Some((node, inherited)) = stack.pop() {
         let children = children_with_fields(node, &mut cursor);
         if node.kind() == "command" {
+            text_bytes += command_end(node, &inherited).saturating_sub(node.start_byte());
+            if text_bytes > MAX_COMMAND_TEXT_BYTES {
+                return Err(too_complex());
+            }
             found.push(command_from(node, &children, &inherited, source));
         }
         let heir = redirect_heir(node, &children);
@@ -328,7 +346,15 @@ fn collect_commands(root: Node<'_>, source: &[u8]) -> Vec<BashCommand> {
             stack.push((child, passed));
         }
     }
-    found
+    Ok(found)
+}
+
+fn too_complex() -> ToolError {
+    ToolError::invalid_argument(format!(
+        "This command line is too complex to check: its commands' text adds up to more than \
+         {} MiB (deeply nested substitutions or subshells). Split it into simpler commands.",
+        MAX_COMMAND_TEXT_BYTES >> 20
+    ))
 }
 
 /// A node's children with their field names.
@@ -396,15 +422,20 @@ fn command_from(
         extra_arguments(redirect, &mut argument_nodes);
     }
     argument_nodes.sort_by_key(Node::start_byte);
-    let end = inherited
-        .iter()
-        .map(|&r| redirect_text_end(r))
-        .fold(node.end_byte(), usize::max);
     BashCommand {
         name,
         args: argument_nodes.iter().map(|&n| unquote(n, source)).collect(),
-        text: source_text(source, node.start_byte(), end),
+        text: source_text(source, node.start_byte(), command_end(node, inherited)),
     }
+}
+
+/// Where a command's text ends: at its own end, or at the end of a redirection bound to it from
+/// outside (`a && b > out` → `b > out`).
+fn command_end(node: Node<'_>, inherited: &[Node<'_>]) -> usize {
+    inherited
+        .iter()
+        .map(|&r| redirect_text_end(r))
+        .fold(node.end_byte(), usize::max)
 }
 
 /// Words tree-sitter files under a redirection that bash passes to the command: every
