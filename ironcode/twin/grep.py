@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import stat
 
-from ..errors import IronCodeError
+from ..errors import IronCodeError, from_os_error
 from . import rust_regex, walk
 from .file_list import optional_count
 from .glob import check_text, sort_newest_first
@@ -55,6 +55,10 @@ def grep(
         options = WalkOptions(globs=[] if include is None else [include])
         files = walk.collect_files(target, options, lambda p: search_file(regex, p))
     elif os.path.isfile(target):
+        try:  # a file named directly that cannot be read is an error (see grep.rs)
+            open(target, "rb").close()
+        except OSError as e:
+            raise from_os_error(e, target) from None
         found = search_file(regex, os.fsencode(target))
         files = [] if found is None else [found]
     else:

@@ -20,7 +20,7 @@ use grep_regex::{RegexMatcher, RegexMatcherBuilder};
 use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkFinish, SinkMatch};
 use serde::Serialize;
 
-use crate::error::{ErrorKind, ToolError, ToolResult};
+use crate::error::{ErrorKind, IoResultExt, ToolError, ToolResult};
 use crate::glob::sort_newest_first;
 use crate::paths;
 use crate::walk::{self, WalkOptions};
@@ -77,8 +77,9 @@ pub struct GrepResult {
 /// lines of the newest files first; `ignore_case` matches case-insensitively (Unicode simple
 /// case folding).
 ///
-/// Raises `invalid_pattern` for a regex or glob that does not parse (with the engine's message)
-/// and `not_found` for a missing path.
+/// Raises `invalid_pattern` for a regex or glob that does not parse (with the engine's message),
+/// `not_found` for a missing path, and `permission_denied` for a file named by `path` that
+/// cannot be read (unreadable files inside a folder are skipped, as rg skips them).
 pub fn grep(
     pattern: &str,
     path: &str,
@@ -97,9 +98,11 @@ pub fn grep(
             searcher.search(&matcher, entry.open().ok()?, entry.path())
         })?
     } else if target.is_file() {
-        File::open(&target)
-            .ok()
-            .and_then(|file| FileSearcher::new().search(&matcher, file, &target))
+        // A file named directly that cannot be opened is an error, as rg reports it: "no
+        // matches" would tell the caller something false. In a folder walk it is skipped.
+        let file = File::open(&target).at(&target)?;
+        FileSearcher::new()
+            .search(&matcher, file, &target)
             .into_iter()
             .collect()
     } else {
