@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +10,10 @@ import threading
 
 import pytest
 
-from .helpers import ROOT
+from ironcode import IronCodeError
+
+from .conftest import require_tool
+from .helpers import ROOT, run_without_root_powers
 
 
 @pytest.mark.parametrize("backend", ["native", "python"])
@@ -86,3 +90,217 @@ def test_a_file_rewritten_while_being_read_gives_a_whole_answer(impl, tmp_path):
     finally:
         stop.set()
         writer.join(timeout=10)
+
+
+# ---- edit_file under a file-size limit and in a read-only folder ----------------------------------
+
+
+def run_python(code: str, cwd: str | None = None) -> subprocess.CompletedProcess:
+    """Runs ``code`` in a fresh interpreter that imports this checkout's ironcode."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )
+
+
+def test_edit_over_the_file_size_limit_fails_cleanly_and_keeps_the_original(impl, tmp_path):
+    target = tmp_path / "keep.txt"
+    original = "start\n" + "x" * (512 << 10) + "\nMARK\n"
+    target.write_text(original)
+    code = (
+        "import resource\n"
+        "from ironcode import backend, IronCodeError\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))\n"
+        f"edit = backend.implementation('edit_file', {impl.name!r})\n"
+        "try:\n"
+        f"    edit({str(target)!r}, 'MARK', 'y' * (1 << 20))\n"
+        "    print('no error')\n"
+        "except IronCodeError as e:\n"
+        "    print(e.kind, '|', e)\n"
+    )
+    out = run_python(code)
+    assert out.returncode == 0, out.stderr  # Python ignores SIGXFSZ: the write sees EFBIG
+    kind, message = out.stdout.strip().split(" | ", 1)
+    assert kind == "io" and str(target) in message, out.stdout
+    assert target.read_text() == original
+    assert os.listdir(tmp_path) == ["keep.txt"]  # the temporary file is gone too
+
+
+def test_edit_in_a_read_only_folder_is_permission_denied_and_keeps_the_original(impl, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    target = folder / "keep.txt"
+    target.write_text("old text\n")
+    os.chmod(folder, 0o555)
+    try:
+        out = run_without_root_powers(
+            "from ironcode import backend, IronCodeError\n"
+            "try:\n"
+            f"    backend.implementation('edit_file', {impl.name!r})({str(target)!r}, 'old', 'new')\n"
+            "except IronCodeError as e:\n"
+            "    print(e.kind)\n"
+        )
+    finally:
+        os.chmod(folder, 0o755)
+    assert out.strip() == "permission_denied"
+    assert target.read_text() == "old text\n"
+    assert os.listdir(folder) == ["keep.txt"]
+
+
+# ---- unreadable files -------------------------------------------------------------------------
+
+
+def test_unreadable_file_is_permission_denied_for_edit_and_left_alone(impl, unreadable_file):
+    out = run_without_root_powers(
+        "from ironcode import backend, IronCodeError\n"
+        "try:\n"
+        f"    backend.implementation('edit_file', {impl.name!r})({unreadable_file!r}, 'secret', 'public')\n"
+        "except IronCodeError as e:\n"
+        "    print(e.kind)\n"
+    )
+    assert out.strip() == "permission_denied"
+    os.chmod(unreadable_file, 0o600)
+    assert open(unreadable_file).read() == "secret\n"
+    assert os.listdir(os.path.dirname(unreadable_file)) == ["secret.txt"]
+
+
+def test_grep_skips_an_unreadable_file_in_a_folder_and_refuses_one_named_directly(impl, unreadable_file):
+    """As rg: a folder walk skips it; a file named directly is an error, not "no matches"."""
+    folder = os.path.dirname(unreadable_file)
+    with open(os.path.join(folder, "open.txt"), "w") as f:
+        f.write("secret too\n")
+    out = run_without_root_powers(
+        "import json\n"
+        "from ironcode import backend, IronCodeError\n"
+        f"grep = backend.implementation('grep', {impl.name!r})\n"
+        f"found = grep('secret', {folder!r})\n"
+        "print(json.dumps(sorted(m['path'] for m in found['matches'])))\n"
+        "try:\n"
+        f"    print(json.dumps(grep('secret', {unreadable_file!r})))\n"
+        "except IronCodeError as e:\n"
+        "    print(e.kind)\n"
+    )
+    listed, direct = out.strip().splitlines()
+    assert json.loads(listed) == [os.path.join(folder, "open.txt")]
+    assert direct == "permission_denied"
+
+
+# ---- a deleted working directory, for the search and git tools -----------------------------------
+
+#: (op, arguments relative to the deleted working directory, the same with the repository's path).
+CWD_OPS = [
+    ("ls", ["."], ["{repo}"]),
+    ("file_list", ["."], ["{repo}"]),
+    ("glob", ["*", "."], ["*", "{repo}"]),
+    ("grep", ["x", "."], ["x", "{repo}"]),
+    ("vcs_info", ["."], ["{repo}"]),
+    ("git_status", [".", "git"], ["{repo}", "git"]),
+    ("git_diff", ["."], ["{repo}"]),
+    ("git_branches", ["."], ["{repo}"]),
+]
+
+
+def test_search_and_git_tools_after_the_working_directory_was_deleted(impl, tmp_path):
+    """Relative paths: a clear not_found saying the current directory is gone; absolute paths
+    still work (the git engine that spawns git must not inherit the vanished directory)."""
+    require_tool("git")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "a.txt").write_text("x\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    code = (
+        "import json, os\n"
+        "from ironcode import backend, IronCodeError\n"
+        f"os.chdir({str(gone)!r}); os.rmdir({str(gone)!r})\n"
+        f"for op, relative, absolute in json.loads({json.dumps(json.dumps(CWD_OPS))}):\n"
+        f"    fn = backend.implementation(op, {impl.name!r})\n"
+        "    try:\n"
+        "        fn(*relative)\n"
+        "        print(op, 'answered')\n"
+        "    except IronCodeError as e:\n"
+        "        print(op, e.kind, 'current directory is gone' in str(e))\n"
+        f"    fn(*[a.replace('{{repo}}', {str(repo)!r}) for a in absolute])\n"
+    )
+    out = run_python(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:-1] == [f"{op} not_found True" for op, _, _ in CWD_OPS]
+
+
+# ---- files that change while being read -----------------------------------------------------------
+
+ROW = "row {:07d}"
+
+
+#: A growing file stops at this many lines: a reader that reads to the end chases a file growing
+#: without end (as rg does on a live log), which is a test that never finishes, not a fault.
+GROWN_LINES = 20_000
+#: Reads made while the file changes.
+ROUNDS = 40
+
+
+def grow(path, stop: threading.Event) -> None:
+    """Appends numbered lines, a hundred per write, until stopped or :data:`GROWN_LINES`."""
+    with open(path, "a") as f:
+        for i in range(0, GROWN_LINES, 100):
+            if stop.is_set():
+                break
+            f.write("".join(ROW.format(n) + "\n" for n in range(i, i + 100)))
+            f.flush()
+
+
+def shrink_and_refill(path, stop: threading.Event) -> None:
+    """Truncates the file to nothing, then writes it again in pieces, until stopped."""
+    body = "".join(ROW.format(n) + "\n" for n in range(20_000))
+    while not stop.is_set():
+        with open(path, "w") as f:
+            for start in range(0, len(body), 4096):
+                f.write(body[start : start + 4096])
+                f.flush()
+
+
+def check_rows(texts: list[str], first_line: int) -> None:
+    """Lines seen must be the rows in order, whole; only the last may be cut short."""
+    for index, text in enumerate(texts):
+        expected = ROW.format(first_line - 1 + index)
+        if index == len(texts) - 1:
+            assert expected.startswith(text), (index, text)
+        else:
+            assert text == expected, (index, text)
+
+
+@pytest.mark.parametrize("change", [grow, shrink_and_refill], ids=["growing", "truncated"])
+@pytest.mark.parametrize("op", ["read", "grep"])
+def test_a_file_changing_while_read_gives_a_consistent_answer_or_a_clear_error(impl, tmp_path, op, change):
+    path = tmp_path / "changing.txt"
+    path.write_text("")
+    stop = threading.Event()
+    writer = threading.Thread(target=change, args=(path, stop))
+    writer.start()
+    answers = errors = 0
+    try:
+        for _ in range(ROUNDS):
+            try:
+                if op == "read":
+                    result = impl.read(str(path), 1, 2000)
+                    check_rows(result["lines"], 1)
+                    assert result["total_lines"] >= len(result["lines"])
+                else:
+                    result = impl.grep("row", str(path), None, None)
+                    assert [m["line"] for m in result["matches"]] == list(
+                        range(1, len(result["matches"]) + 1)
+                    )
+                    check_rows([m["text"] for m in result["matches"]], 1)
+                answers += 1
+            except IronCodeError as e:
+                assert e.kind in ("io", "invalid_argument"), e  # e.g. an offset past a truncated end
+                errors += 1
+    finally:
+        stop.set()
+        writer.join(timeout=30)
+    assert answers + errors == ROUNDS and not writer.is_alive()

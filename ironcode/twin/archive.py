@@ -18,9 +18,12 @@ from typing import IO
 
 from ..errors import IronCodeError, from_os_error
 from .paths import absolute
+from .write import LEFTOVER_FOLDER, remove_leftovers
 
 DEFAULT_FILE_MODE = 0o644
 MAX_LINK_HOPS = 40
+#: What a staging folder's name holds between ``.{dest name}`` and the process id.
+STAGING_MARKER = ".ironcode-extract-"
 _staging_counter = itertools.count()
 
 # Entry kinds, as in the native EntryKind enum.
@@ -61,9 +64,11 @@ def extract(archive: str, dest: str) -> dict:
 
 
 def _create_staging(parent: str, dest: str) -> str:
-    name = os.path.basename(dest)
+    """A staging folder beside ``dest``; first removes those of killed extractions into it."""
+    prefix = f".{os.path.basename(dest)}{STAGING_MARKER}"
+    remove_leftovers(parent, prefix, "", LEFTOVER_FOLDER)
     while True:
-        path = os.path.join(parent, f".{name}.ironcode-extract-{os.getpid()}-{next(_staging_counter)}")
+        path = os.path.join(parent, f"{prefix}{os.getpid()}-{next(_staging_counter)}")
         try:
             os.mkdir(path)
             return path

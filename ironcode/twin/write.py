@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
+import shutil
 import stat
 import time
 
@@ -11,7 +13,13 @@ from ..errors import IronCodeError, from_os_error
 from .paths import absolute
 
 NEW_FILE_MODE = 0o666
+#: What a temporary file's name holds between the target's name and its process id, and its end.
+TEMP_MARKER = ".ironcode-"
+TEMP_SUFFIX = ".tmp"
+#: What a killed process may have left behind (``Leftover`` in write.rs).
+LEFTOVER_FILE, LEFTOVER_FOLDER = "file", "folder"
 _temp_counter = itertools.count()
+_LEFTOVER_COUNTERS = re.compile(r"[0-9a-fA-F-]+")
 
 
 def write(path: str, content: str | bytes) -> dict:
@@ -70,6 +78,7 @@ def write_atomic(target: str, data: bytes) -> None:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except OSError:
         mode = None
+    remove_leftovers(directory, f".{name}{TEMP_MARKER}", TEMP_SUFFIX, LEFTOVER_FILE)
     temp, fd = _create_temp(directory, name)
     try:
         try:
@@ -104,13 +113,60 @@ def _create_temp(directory: str, name: str) -> tuple[str, int]:
     pid = os.getpid()
     while True:
         n = next(_temp_counter)
-        temp = os.path.join(directory, f".{name}.ironcode-{pid}-{n}-{time.time_ns() % 10**9:x}.tmp")
+        temp = os.path.join(
+            directory, f".{name}{TEMP_MARKER}{pid}-{n}-{time.time_ns() % 10**9:x}{TEMP_SUFFIX}"
+        )
         try:
             return temp, os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, NEW_FILE_MODE)
         except FileExistsError:
             continue
         except OSError as e:
             raise from_os_error(e, directory) from None
+
+
+def remove_leftovers(directory: str, prefix: str, suffix: str, kind: str) -> None:
+    """Removes entries named ``{prefix}{pid}-{counters}{suffix}`` of ``kind`` whose process is
+    gone: what a SIGKILL'd write or extraction left (see write.rs). Best effort, never raises."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(suffix)):
+            continue
+        owner = leftover_owner(name[len(prefix) : len(name) - len(suffix)])
+        if owner is None or process_exists(owner):
+            continue
+        try:
+            if kind == LEFTOVER_FILE and entry.is_file(follow_symlinks=False):
+                os.remove(entry.path)
+            elif kind == LEFTOVER_FOLDER and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def leftover_owner(middle: str) -> int | None:
+    """The process id at the start of ``{pid}-{counters}``, if the whole has that shape."""
+    pid, dash, counters = middle.partition("-")
+    if not dash or not _LEFTOVER_COUNTERS.fullmatch(counters) or not (pid.isascii() and pid.isdigit()):
+        return None
+    value = int(pid)
+    return value if value < 2**31 else None
+
+
+def process_exists(pid: int) -> bool:
+    """Whether process ``pid`` exists (``kill(pid, 0)``; EPERM means it exists but is not ours)."""
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _remove_quietly(path: str) -> None:

@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::error::{ErrorKind, IoResultExt, ToolError, ToolResult};
 use crate::paths;
+use crate::write::{self, Leftover};
 
 /// Permission bits of an extracted file whose archive entry carries none.
 pub const DEFAULT_FILE_MODE: u32 = 0o644;
@@ -113,8 +114,12 @@ pub fn extract(archive: &str, dest: &str) -> ToolResult<ExtractResult> {
     result
 }
 
+/// What a staging folder's name holds between `.{dest name}` and the process id.
+pub const STAGING_MARKER: &str = ".ironcode-extract-";
+
 /// A staging folder beside `dest`, removed when dropped (after a successful promote it is
-/// already empty or gone).
+/// already empty or gone). A killed extraction cannot drop it: the next extraction into the same
+/// `dest` removes the staging folders whose process is gone.
 struct Staging {
     path: PathBuf,
 }
@@ -127,12 +132,11 @@ impl Staging {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let prefix = format!(".{name}{STAGING_MARKER}");
+        write::remove_leftovers(parent, &prefix, "", Leftover::Folder);
         loop {
             let n = STAGING_COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = parent.join(format!(
-                ".{name}.ironcode-extract-{}-{n}",
-                std::process::id()
-            ));
+            let path = parent.join(format!("{prefix}{}-{n}", std::process::id()));
             match fs::create_dir(&path) {
                 Ok(()) => return Ok(Staging { path }),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,

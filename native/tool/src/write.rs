@@ -15,6 +15,19 @@ use crate::paths;
 
 /// Permission bits of a file that did not exist before (before the umask).
 pub const NEW_FILE_MODE: u32 = 0o666;
+/// What a temporary file's name holds between the target's name and its process id.
+pub const TEMP_MARKER: &str = ".ironcode-";
+/// The end of a temporary file's name.
+pub const TEMP_SUFFIX: &str = ".tmp";
+
+/// What a killed process may have left behind: [`remove_leftovers`] removes only that kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leftover {
+    /// A temporary file of [`write_atomic`].
+    File,
+    /// A staging folder of `archive::extract`.
+    Folder,
+}
 
 /// The answer of [`write`].
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -98,6 +111,12 @@ pub fn write_atomic(target: &Path, content: &[u8]) -> ToolResult<()> {
     let mode = fs::metadata(target)
         .map(|m| m.permissions().mode() & 0o7777)
         .ok();
+    remove_leftovers(
+        dir,
+        &format!(".{name}{TEMP_MARKER}"),
+        TEMP_SUFFIX,
+        Leftover::File,
+    );
     let (temp_path, mut file) = create_temp(dir, &name)?;
     let result = (|| {
         file.write_all(content).at(target)?;
@@ -128,7 +147,9 @@ fn create_temp(dir: &Path, name: &str) -> ToolResult<(PathBuf, File)> {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let temp = dir.join(format!(".{name}.ironcode-{pid}-{n}-{nanos:x}.tmp"));
+        let temp = dir.join(format!(
+            ".{name}{TEMP_MARKER}{pid}-{n}-{nanos:x}{TEMP_SUFFIX}"
+        ));
         match OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -139,6 +160,64 @@ fn create_temp(dir: &Path, name: &str) -> ToolResult<(PathBuf, File)> {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(ToolError::from_io(&e, dir)),
         }
+    }
+}
+
+/// Removes what killed processes left in `dir`: entries named `{prefix}{pid}-{counters}{suffix}`
+/// (counters: digits, hex digits and dashes) of the given kind whose process `pid` no longer
+/// exists. SIGKILL runs no cleanup, so a killed write leaves its temporary file and a killed
+/// extraction its staging folder; the next write of the same file, or extraction into the same
+/// folder, removes them. A live process's entries (even another user's) are never touched, nor a
+/// symlink. Best effort: a failure here never fails the write.
+pub fn remove_leftovers(dir: &Path, prefix: &str, suffix: &str, kind: Leftover) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Some(owner) = name
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(suffix))
+            .and_then(leftover_owner)
+        else {
+            continue;
+        };
+        if process_exists(owner) {
+            continue;
+        }
+        let path = entry.path();
+        match (fs::symlink_metadata(&path), kind) {
+            (Ok(meta), Leftover::File) if meta.is_file() => {
+                let _ = fs::remove_file(&path);
+            }
+            (Ok(meta), Leftover::Folder) if meta.is_dir() => {
+                let _ = fs::remove_dir_all(&path);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The process id at the start of `{pid}-{counters}`, if the whole has that shape.
+fn leftover_owner(middle: &str) -> Option<i32> {
+    let (pid, counters) = middle.split_once('-')?;
+    let shaped =
+        !counters.is_empty() && counters.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if !shaped || pid.is_empty() || !pid.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Whether process `pid` exists (`kill(pid, 0)`; EPERM means it exists but is not ours).
+fn process_exists(pid: i32) -> bool {
+    match rustix::process::Pid::from_raw(pid) {
+        Some(pid) => !matches!(
+            rustix::process::test_kill_process(pid),
+            Err(rustix::io::Errno::SRCH)
+        ),
+        None => true,
     }
 }
 
@@ -160,6 +239,30 @@ mod tests {
             fs::metadata(&file).unwrap().permissions().mode() & 0o777,
             0o751
         );
+    }
+
+    #[test]
+    fn leftovers_of_a_dead_process_go_and_others_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let dead = {
+            let mut child = std::process::Command::new("true").spawn().unwrap();
+            let pid = child.id();
+            child.wait().unwrap();
+            pid
+        };
+        let me = std::process::id();
+        let names = [
+            format!(".a.txt.ironcode-{dead}-3-1f.tmp"),
+            format!(".a.txt.ironcode-{me}-3-1f.tmp"),
+            format!(".a.txt.ironcode-{dead}-notes.tmp"),
+            format!(".b.txt.ironcode-{dead}-3-1f.tmp"),
+        ];
+        for name in &names {
+            fs::write(dir.path().join(name), "x").unwrap();
+        }
+        remove_leftovers(dir.path(), ".a.txt.ironcode-", ".tmp", Leftover::File);
+        let left: Vec<bool> = names.iter().map(|n| dir.path().join(n).exists()).collect();
+        assert_eq!(left, [false, true, true, true]);
     }
 
     #[test]
