@@ -811,9 +811,14 @@ mod tests {
 
     #[test]
     fn deep_nesting_does_not_overflow() {
-        let command = "$(".repeat(5_000) + "ls" + &")".repeat(5_000);
+        // Subshells nest the tree 5000 deep around one command: walked without recursion.
+        let command = "( ".repeat(5_000) + "ls" + &" )".repeat(5_000);
         let parsed = parse(&command);
         assert_eq!(parsed.commands.last().map(|c| c.name.as_str()), Some("ls"));
+        // Substitutions nest commands: their texts would add up to 37 MB, so it is refused.
+        let command = "$(".repeat(5_000) + "ls" + &")".repeat(5_000);
+        let err = parse_bash(&command, "/").unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::InvalidArgument);
     }
 
     #[test]
