@@ -11,12 +11,16 @@ from __future__ import annotations
 
 #: Longer lines are cut to this many characters and "..." is appended.
 MAX_LINE_CHARS = 2000
+#: The longest line grep searches (both backends: native MAX_LINE_BYTES, twin the same), in MiB.
+MAX_SEARCHED_LINE_MIB = 8
 
 
 def format_grep(result: dict) -> str:
     """``Found N matches``, then each file's path and its ``  Line N: text`` lines; a note says
-    how many matches were left out and how to narrow the search."""
-    if not result["matches"]:
+    how many matches were left out and how to narrow the search, another which files were
+    searched only up to a line too long to search."""
+    long_lines = result.get("long_lines", [])
+    if not result["matches"] and not long_lines:
         return "No files found"
     lines = [f"Found {result['total']} matches"]
     current = None
@@ -37,5 +41,12 @@ def format_grep(result: dict) -> str:
             "",
             f"(Results are truncated: showing {shown} of {result['total']} matches, {hidden} hidden. "
             "Use a more specific pattern, path or include glob to narrow the search.)",
+        ]
+    if long_lines:
+        lines += [
+            "",
+            f"(Searched only up to a line longer than {MAX_SEARCHED_LINE_MIB} MiB in: "
+            + ", ".join(long_lines)
+            + ". Matches after that line are not shown; read those files in parts instead.)",
         ]
     return "\n".join(lines)

@@ -9,6 +9,12 @@
 //! - binary files are skipped as rg skips them: the search of a file stops at the first read
 //!   that brings a NUL byte, so matches in earlier reads are kept and later ones never seen.
 //!
+//! - memory stays bounded whatever the file: the line buffer grows to [`MAX_LINE_BYTES`] at most
+//!   (rg's grows without end; a 100 MB single-line file made it hold the whole line, and the
+//!   answer carried it too). A longer line ends the search of its file like a NUL byte does —
+//!   earlier matches are kept — and the file is named in `long_lines`. A match's text is cut to
+//!   [`MAX_MATCH_TEXT_CHARS`].
+//!
 //! Files run on the walk's threads; the answer lists files newest first, lines in file order.
 
 use std::fs::File;
@@ -43,7 +49,20 @@ pub const BOM_PEEK_BYTES: usize = 3;
 pub const FIRST_READ_BYTES: usize = 4 * 1024;
 /// Files are read whole up to this size and searched in memory; past it (with no NUL yet) the
 /// rest is streamed through the searcher, as ripgrep reads every file.
+/// No larger than [`MAX_LINE_BYTES`], so no line of a file searched in memory is too long.
 pub const WHOLE_FILE_BYTES: usize = 8 * 1024 * 1024;
+/// How big the line buffer may grow (grep-searcher's `heap_limit`, its whole buffer): the
+/// longest line searched, its newline included. 8 MiB holds minified bundles and bounds grep's
+/// memory.
+pub const MAX_LINE_BYTES: usize = 8 << 20;
+const _: () = assert!(WHOLE_FILE_BYTES <= MAX_LINE_BYTES);
+/// A match's text is cut to this many characters (256 Ki), with [`TEXT_TRUNCATED_SUFFIX`]: lines
+/// as long as rg shows whole in practice (a 100 KB line is), while 100 matches on 8 MiB lines
+/// cannot fill the answer with 800 MB. A caller that shows text cuts far shorter (the grep
+/// tool: 2000 characters).
+pub const MAX_MATCH_TEXT_CHARS: usize = 1 << 18;
+/// What follows a cut match text.
+pub const TEXT_TRUNCATED_SUFFIX: &str = "... (line truncated to 262144 chars)";
 /// Compiled matchers kept for reuse, most recent last. Compiling a pattern with Unicode classes
 /// (`\w`) takes tens of milliseconds, often longer than the search; agents repeat patterns, and
 /// Python's `re` (the twin) keeps such a cache too.
@@ -70,6 +89,10 @@ pub struct GrepResult {
     /// How many lines matched before `limit` was applied.
     pub total: usize,
     pub truncated: bool,
+    /// Files whose search stopped at a line longer than [`MAX_LINE_BYTES`] (matches before it
+    /// are kept), sorted; the key is left out when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub long_lines: Vec<String>,
 }
 
 /// Searches the files below `path` (or the one file `path`) for lines matching `pattern`.
@@ -109,6 +132,13 @@ pub fn grep(
         // A FIFO or device given by name: reading it could block forever; rg would try.
         Vec::new()
     };
+    let mut long_lines: Vec<String> = files
+        .iter()
+        .filter(|(_, f)| f.cut)
+        .map(|(_, f)| f.path.clone())
+        .collect();
+    long_lines.sort();
+    files.retain(|(_, f)| !f.lines.is_empty());
     sort_newest_first(&mut files);
     let total: usize = files.iter().map(|(_, f)| f.lines.len()).sum();
     let limit = limit.unwrap_or(usize::MAX);
@@ -129,6 +159,7 @@ pub fn grep(
         truncated: total > matches.len(),
         total,
         matches,
+        long_lines,
     })
 }
 
@@ -183,11 +214,13 @@ fn one_line(message: &str) -> String {
 }
 
 /// The searcher `rg -n` uses for files it finds by walking: line numbers, BOM sniffing, and
-/// binary files abandoned at the first NUL byte.
+/// binary files abandoned at the first NUL byte; plus a line buffer that stops growing at
+/// [`MAX_LINE_BYTES`].
 pub fn new_searcher() -> Searcher {
     SearcherBuilder::new()
         .line_number(true)
         .binary_detection(BinaryDetection::quit(BINARY_BYTE))
+        .heap_limit(Some(MAX_LINE_BYTES))
         .build()
 }
 
@@ -199,6 +232,8 @@ pub struct FileMatches {
     pub lines: Vec<(u64, usize, usize)>,
     /// The matching lines back to back: one allocation per file, not one per line.
     pub text: String,
+    /// The search stopped at a line longer than [`MAX_LINE_BYTES`].
+    pub cut: bool,
 }
 
 /// One thread's reusable searcher and read buffer.
@@ -230,8 +265,8 @@ impl FileSearcher {
         }
     }
 
-    /// Searches one open file; None when nothing matched or the file could not be read
-    /// (ripgrep reports such files on stderr and goes on). Returns the file's modification
+    /// Searches one open file; None when nothing matched (and no line was too long) or the
+    /// file could not be read (ripgrep reports such files on stderr and goes on). Returns the file's modification
     /// time for sorting.
     ///
     /// The file is read into memory and searched there, with ripgrep's answer: a file with a
@@ -272,7 +307,10 @@ impl FileSearcher {
         if self.buffer.len() > WHOLE_FILE_BYTES {
             self.buffer = Vec::new(); // one huge file does not pin its buffer for the walk
         }
-        if searched.is_err() || sink.lines.is_empty() {
+        // grep-searcher reports a full line buffer only as this io::Error text; the lines
+        // before the long one were searched and are kept.
+        let cut = matches!(&searched, Err(e) if e.to_string().contains("allocation limit"));
+        if !cut && (searched.is_err() || sink.lines.is_empty()) {
             return None;
         }
         let modified = crate::glob::metadata_modified_ns(&file.metadata().ok()?)?;
@@ -282,6 +320,7 @@ impl FileSearcher {
                 path: paths::display(path),
                 lines: sink.lines,
                 text: sink.text,
+                cut,
             },
         ))
     }
@@ -347,7 +386,7 @@ fn starts_with_bom(data: &[u8]) -> bool {
 ///
 /// Replays `LineBuffer::fill`: the first read is the bytes the BOM sniffer peeked at; each fill
 /// keeps the unfinished last line, reads into the free space (growing the buffer threefold when
-/// full), and stops at a read that brings a line end. A read that brings a NUL byte ends the
+/// full, up to [`MAX_LINE_BYTES`]), and stops at a read that brings a line end. A read that brings a NUL byte ends the
 /// search without searching that fill's lines. The twin's `searched_length` is the same replay.
 pub fn searched_length(stream: &[u8]) -> usize {
     let mut capacity = SEARCHER_BUFFER_BYTES as usize;
@@ -357,7 +396,14 @@ pub fn searched_length(stream: &[u8]) -> usize {
         let start = searched;
         loop {
             if end - start == capacity {
-                capacity *= 3;
+                // Full: it grows threefold, but never past MAX_LINE_BYTES in all; when it
+                // cannot grow the searcher stops there (a stream given here is shorter than
+                // that, as read_searchable hands over at most WHOLE_FILE_BYTES).
+                let grow = (capacity * 2).min(MAX_LINE_BYTES - capacity);
+                if grow == 0 {
+                    return searched;
+                }
+                capacity += grow;
             }
             let mut want = capacity - (end - start);
             if first_read {
@@ -437,11 +483,18 @@ impl Sink for LineCollector {
 }
 
 /// Appends a matched line as text: its `\n` and a `\r` before it removed, invalid UTF-8 made
-/// U+FFFD.
+/// U+FFFD, cut to [`MAX_MATCH_TEXT_CHARS`].
 pub fn push_line_text(bytes: &[u8], text: &mut String) {
     let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    text.push_str(&String::from_utf8_lossy(bytes));
+    let line = String::from_utf8_lossy(bytes);
+    match line.char_indices().nth(MAX_MATCH_TEXT_CHARS) {
+        Some((cut, _)) => {
+            text.push_str(&line[..cut]);
+            text.push_str(TEXT_TRUNCATED_SUFFIX);
+        }
+        None => text.push_str(&line),
+    }
 }
 
 #[cfg(test)]
