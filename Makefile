@@ -34,7 +34,7 @@ bench: install
 	$(PY) script/bench-all.py
 
 # A long fuzz pass over every export (make test runs a short one): FUZZ_EXAMPLES calls per export
-# and FUZZ_EXAMPLES/20 call sequences per registry; about 30 minutes at 2500 on two busy cores.
+# and FUZZ_EXAMPLES/20 call sequences per registry; 2500 took 12 minutes on two busy cores.
 # The figures are printed and written to bench-out/fuzz.json.
 FUZZ_EXAMPLES ?= 2500
 fuzz: install
