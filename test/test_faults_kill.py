@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -84,6 +85,7 @@ def test_sigkill_during_edit_file_leaves_old_or_new_and_the_next_edit_cleans_up(
     impl.edit_file(str(target), mark, "MARK done\n")
     assert os.listdir(tmp_path) == ["big.txt"]
     assert target.read_text() == EDIT_BODY + "MARK done\n"
+    target.unlink()
 
 
 @pytest.mark.parametrize("op", ["write", "edit_file"])
@@ -127,7 +129,8 @@ def big_archive(tmp_path_factory):
         (source / f"f{i:04d}.txt").write_bytes(bytes([65 + i % 26]) * FILE_BYTES)
     with tarfile.open(path, "w") as tf:
         tf.add(source, arcname="payload")
-    return path
+    yield path
+    shutil.rmtree(folder)  # 40 MB that pytest would otherwise keep for three sessions
 
 
 def assert_complete(dest) -> None:
@@ -158,6 +161,7 @@ def test_sigkill_during_extract_leaves_nothing_or_everything_and_the_next_extrac
     assert impl.extract(str(big_archive), str(dest))["files"] == ARCHIVE_FILES
     assert os.listdir(tmp_path) == ["dest"]  # the killed extraction's staging folder is gone
     assert_complete(dest)
+    shutil.rmtree(dest)
 
 
 def test_extract_removes_staging_folders_of_dead_extractions_into_the_same_dest_only(
@@ -178,3 +182,4 @@ def test_extract_removes_staging_folders_of_dead_extractions_into_the_same_dest_
     impl.extract(str(big_archive), str(tmp_path / "dest"))
     assert sorted(os.listdir(tmp_path)) == sorted(["dest", shaped_file, *kept])
     assert_complete(tmp_path / "dest")
+    shutil.rmtree(tmp_path / "dest")

@@ -132,11 +132,13 @@ def fuzz_report(request):
     if path:
         Path(path).write_text(json.dumps(report, indent=2) + "\n")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("")
-        reporter.write_line(f"fuzz figures: {json.dumps(summary)}")
-        for name, figure in registries.items():
-            reporter.write_line(f"  registry {name}: {json.dumps(figure)}")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():  # else a teardown's output is swallowed
+            reporter.write_line("")
+            reporter.write_line(f"fuzz figures: {json.dumps(summary)}")
+            for name, figure in registries.items():
+                reporter.write_line(f"  registry {name}: {json.dumps(figure)}")
 
 
 @pytest.fixture

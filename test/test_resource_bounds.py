@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -58,7 +59,8 @@ def long_line_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("long")
     (folder / "cut.txt").write_bytes(b"needle before\n" + b"x" * (9 * MIB) + b" needle\nneedle after\n")
     (folder / "whole.txt").write_bytes(b"needle before\n" + b"y" * (7 * MIB) + b" needle\n")
-    return folder
+    yield folder
+    shutil.rmtree(folder)  # 16 MB that pytest would otherwise keep for three sessions
 
 
 def test_a_line_past_the_limit_ends_its_file_search_and_is_reported(impl, long_line_files):
@@ -85,5 +87,6 @@ def test_both_backends_cut_at_the_same_line_length(both, tmp_path):
         path = tmp_path / f"line{length}.txt"
         path.write_bytes(b"a\n" + b"n" * (length - 1) + b"\nn\n")
         answers = [b.grep("n", str(path), None, None) for b in both]
+        path.unlink()
         assert answers[0] == answers[1], length
         assert ("long_lines" in answers[0]) == (length > limit), length
