@@ -25,7 +25,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchlib import ROOT, Bench, Row, cell_text, fmt_time, machine, markdown_table, speedup_text
+from benchlib import (
+    ROOT,
+    Bench,
+    Row,
+    cell_text,
+    fmt_time,
+    machine,
+    markdown_table,
+    run_text,
+    speedup_text,
+)
 
 from ironcode import backend
 
@@ -153,6 +163,7 @@ def as_bench(report: dict) -> Bench:
     ]
     bench.notes = report.get("notes", [])
     bench.plan = report.get("plan", {})
+    bench.started = report.get("run", {}).get("started", {})
     return bench
 
 
@@ -332,6 +343,7 @@ def write_report(
         "timing them; times are wall-clock medians after a warm-up, measured side by side in one run",
         "(ratios are meaningful, absolute times are noisy on a shared machine). `native` is the Rust",
         "library through ctypes, `python` the pure-Python twin; other columns are variants or peers.",
+        "Each module's section ends with when it ran and the machine's load average then.",
         "",
         "## Performance targets (the migration plan's table, re-measured in Python)",
         "",
@@ -348,7 +360,7 @@ def write_report(
     for name in sorted(reports):
         bench = as_bench(reports[name])
         out += [markdown_table(bench).replace(f"## {name}", f"## {name}", 1), ""]
-        out += [f"- {n}" for n in bench.notes] + [""]
+        out += [f"- {n}" for n in bench.notes] + [f"- {run_text(reports[name].get('run'))}", ""]
     report.write_text("\n".join(out))
     if readme:
         update_readme(targets, when, quick)

@@ -19,6 +19,7 @@ never asserts on time).
 from __future__ import annotations
 
 import argparse
+import datetime
 import gc
 import json
 import os
@@ -63,9 +64,13 @@ class Bench:
     #: case -> the migration plan's figure for it, shown in the table
     plan: dict[str, str] = field(default_factory=dict)
 
+    #: when the run started and the load average then (see :func:`run_record`)
+    started: dict = field(default_factory=dict)
+
     def __post_init__(self) -> None:
         if self.args is None:
             self.args = parse_args(self.description or self.name)
+        self.started = run_mark()
 
     @property
     def quick(self) -> bool:
@@ -150,6 +155,7 @@ class Bench:
             "rows": [{k: v for k, v in asdict(r).items() if k != "note" or v} for r in self.rows],
             "notes": self.notes,
             "plan": self.plan,
+            "run": {"started": self.started, "finished": run_mark()},
         }
         print(markdown_table(self))
         for text in self.notes:
@@ -186,6 +192,26 @@ def measure_peak_mb(fn: Callable[[], Any], setup: Callable[[], Any] | None = Non
     finally:
         tracemalloc.stop()
     return round(peak / 2**20, 3)
+
+
+def run_mark() -> dict:
+    """The time (UTC, to the minute) and the 1-minute load average: on a shared machine the load
+    says how far wall times can be trusted, so every report keeps it at its start and finish."""
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return {"utc": now, "load": round(os.getloadavg()[0], 2)}
+
+
+def run_text(run: dict | None) -> str:
+    """``run 23:51-23:53 UTC 2026-12-01, load average 0.81 -> 1.02`` for a report's ``run``."""
+    if not run or "started" not in run or "finished" not in run:
+        return "run time and load not recorded (a report from before they were)"
+    start, end = run["started"], run["finished"]
+    day, start_time = start["utc"].split(" ", 1)
+    end_time = end["utc"].removeprefix(day + " ")
+    return (
+        f"run {day} {start_time.removesuffix(' UTC')}-{end_time}, "
+        f"load average {start['load']:.2f} -> {end['load']:.2f}"
+    )
 
 
 def machine() -> dict:

@@ -45,6 +45,10 @@ def test_quick_run_writes_report_chart_and_audit(tmp_path):
     assert "## Performance targets" in text and "## Audit of the backend defaults" in text
     assert "| read | native | fs: 'read ' |" in text
     assert (tmp_path / "BENCHMARKS.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # each module says when it ran and at what load, from its report's run record
+    run = json.loads((tmp_path / "out" / "bench-fs.json").read_text())["run"]
+    assert set(run) == {"started", "finished"} and isinstance(run["finished"]["load"], float)
+    assert text.count("- run 20") == 2 and ", load average " in text
     # exit 1 is allowed only for a contradicted default, and then the report names it
     assert proc.returncode == 0 or "CONTRADICTED" in text, proc.stderr
 
@@ -122,3 +126,17 @@ def test_size_series_groups_cases_that_differ_only_by_their_size():
     rows += [{"case": "stats", "impl": "native", "median_s": 1.0}]
     series = bench_all.size_series({"bench": "edit", "rows": rows})
     assert series == {"edit: N lines, fuzzy": [(10.0, 1.0), (100.0, 1.0), (1000.0, 1.0)]}
+
+
+def test_run_text_says_when_and_at_what_load_or_that_it_was_not_recorded():
+    load_bench_all()
+    from benchlib import run_text
+
+    run = {
+        "started": {"utc": "2026-12-01 23:51 UTC", "load": 0.81},
+        "finished": {"utc": "2026-12-02 00:03 UTC", "load": 1.5},
+    }
+    assert run_text(run) == "run 2026-12-01 23:51-2026-12-02 00:03 UTC, load average 0.81 -> 1.50"
+    run["finished"]["utc"] = "2026-12-01 23:53 UTC"
+    assert run_text(run) == "run 2026-12-01 23:51-23:53 UTC, load average 0.81 -> 1.50"
+    assert "not recorded" in run_text(None)
