@@ -194,8 +194,12 @@ def grep(
     """Lines matching the Rust-regex ``pattern`` in the files rg would search below ``path``:
     ``{"matches": [{"path", "line", "text"}], "total", "truncated"}``, newest files first.
 
-    Binary files are skipped as rg skips them; ``include`` is an rg glob choosing files. Raises
-    ``invalid_pattern`` for a bad regex or glob, ``not_found`` for a missing path.
+    Binary files are skipped as rg skips them; ``include`` is an rg glob choosing files. Memory
+    stays bounded: a line longer than 8 MiB ends the search of its file (matches before it are
+    kept) and the file is listed in an extra ``"long_lines"`` key, present only then; a match's
+    text is cut to 262,144 characters. Raises ``invalid_pattern`` for a bad regex or glob,
+    ``not_found`` for a missing path, ``permission_denied`` for an unreadable file named by
+    ``path`` (unreadable files inside a folder are skipped, as rg skips them).
     """
     return _impl("grep")(pattern, path, include, limit, ignore_case)
 
