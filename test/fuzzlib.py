@@ -31,6 +31,8 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
+from ironcode.twin.edit_strategies import STRATEGIES as STRATEGY_NAMES
+
 # ---- sizes -------------------------------------------------------------------------------------
 
 #: Large inputs are drawn from a few prebuilt values (building 8 MB per example would dominate).
@@ -210,19 +212,6 @@ def edit_triples(draw) -> tuple:
         for value in (content, old, new)
     ]
     return tuple(x for part in parts for x in part)
-
-
-STRATEGY_NAMES = [
-    "simple",
-    "line_trimmed",
-    "block_anchor",
-    "whitespace_normalized",
-    "indentation_flexible",
-    "escape_normalized",
-    "trimmed_boundary",
-    "context_aware",
-    "multi_occurrence",
-]
 
 
 @st.composite

@@ -12,18 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ironcode import IronCodeError
-
-STRATEGIES = [
-    "simple",
-    "line_trimmed",
-    "block_anchor",
-    "whitespace_normalized",
-    "indentation_flexible",
-    "escape_normalized",
-    "trimmed_boundary",
-    "context_aware",
-    "multi_occurrence",
-]
+from ironcode.twin.edit_strategies import STRATEGIES
 
 #: Characters where backends could disagree: JavaScript whitespace that Python's str.strip()
 #: treats differently (U+FEFF, U+00A0, U+3000, U+2028) or not at all the same (\x1c-\x1f),
