@@ -46,9 +46,9 @@ FILES_PER_FOLDER = 1000
 #:   allocator.
 #: - grep: the line buffer stops growing at 8 MiB (grep.rs MAX_LINE_BYTES):
 #:   a longer line ends the search of its file, which is named in ``long_lines``. Native holds
-#:   the first 8 MiB it read (WHOLE_FILE_BYTES, handed to the searcher as the stream's start)
-#:   beside that buffer, 16 MB in all; the twin holds the unfinished line as bytes and briefly a
-#:   second copy while appending to it.
+#:   the first 1 MiB it read (WHOLE_FILE_BYTES, handed to the searcher as the stream's start)
+#:   beside that buffer; the twin holds the unfinished line as bytes and briefly a second copy
+#:   while appending to it.
 #: - ls / glob: the walk keeps the relative paths it will sort (200K × ~40 bytes in Rust, more as
 #:   Python strings); the answer is 100 paths.
 #: - file_list: the answer itself is all 200K paths, as a Python list.
