@@ -93,14 +93,16 @@ def test_the_next_change_removes_temporary_files_of_dead_writers_only(impl, tmp_
     target = tmp_path / "a.txt"
     target.write_text("old\n")
     dead, alive = dead_pid(), os.getpid()
-    removed = f".a.txt.ironcode-{dead}-0-1f.tmp"
+    removed = [
+        f".a.txt.ironcode-{dead}-0-1f.tmp",
+        f".b.txt.ironcode-{dead}-0-1f.tmp",  # another file's, in the same folder
+    ]
     kept = [
         f".a.txt.ironcode-{alive}-7-ab.tmp",  # a live writer's (this process)
-        f".b.txt.ironcode-{dead}-0-1f.tmp",  # another file's
         f".a.txt.ironcode-{dead}-notes.tmp",  # not the shape the writers use
         f".a.txt.ironcode-{dead}-1-2.tmp.keep",
     ]
-    for name in [removed, *kept]:
+    for name in [*removed, *kept]:
         (tmp_path / name).write_text("partial")
     link = f".a.txt.ironcode-{dead}-3-4.tmp"
     os.symlink("a.txt", tmp_path / link)  # never removed: not a regular file
@@ -168,13 +170,15 @@ def test_extract_removes_staging_folders_of_dead_extractions_into_the_same_dest_
     impl, tmp_path, big_archive
 ):
     dead, alive = dead_pid(), os.getpid()
-    removed = f".dest.ironcode-extract-{dead}-0"
+    removed = [
+        f".dest.ironcode-extract-{dead}-0",
+        f".other.ironcode-extract-{dead}-0",  # staging for another destination beside it
+    ]
     kept = [
         f".dest.ironcode-extract-{alive}-5",  # a live extraction's (this process)
-        f".other.ironcode-extract-{dead}-0",  # staging for another destination
         f".dest.ironcode-extract-{dead}-old",  # not the shape extract uses
     ]
-    for name in [removed, *kept]:
+    for name in [*removed, *kept]:
         (tmp_path / name / "payload").mkdir(parents=True)
         (tmp_path / name / "payload" / "half.txt").write_text("partial")
     shaped_file = f".dest.ironcode-extract-{dead}-9"
@@ -183,3 +187,15 @@ def test_extract_removes_staging_folders_of_dead_extractions_into_the_same_dest_
     assert sorted(os.listdir(tmp_path)) == sorted(["dest", shaped_file, *kept])
     assert_complete(tmp_path / "dest")
     shutil.rmtree(tmp_path / "dest")
+
+
+def test_a_folder_is_searched_for_leftovers_once_a_minute_not_on_every_change(impl, tmp_path):
+    """Listing a folder of 50,000 files costs 20x the write; a process looks again only after
+    LEFTOVER_SCAN_INTERVAL."""
+    target = tmp_path / "a.txt"
+    impl.write(str(target), "one\n")  # the first change here: the folder is searched
+    late = tmp_path / f".a.txt.ironcode-{dead_pid()}-0-1f.tmp"
+    late.write_text("left after the search")
+    impl.write(str(target), "two\n")
+    assert late.exists()
+    assert target.read_text() == "two\n"

@@ -18,12 +18,10 @@ from typing import IO
 
 from ..errors import IronCodeError, from_os_error
 from .paths import absolute
-from .write import LEFTOVER_FOLDER, remove_leftovers
+from .write import LEFTOVER_FOLDER, STAGING_MARKER, tidy_leftovers
 
 DEFAULT_FILE_MODE = 0o644
 MAX_LINK_HOPS = 40
-#: What a staging folder's name holds between ``.{dest name}`` and the process id.
-STAGING_MARKER = ".ironcode-extract-"
 _staging_counter = itertools.count()
 
 # Entry kinds, as in the native EntryKind enum.
@@ -64,9 +62,9 @@ def extract(archive: str, dest: str) -> dict:
 
 
 def _create_staging(parent: str, dest: str) -> str:
-    """A staging folder beside ``dest``; first removes those of killed extractions into it."""
+    """A staging folder beside ``dest``; first removes those of killed extractions there."""
     prefix = f".{os.path.basename(dest)}{STAGING_MARKER}"
-    remove_leftovers(parent, prefix, "", LEFTOVER_FOLDER)
+    tidy_leftovers(parent, LEFTOVER_FOLDER)
     while True:
         path = os.path.join(parent, f"{prefix}{os.getpid()}-{next(_staging_counter)}")
         try:

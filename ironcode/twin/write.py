@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import stat
+import threading
 import time
 
 from ..errors import IronCodeError, from_os_error
@@ -16,8 +17,18 @@ NEW_FILE_MODE = 0o666
 #: What a temporary file's name holds between the target's name and its process id, and its end.
 TEMP_MARKER = ".ironcode-"
 TEMP_SUFFIX = ".tmp"
-#: What a killed process may have left behind (``Leftover`` in write.rs).
+#: What a staging folder's name of ``extract`` holds between ``.{dest name}`` and the process id.
+STAGING_MARKER = ".ironcode-extract-"
+#: What a killed process may have left behind (``Leftover`` in write.rs), with the marker before
+#: the process id and the end of the name.
 LEFTOVER_FILE, LEFTOVER_FOLDER = "file", "folder"
+_LEFTOVER_NAMES = {LEFTOVER_FILE: (TEMP_MARKER, TEMP_SUFFIX), LEFTOVER_FOLDER: (STAGING_MARKER, "")}
+#: A process looks for leftovers in a folder the first time it changes something there, then at
+#: most this often (seconds): listing a big folder costs more than the write (see write.rs).
+LEFTOVER_SCAN_INTERVAL = 60.0
+_LEFTOVER_SCANS_KEPT = 4096
+_leftover_scans: dict[tuple[str, str], float] = {}
+_leftover_scans_lock = threading.Lock()
 _temp_counter = itertools.count()
 _LEFTOVER_COUNTERS = re.compile(r"[0-9a-fA-F-]+")
 
@@ -78,7 +89,7 @@ def write_atomic(target: str, data: bytes) -> None:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except OSError:
         mode = None
-    remove_leftovers(directory, f".{name}{TEMP_MARKER}", TEMP_SUFFIX, LEFTOVER_FILE)
+    tidy_leftovers(directory, LEFTOVER_FILE)
     temp, fd = _create_temp(directory, name)
     try:
         try:
@@ -124,18 +135,39 @@ def _create_temp(directory: str, name: str) -> tuple[str, int]:
             raise from_os_error(e, directory) from None
 
 
-def remove_leftovers(directory: str, prefix: str, suffix: str, kind: str) -> None:
-    """Removes entries named ``{prefix}{pid}-{counters}{suffix}`` of ``kind`` whose process is
-    gone: what a SIGKILL'd write or extraction left (see write.rs). Best effort, never raises."""
+def tidy_leftovers(directory: str, kind: str) -> None:
+    """:func:`remove_leftovers` of ``kind`` in ``directory``, unless this process did it there
+    within :data:`LEFTOVER_SCAN_INTERVAL`."""
+    now = time.monotonic()
+    key = (directory, kind)
+    with _leftover_scans_lock:
+        last = _leftover_scans.get(key)
+        if last is not None and now - last < LEFTOVER_SCAN_INTERVAL:
+            return
+        if len(_leftover_scans) >= _LEFTOVER_SCANS_KEPT:
+            for old in [k for k, t in _leftover_scans.items() if now - t >= LEFTOVER_SCAN_INTERVAL]:
+                del _leftover_scans[old]
+        _leftover_scans[key] = now
+    remove_leftovers(directory, kind)
+
+
+def remove_leftovers(directory: str, kind: str) -> None:
+    """Removes entries of ``kind`` named ``.{any name}{marker}{pid}-{counters}{suffix}`` whose
+    process is gone: what a SIGKILL'd write or extraction left (see write.rs). Best effort, never
+    raises."""
+    marker, suffix = _LEFTOVER_NAMES[kind]
     try:
         entries = list(os.scandir(directory))
     except OSError:
         return
     for entry in entries:
         name = entry.name
-        if not (name.startswith(prefix) and name.endswith(suffix)):
+        if not (name.startswith(".") and name.endswith(suffix)):
             continue
-        owner = leftover_owner(name[len(prefix) : len(name) - len(suffix)])
+        at = name.rfind(marker, 1, len(name) - len(suffix))  # the last: a name may hold one
+        if at < 0:
+            continue
+        owner = leftover_owner(name[at + len(marker) : len(name) - len(suffix)])
         if owner is None or process_exists(owner):
             continue
         try:

@@ -118,8 +118,8 @@ pub fn extract(archive: &str, dest: &str) -> ToolResult<ExtractResult> {
 pub const STAGING_MARKER: &str = ".ironcode-extract-";
 
 /// A staging folder beside `dest`, removed when dropped (after a successful promote it is
-/// already empty or gone). A killed extraction cannot drop it: the next extraction into the same
-/// `dest` removes the staging folders whose process is gone.
+/// already empty or gone). A killed extraction cannot drop it: a later extraction beside it
+/// removes the staging folders whose process is gone (`write::tidy_leftovers`).
 struct Staging {
     path: PathBuf,
 }
@@ -132,11 +132,10 @@ impl Staging {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let prefix = format!(".{name}{STAGING_MARKER}");
-        write::remove_leftovers(parent, &prefix, "", Leftover::Folder);
+        write::tidy_leftovers(parent, Leftover::Folder);
         loop {
             let n = STAGING_COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = parent.join(format!("{prefix}{}-{n}", std::process::id()));
+            let path = parent.join(format!(".{name}{STAGING_MARKER}{}-{n}", std::process::id()));
             match fs::create_dir(&path) {
                 Ok(()) => return Ok(Staging { path }),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,

@@ -2,11 +2,14 @@
 //! extract) goes through [`write_atomic`], so a crash leaves the old content or the new, never a
 //! truncated mix.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -21,13 +24,32 @@ pub const TEMP_MARKER: &str = ".ironcode-";
 pub const TEMP_SUFFIX: &str = ".tmp";
 
 /// What a killed process may have left behind: [`remove_leftovers`] removes only that kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Leftover {
-    /// A temporary file of [`write_atomic`].
+    /// A temporary file of [`write_atomic`]: `.{name}.ironcode-{pid}-{n}-{hex}.tmp`.
     File,
-    /// A staging folder of `archive::extract`.
+    /// A staging folder of `archive::extract`: `.{name}.ironcode-extract-{pid}-{n}`.
     Folder,
 }
+
+impl Leftover {
+    /// What the name holds before the process id, and how it ends.
+    fn marker_and_suffix(self) -> (&'static str, &'static str) {
+        match self {
+            Leftover::File => (TEMP_MARKER, TEMP_SUFFIX),
+            Leftover::Folder => (crate::archive::STAGING_MARKER, ""),
+        }
+    }
+}
+
+/// A process looks for leftovers in a folder the first time it changes something there, then at
+/// most this often: listing a folder is the one cost that grows with it (a 1 KB write took
+/// 0.8 ms in an empty folder, 3.8 ms beside 10,000 files and 15.7 ms beside 50,000 when every
+/// write listed it).
+pub const LEFTOVER_SCAN_INTERVAL: Duration = Duration::from_secs(60);
+/// Folders whose last scan is remembered; past this, the expired ones are forgotten.
+const LEFTOVER_SCANS_KEPT: usize = 4096;
+static LEFTOVER_SCANS: Mutex<Option<HashMap<(PathBuf, Leftover), Instant>>> = Mutex::new(None);
 
 /// The answer of [`write`].
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -111,12 +133,7 @@ pub fn write_atomic(target: &Path, content: &[u8]) -> ToolResult<()> {
     let mode = fs::metadata(target)
         .map(|m| m.permissions().mode() & 0o7777)
         .ok();
-    remove_leftovers(
-        dir,
-        &format!(".{name}{TEMP_MARKER}"),
-        TEMP_SUFFIX,
-        Leftover::File,
-    );
+    tidy_leftovers(dir, Leftover::File);
     let (temp_path, mut file) = create_temp(dir, &name)?;
     let result = (|| {
         file.write_all(content).at(target)?;
@@ -163,22 +180,46 @@ fn create_temp(dir: &Path, name: &str) -> ToolResult<(PathBuf, File)> {
     }
 }
 
-/// Removes what killed processes left in `dir`: entries named `{prefix}{pid}-{counters}{suffix}`
-/// (counters: digits, hex digits and dashes) of the given kind whose process `pid` no longer
-/// exists. SIGKILL runs no cleanup, so a killed write leaves its temporary file and a killed
-/// extraction its staging folder; the next write of the same file, or extraction into the same
-/// folder, removes them. A live process's entries (even another user's) are never touched, nor a
-/// symlink. Best effort: a failure here never fails the write.
-pub fn remove_leftovers(dir: &Path, prefix: &str, suffix: &str, kind: Leftover) {
+/// [`remove_leftovers`] of `kind` in `dir`, if this process has not done it there within
+/// [`LEFTOVER_SCAN_INTERVAL`].
+pub fn tidy_leftovers(dir: &Path, kind: Leftover) {
+    let now = Instant::now();
+    {
+        let mut scans = LEFTOVER_SCANS.lock().unwrap_or_else(|p| p.into_inner());
+        let scans = scans.get_or_insert_with(HashMap::new);
+        let key = (dir.to_path_buf(), kind);
+        if let Some(last) = scans.get(&key)
+            && now.duration_since(*last) < LEFTOVER_SCAN_INTERVAL
+        {
+            return;
+        }
+        if scans.len() >= LEFTOVER_SCANS_KEPT {
+            scans.retain(|_, last| now.duration_since(*last) < LEFTOVER_SCAN_INTERVAL);
+        }
+        scans.insert(key, now);
+    }
+    remove_leftovers(dir, kind);
+}
+
+/// Removes what killed processes left in `dir`: entries of the given kind named
+/// `.{any name}{marker}{pid}-{counters}{suffix}` (counters: hex digits and dashes) whose process
+/// `pid` no longer exists. SIGKILL runs no cleanup, so a killed write leaves its temporary file
+/// and a killed extraction its staging folder; a later change in the same folder removes them
+/// (see [`tidy_leftovers`]). A live process's entries (even another user's) are never touched,
+/// nor a symlink. Best effort: a failure here never fails the write.
+pub fn remove_leftovers(dir: &Path, kind: Leftover) {
+    let (marker, suffix) = kind.marker_and_suffix();
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
+        // The last marker: a target's own name may hold one.
         let Some(owner) = name
-            .strip_prefix(prefix)
+            .strip_prefix('.')
             .and_then(|rest| rest.strip_suffix(suffix))
+            .and_then(|rest| rest.rfind(marker).map(|at| &rest[at + marker.len()..]))
             .and_then(leftover_owner)
         else {
             continue;
@@ -253,16 +294,19 @@ mod tests {
         let me = std::process::id();
         let names = [
             format!(".a.txt.ironcode-{dead}-3-1f.tmp"),
+            format!(".b.ironcode-1.txt.ironcode-{dead}-0-2.tmp"),
             format!(".a.txt.ironcode-{me}-3-1f.tmp"),
             format!(".a.txt.ironcode-{dead}-notes.tmp"),
-            format!(".b.txt.ironcode-{dead}-3-1f.tmp"),
+            format!(".a.txt.ironcode-extract-{dead}-3.tmp"),
+            format!("a.txt.ironcode-{dead}-3-1f.tmp"),
         ];
         for name in &names {
             fs::write(dir.path().join(name), "x").unwrap();
         }
-        remove_leftovers(dir.path(), ".a.txt.ironcode-", ".tmp", Leftover::File);
+        remove_leftovers(dir.path(), Leftover::Folder); // files are not its kind
+        remove_leftovers(dir.path(), Leftover::File);
         let left: Vec<bool> = names.iter().map(|n| dir.path().join(n).exists()).collect();
-        assert_eq!(left, [false, true, true, true]);
+        assert_eq!(left, [false, false, true, true, true, true]);
     }
 
     #[test]
