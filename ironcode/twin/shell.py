@@ -276,10 +276,11 @@ def collect_commands(root: tree_sitter.Node, source: bytes) -> list[dict]:
         node, inherited = stack.pop()
         children = children_with_fields(node)
         if node.type == "command":
-            text_bytes += max(command_end(node, inherited) - node.start_byte, 0)
+            end = command_end(node, inherited)
+            text_bytes += max(end - node.start_byte, 0)
             if text_bytes > MAX_COMMAND_TEXT_BYTES:
                 raise _too_complex()
-            found.append(command_from(node, children, inherited, source))
+            found.append(command_from(node, children, inherited, source, end))
         heir = redirect_heir(node, children)
         for index in range(len(children) - 1, -1, -1):
             passed: list[tree_sitter.Node] = []
@@ -328,7 +329,9 @@ def own_redirects(node: tree_sitter.Node, children: list) -> list[tree_sitter.No
     return [c for c, field in children if field != "body" and c.type in REDIRECT_KINDS]
 
 
-def command_from(node: tree_sitter.Node, children: list, inherited: list, source: bytes) -> dict:
+def command_from(node: tree_sitter.Node, children: list, inherited: list, source: bytes, end: int) -> dict:
+    """One command from its node, its children and the redirections bound to it from outside; its
+    text runs to ``end`` (:func:`command_end`)."""
     name = ""
     argument_nodes = []
     redirects = []
@@ -346,7 +349,7 @@ def command_from(node: tree_sitter.Node, children: list, inherited: list, source
     return {
         "name": name,
         "args": [unquote(n, source) for n in argument_nodes],
-        "text": source_text(source, node.start_byte, command_end(node, inherited)),
+        "text": source_text(source, node.start_byte, end),
     }
 
 

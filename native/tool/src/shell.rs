@@ -333,11 +333,12 @@ fn collect_commands(root: Node<'_>, source: &[u8]) -> ToolResult<Vec<BashCommand
     while let Some((node, inherited)) = stack.pop() {
         let children = children_with_fields(node, &mut cursor);
         if node.kind() == "command" {
-            text_bytes += command_end(node, &inherited).saturating_sub(node.start_byte());
+            let end = command_end(node, &inherited);
+            text_bytes += end.saturating_sub(node.start_byte());
             if text_bytes > MAX_COMMAND_TEXT_BYTES {
                 return Err(too_complex());
             }
-            found.push(command_from(node, &children, &inherited, source));
+            found.push(command_from(node, &children, &inherited, source, end));
         }
         let heir = redirect_heir(node, &children);
         for (index, &(child, _)) in children.iter().enumerate().rev() {
@@ -404,12 +405,14 @@ fn own_redirects<'t>(node: Node<'t>, children: &[(Node<'t>, Option<&str>)]) -> V
         .collect()
 }
 
-/// Builds one command from its node, its children and the redirections bound to it from outside.
+/// Builds one command from its node, its children and the redirections bound to it from outside;
+/// its text runs to `end` ([`command_end`]).
 fn command_from(
     node: Node<'_>,
     children: &[(Node<'_>, Option<&str>)],
     inherited: &[Node<'_>],
     source: &[u8],
+    end: usize,
 ) -> BashCommand {
     let mut name = String::new();
     let mut argument_nodes = Vec::new();
@@ -430,7 +433,7 @@ fn command_from(
     BashCommand {
         name,
         args: argument_nodes.iter().map(|&n| unquote(n, source)).collect(),
-        text: source_text(source, node.start_byte(), command_end(node, inherited)),
+        text: source_text(source, node.start_byte(), end),
     }
 }
 
