@@ -3,8 +3,7 @@
 //! The pattern is a positive ripgrep override over the shared walk ([`crate::walk`]): it keeps
 //! matching files even inside ignored folders, exactly as `rg --files -g PATTERN` would.
 
-use std::path::Path;
-use std::time::UNIX_EPOCH;
+use std::os::unix::fs::MetadataExt;
 
 use serde::Serialize;
 
@@ -58,19 +57,15 @@ pub fn glob(pattern: &str, path: &str, limit: Option<usize>) -> ToolResult<GlobR
     })
 }
 
-/// Modification time in nanoseconds since the epoch (negative before it), following symlinks;
-/// None when the file vanished since the walk saw it.
-pub fn modified_ns(path: &Path) -> Option<i128> {
-    metadata_modified_ns(&std::fs::metadata(path).ok()?)
+/// A modification time as nanoseconds since the epoch (negative before it), from a stat's
+/// seconds and nanoseconds (the nanoseconds are never negative, also before the epoch).
+pub fn epoch_ns(seconds: i64, nanoseconds: i64) -> i128 {
+    i128::from(seconds) * 1_000_000_000 + i128::from(nanoseconds)
 }
 
-/// [`modified_ns`] from metadata already at hand (grep `fstat`s the file it has open).
-pub fn metadata_modified_ns(metadata: &std::fs::Metadata) -> Option<i128> {
-    let modified = metadata.modified().ok()?;
-    Some(match modified.duration_since(UNIX_EPOCH) {
-        Ok(after) => after.as_nanos() as i128,
-        Err(before) => -(before.duration().as_nanos() as i128),
-    })
+/// [`epoch_ns`] of metadata already at hand (grep `fstat`s the file it has open).
+pub fn metadata_modified_ns(metadata: &std::fs::Metadata) -> i128 {
+    epoch_ns(metadata.mtime(), metadata.mtime_nsec())
 }
 
 /// Newest first; equal times by path, so the order is the same on every run and backend.

@@ -316,7 +316,7 @@ impl FileSearcher {
         if !cut && (searched.is_err() || sink.lines.is_empty()) {
             return None;
         }
-        let modified = crate::glob::metadata_modified_ns(&file.metadata().ok()?)?;
+        let modified = crate::glob::metadata_modified_ns(&file.metadata().ok()?);
         Some((
             modified,
             FileMatches {

@@ -39,7 +39,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use ignore::gitignore::GitignoreBuilder;
 use ignore::overrides::{Override, OverrideBuilder};
-use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RawDir, StatxFlags};
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RawDir};
 
 use crate::error::{ErrorKind, IoResultExt, ToolError, ToolResult};
 use crate::paths;
@@ -266,9 +266,12 @@ impl FileEntry<'_> {
     /// Modification time in nanoseconds since the epoch (negative before it), following
     /// symlinks; None when the file vanished since its folder was listed.
     pub fn modified_ns(&self) -> Option<i128> {
-        let stat =
-            rustix::fs::statx(self.dir, self.name, AtFlags::empty(), StatxFlags::MTIME).ok()?;
-        Some(i128::from(stat.stx_mtime.tv_sec) * 1_000_000_000 + i128::from(stat.stx_mtime.tv_nsec))
+        // fstatat, not statx: some kernels and seccomp profiles refuse statx.
+        let stat = rustix::fs::statat(self.dir, self.name, AtFlags::empty()).ok()?;
+        Some(crate::glob::epoch_ns(
+            stat.st_mtime,
+            stat.st_mtime_nsec as i64,
+        ))
     }
 }
 
@@ -318,11 +321,15 @@ where
                 .map_or(1, |n| n.get())
                 .min(MAX_THREADS);
             for _ in 1..threads {
-                helpers.push(scope.spawn(move || {
+                let started = std::thread::Builder::new().spawn_scoped(scope, move || {
                     let mut helper = Worker::new(walk, keep, init());
                     helper.run(queue, &mut || {});
                     helper.found
-                }));
+                });
+                match started {
+                    Ok(helper) => helpers.push(helper),
+                    Err(_) => break, // no more threads (RLIMIT_NPROC): the ones running finish
+                }
             }
         });
         let mut found = main.found;
@@ -540,6 +547,8 @@ where
                 continue;
             }
             match kind {
+                // A folder at the depth limit would only be dropped by the thread taking it.
+                EntryKind::Dir if self.walk.max_depth.is_some_and(|max| work.depth + 1 >= max) => {}
                 EntryKind::Dir => self.subfolders.push(DirWork {
                     path: path.to_path_buf(),
                     parent: (work.depth < OPEN_RELATIVE_DEPTH).then(|| dir.clone()),
