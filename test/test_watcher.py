@@ -591,3 +591,16 @@ def test_the_public_watcher_serves_from_the_backend_chosen_at_construction(name,
 def test_the_default_backend_is_the_decision_tables(tmp_path):
     with ironcode.Watcher(str(tmp_path)) as w:
         assert w.backend == backend_mod.choose("Watcher")
+
+
+def test_the_twin_checks_for_gone_folders_without_spinning_when_watching_the_root():
+    """Watching "/": the walk up from an event's folder stops at "/" (it used to loop forever
+    once any folder had been removed)."""
+    from types import SimpleNamespace
+
+    from ironcode.twin.watcher import OsEventHandler
+
+    handler = OsEventHandler(SimpleNamespace(prefix="/"))
+    handler.gone_folders.add("/gone")
+    assert handler.below_gone_folder("/gone/a.txt")
+    assert not handler.below_gone_folder("/kept/sub/a.txt")

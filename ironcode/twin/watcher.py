@@ -462,7 +462,10 @@ class OsEventHandler:
         while folder.startswith(self.shared.prefix):
             if folder in self.gone_folders:
                 return True
-            folder = os.path.dirname(folder)
+            parent = os.path.dirname(folder)
+            if parent == folder:  # "/": watching the root of the file system
+                return False
+            folder = parent
         return False
 
 

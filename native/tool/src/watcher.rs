@@ -336,15 +336,16 @@ impl Shared {
     }
 
     /// Queues a batch of events read from the kernel (emptying `batch`) under one lock, all
-    /// stamped with the same time, and wakes the waiters once.
-    fn push_batch(&self, batch: &mut Vec<(String, Kind)>) {
-        if batch.is_empty() {
-            return;
-        }
+    /// stamped with the same time, and wakes the waiters once. False once the watcher is closed
+    /// (the batch is dropped): the reader stops then, even while events keep coming.
+    fn push_batch(&self, batch: &mut Vec<(String, Kind)>) -> bool {
         let mut state = self.lock_state();
         if state.closed {
             batch.clear();
-            return;
+            return false;
+        }
+        if batch.is_empty() {
+            return true;
         }
         let was_empty = state.queue.is_empty();
         let timestamp = now_seconds();
@@ -354,6 +355,7 @@ impl Shared {
         }
         drop(state);
         self.wake_if(was_empty && queued);
+        true
     }
 
     /// Waiters only sleep on an empty queue, so only the first events after a drain need to wake
@@ -435,7 +437,9 @@ fn read_events(shared: &Shared, inotify: &Inotify, folders: &Sender<Job>) {
                     Err(error) => return shared.fail(runtime_error(&error, &shared.root)),
                 }
                 // The folder's own `add` is queued before the scanner reports what is inside.
-                shared.push_batch(&mut batch);
+                if !shared.push_batch(&mut batch) {
+                    return;
+                }
                 for folder in new_folders.drain(..) {
                     let _ = folders.send(Job::Folder(folder));
                 }
