@@ -76,7 +76,7 @@ COVERAGE_STAMP := $(VENV)/.coverage-tools
 COVERAGE_ARGS ?=
 
 $(COVERAGE_STAMP): pyproject.toml setup.py | $(STAMP)
-	IRONCODE_SKIP_NATIVE_BUILD=1 $(PY) -m pip install --quiet -e '.[test,bench,dev,coverage]'
+	IRONCODE_SKIP_NATIVE_BUILD=1 $(PY) -m pip install --quiet -e '.[coverage]'
 	touch $(COVERAGE_STAMP)
 
 coverage: install $(COVERAGE_STAMP)

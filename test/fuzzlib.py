@@ -26,7 +26,6 @@ import re
 import subprocess
 import tarfile
 import zipfile
-from ctypes import c_char_p, c_double, c_int, c_int64, c_size_t, c_uint64
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -562,9 +561,6 @@ PLANS: dict[str, tuple[st.SearchStrategy, ...]] = {
     "probe_barrier_ffi": (barrier_args(),),
     "debug_panic_ffi": (CSTR,),
 }
-
-#: C types of each plan's flattened arguments must match ffi.SIGNATURES (test_fuzz checks).
-C_TYPES = (c_char_p, c_int64, c_size_t, c_uint64, c_double, c_int)
 
 
 def arguments(symbol: str) -> st.SearchStrategy:

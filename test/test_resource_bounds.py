@@ -32,6 +32,7 @@ def test_resource_bounds_hold_at_a_tenth_of_the_scale(tmp_path):
         text=True,
         timeout=600,
     )
+    assert report_path.exists(), f"the script wrote no report (exit {proc.returncode}): {proc.stderr[-3000:]}"
     report = json.loads(report_path.read_text())
     failed = [row for row in report["rows"] if not row["ok"]]
     assert proc.returncode == 0 and not failed, json.dumps(failed, indent=1) + proc.stderr[-3000:]
