@@ -334,8 +334,8 @@ def floor_round(folder: Path, files: int) -> float:
 
 def batch(bench: Bench, scratch: Path, files: int, rounds: int, cases: dict[str, str]) -> dict:
     """The batch cases; returns {impl: {"total": [...], "creation": [...], ...}} for the notes."""
-    queued_limit = read_int("/proc/sys/fs/inotify/max_queued_events")
-    if queued_limit is not None and queued_limit < files:
+    queued_limit = twin_watcher.sysctl_value("fs.inotify.max_queued_events")
+    if queued_limit is not None and queued_limit.isdigit() and int(queued_limit) < files:
         raise SystemExit(f"fs.inotify.max_queued_events is {queued_limit}: the delivery case needs {files}")
     folders = {name: scratch / name for name in [*IMPLS, "unwatched"]}
     for folder in folders.values():
@@ -380,14 +380,6 @@ def batch(bench: Bench, scratch: Path, files: int, rounds: int, cases: dict[str,
                     Row(case, name, statistics.median(values), percentile(values, 95), len(values))
                 )
     return samples
-
-
-def read_int(path: str) -> int | None:
-    try:
-        with open(path) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return None
 
 
 # ---- start-up and memory -----------------------------------------------------------------------

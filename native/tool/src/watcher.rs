@@ -116,6 +116,9 @@ struct Entry {
 enum Job {
     /// A folder appeared: watch it and everything below it, reporting its entries as `add`.
     Folder(PathBuf),
+    /// The kernel's queue overflowed, so folders created meanwhile may be unwatched: watch the
+    /// whole tree again, without reports (watchdog, the twin, rebuilds its watches alike).
+    Rewatch,
     Stop,
 }
 
@@ -432,7 +435,10 @@ fn read_events(shared: &Shared, inotify: &Inotify, folders: &Sender<Job>) {
                     translate(shared, &event, &mut batch, &mut new_folders)
                 });
                 match read {
-                    Ok(0) => break,
+                    Ok(batch) if batch.events == 0 => break,
+                    Ok(batch) if batch.overflowed => {
+                        let _ = folders.send(Job::Rewatch);
+                    }
                     Ok(_) => {}
                     Err(error) => return shared.fail(runtime_error(&error, &shared.root)),
                 }
@@ -487,11 +493,16 @@ fn translate(
 
 /// The scanner thread: watches each new folder (and what is below it) and reports its entries.
 fn scan_new_folders(jobs: Receiver<Job>, shared: &Shared, inotify: &Inotify) {
-    while let Ok(Job::Folder(folder)) = jobs.recv() {
+    loop {
+        let (top, report) = match jobs.recv() {
+            Ok(Job::Folder(folder)) => (folder, true),
+            Ok(Job::Rewatch) => (shared.root.clone(), false),
+            Ok(Job::Stop) | Err(_) => break,
+        };
         if shared.is_closed() {
             break;
         }
-        if let Err(error) = watch_tree(inotify, shared, &folder, true) {
+        if let Err(error) = watch_tree(inotify, shared, &top, report) {
             shared.fail(error);
         }
     }

@@ -149,28 +149,31 @@ impl Inotify {
     }
 
     /// Reads one buffer of events and hands each to `each`; returns how many were read (0: none
-    /// queued). Events of unknown watches (removed meanwhile) are skipped. A folder moved away
+    /// queued) and whether the kernel's queue overflowed (events were lost). Events of unknown watches (removed meanwhile) are skipped. A folder moved away
     /// stops being watched, with everything below it; a deleted one's watch goes by itself
     /// (`IN_IGNORED`, after its entries' own deletions).
     pub fn read(
         &self,
         buffer: &mut [MaybeUninit<u8>],
         each: &mut dyn FnMut(OsEvent<'_>),
-    ) -> io::Result<usize> {
+    ) -> io::Result<Batch> {
         let mut reader = inotify::Reader::new(&self.fd, buffer);
         let mut count = 0;
+        let mut overflowed = false;
         let mut folders = self.folders();
         loop {
             let event = match reader.next() {
                 Ok(event) => event,
-                Err(Errno::AGAIN) if count == 0 => return Ok(0),
+                Err(Errno::AGAIN) if count == 0 => return Ok(Batch::default()),
                 Err(Errno::INTR) if count == 0 => continue,
                 Err(error) => return Err(error.into()),
             };
             count += 1;
             let flags = event.events();
             let mut moved_away = None;
-            if flags.contains(ReadFlags::IGNORED) {
+            if flags.contains(ReadFlags::QUEUE_OVERFLOW) {
+                overflowed = true;
+            } else if flags.contains(ReadFlags::IGNORED) {
                 folders.remove(&event.wd());
             } else if let Some(folder) = folders.get(&event.wd()) {
                 let name = event
@@ -194,7 +197,10 @@ impl Inotify {
                 self.unwatch_below(&mut folders, &top);
             }
             if reader.is_buffer_empty() {
-                return Ok(count);
+                return Ok(Batch {
+                    events: count,
+                    overflowed,
+                });
             }
         }
     }
@@ -221,9 +227,18 @@ impl Inotify {
     }
 }
 
+/// What one [`Inotify::read`] found.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub events: usize,
+    /// The kernel's queue overflowed: events were lost (the caller watches the tree again).
+    pub overflowed: bool,
+}
+
 /// Our kind for an inotify event, if it makes one. A rename is `unlink` of the old name
 /// (`IN_MOVED_FROM`) and `add` of the new (`IN_MOVED_TO`); `IN_DELETE_SELF` comes only from the
-/// root. A queue overflow is not reported (watchdog, the twin, does not either).
+/// root. A queue overflow makes no event (watchdog, the twin, reports none either); see
+/// [`Batch::overflowed`].
 fn kind_of(flags: ReadFlags) -> Option<Kind> {
     if flags.intersects(ReadFlags::CREATE | ReadFlags::MOVED_TO) {
         Some(Kind::Add)
