@@ -304,3 +304,47 @@ def test_a_file_changing_while_read_gives_a_consistent_answer_or_a_clear_error(i
         stop.set()
         writer.join(timeout=30)
     assert answers + errors == ROUNDS and not writer.is_alive()
+
+
+# ---- running out of descriptors ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op", ["file_list", "glob", "grep"])
+def test_a_walk_that_runs_out_of_descriptors_fails_instead_of_answering_less(impl, tmp_path, op):
+    """EMFILE is not an unreadable folder: skipping it would give an answer that silently lacks
+    files. Every descriptor but `free` is taken; with none free the walk must fail, with enough
+    it answers in full."""
+    for i in range(20):
+        (tmp_path / f"d{i}").mkdir()
+        (tmp_path / f"d{i}" / "f.txt").write_text("x\n")
+    args = {"file_list": [str(tmp_path)], "glob": ["**/*.txt", str(tmp_path)], "grep": ["x", str(tmp_path)]}[
+        op
+    ]
+    code = (
+        "import json, os, resource\n"
+        "from ironcode import backend, IronCodeError\n"
+        f"fn = backend.implementation({op!r}, {impl.name!r})\n"
+        "def count(result):\n"
+        "    return len(result) if isinstance(result, list) else len(result.get('files', result.get('matches', [])))\n"
+        f"args = {json.dumps(args)}\n"
+        "full = count(fn(*args))\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))\n"
+        "held = []\n"
+        "try:\n"
+        "    while True:\n"
+        "        held.append(os.open('/dev/null', os.O_RDONLY))\n"
+        "except OSError:\n"
+        "    pass\n"
+        "try:\n"
+        "    print('answered', count(fn(*args)))\n"
+        "except IronCodeError as e:\n"
+        "    print('failed', e.kind, 'Too many open files' in str(e))\n"
+        "for fd in held[:16]:\n"
+        "    os.close(fd)\n"
+        "print('answered', count(fn(*args)), full)\n"
+    )
+    out = run_python(code)
+    assert out.returncode == 0, out.stderr
+    starved, freed = out.stdout.splitlines()
+    assert starved == "failed io True"
+    assert freed == "answered 20 20"

@@ -18,6 +18,7 @@ Paths are ``bytes`` throughout, as the crates match ``OsStr`` bytes.
 
 from __future__ import annotations
 
+import errno
 import os
 import pwd
 import re
@@ -25,7 +26,12 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from ..errors import from_os_error
 from .globset import GlobError, glob_regex
+
+#: Errors that say the process ran out of descriptors or memory, not that a folder is unreadable:
+#: they end the walk (walk.rs is_resource_exhausted).
+RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
 
 # ---- Match -----------------------------------------------------------------------------------
 
@@ -569,7 +575,9 @@ class Walk:
             try:
                 with os.scandir(dir_path) as it:
                     entries = list(it)
-            except OSError:
+            except OSError as e:
+                if e.errno in RESOURCE_ERRNOS:  # not unreadable: the answer would lack it
+                    raise from_os_error(e, os.fsdecode(dir_path)) from None
                 continue  # unreadable folder: skipped, as ripgrep does after a warning
             ig = add_child_path(ig, dir_path, {e.name for e in entries})
             for entry in entries:

@@ -40,6 +40,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use ignore::gitignore::GitignoreBuilder;
 use ignore::overrides::{Override, OverrideBuilder};
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RawDir};
+use rustix::io::Errno;
 
 use crate::error::{ErrorKind, IoResultExt, ToolError, ToolResult};
 use crate::paths;
@@ -341,7 +342,10 @@ where
         }
         found
     });
-    Ok(found)
+    match queue.lock().error.take() {
+        Some(error) => Err(error),
+        None => Ok(found),
+    }
 }
 
 /// A folder waiting to be read.
@@ -374,8 +378,11 @@ struct QueueState {
     busy: usize,
     /// Threads waiting for a folder.
     idle: usize,
-    /// A thread panicked: the others stop instead of waiting for it forever.
+    /// A thread panicked, or met an error that ends the walk: the others stop instead of
+    /// waiting for it forever.
     failed: bool,
+    /// The error that ended the walk, if one did (the first).
+    error: Option<ToolError>,
 }
 
 impl Queue {
@@ -386,6 +393,7 @@ impl Queue {
                 busy: 0,
                 idle: 0,
                 failed: false,
+                error: None,
             }),
             ready: Condvar::new(),
         }
@@ -423,6 +431,16 @@ impl Queue {
         if state.idle > 0 && (!state.folders.is_empty() || state.busy == 0) {
             self.ready.notify_all();
         }
+    }
+}
+
+impl Queue {
+    /// Ends the walk for every thread with `error` (the first one is kept).
+    fn fail(&self, error: ToolError) {
+        let mut state = self.lock();
+        state.failed = true;
+        state.error.get_or_insert(error);
+        self.ready.notify_all();
     }
 }
 
@@ -481,8 +499,11 @@ where
         let mut grown = false;
         while let Some(work) = queue.next() {
             let guard = PanicGuard(queue);
-            self.read_dir(work);
+            let read = self.read_dir(work);
             queue.finish(&mut self.subfolders);
+            if let Err(error) = read {
+                queue.fail(error);
+            }
             drop(guard);
             if !grown && self.seen >= PARALLEL_AFTER_ENTRIES {
                 grown = true;
@@ -492,13 +513,19 @@ where
     }
 
     /// Lists one folder, keeps its files and queues its subfolders (the crate's `run_one` and
-    /// `generate_work`).
-    fn read_dir(&mut self, work: DirWork) {
+    /// `generate_work`). An unreadable folder is skipped, as ripgrep warns and goes on; running
+    /// out of descriptors or memory ends the walk with an error instead of an answer that
+    /// silently lacks the folder.
+    fn read_dir(&mut self, work: DirWork) -> ToolResult<()> {
         if self.walk.max_depth.is_some_and(|max| work.depth >= max) {
-            return;
+            return Ok(());
         }
-        let Ok(dir) = open_dir(&work) else {
-            return; // unreadable: ripgrep warns and goes on
+        let dir = match open_dir(&work) {
+            Ok(dir) => dir,
+            Err(error) if is_resource_exhausted(&error) => {
+                return Err(ToolError::from_io(&error, &work.path));
+            }
+            Err(_) => return Ok(()),
         };
         let dir = Arc::new(dir);
         let found = self.list(&dir);
@@ -506,7 +533,7 @@ where
         let rules = ripgrep_ignore::add_child_path(&work.rules, &work.path, found, false);
         let ancestors = if self.walk.follow {
             let Ok(stat) = rustix::fs::fstat(&dir) else {
-                return;
+                return Ok(());
             };
             Some(Arc::new(Ancestor {
                 id: (stat.st_dev, stat.st_ino),
@@ -570,6 +597,7 @@ where
                 EntryKind::Other => {}
             }
         }
+        Ok(())
     }
 
     /// Reads the names and types of the open folder `dir` into `names` and `entries`, and
@@ -628,6 +656,17 @@ where
 }
 
 /// Opens a folder to list it: by its name in its open parent when there is one, else by path.
+/// Whether an error says the process ran out of descriptors or memory, not that the entry is
+/// unreadable.
+fn is_resource_exhausted(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(code) if code == Errno::MFILE.raw_os_error()
+            || code == Errno::NFILE.raw_os_error()
+            || code == Errno::NOMEM.raw_os_error()
+    )
+}
+
 fn open_dir(work: &DirWork) -> io::Result<OwnedFd> {
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let opened = match (&work.parent, work.path.file_name()) {
