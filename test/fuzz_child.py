@@ -13,7 +13,6 @@ A failed check raises inside hypothesis, which shrinks it and prints the falsify
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
 import pickle
@@ -26,7 +25,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from ironcode import ffi
-from ironcode.errors import KINDS
 
 from . import fuzz_machines, fuzzlib
 
@@ -73,24 +71,6 @@ def load_call(path: str) -> tuple[str, tuple] | None:
     )
 
 
-def call_raw(symbol: str, args: tuple) -> dict:
-    """One call through raw ctypes, checked against the C ABI contract."""
-    lib = ffi.library()
-    ptr = getattr(lib, symbol)(*args)
-    assert ptr, f"{symbol} returned NULL"
-    try:
-        raw = ctypes.string_at(ptr)
-    finally:
-        lib.free_string(ptr)
-    envelope = json.loads(raw)
-    assert set(envelope) in ({"ok"}, {"error"}), envelope
-    if "error" in envelope:
-        error = envelope["error"]
-        assert error["kind"] in KINDS, envelope
-        assert isinstance(error["message"], str) and error["message"], envelope
-    return envelope
-
-
 def expect_no_panic(symbol: str, args: tuple, envelope: dict) -> None:
     kind = envelope.get("error", {}).get("kind")
     if symbol == "debug_panic_ffi":
@@ -112,11 +92,11 @@ def _is_utf8(data: bytes) -> bool:
 
 #: What each creating export registers, and how to undo it after the call.
 _CLEANUP = {
-    "terminal_create_ffi": lambda v: call_raw("terminal_close_ffi", (v["id"].encode(),)),
-    "watcher_open_ffi": lambda v: call_raw("watcher_close_ffi", (v["id"],)),
-    "lock_try_ffi": lambda v: call_raw("lock_release_ffi", (v["ticket"],)),
-    "lock_channel_open_ffi": lambda v: call_raw("lock_channel_close_ffi", (v["channel"],)),
-    "fuzzy_index_new_ffi": lambda v: call_raw("fuzzy_index_close_ffi", (v["id"],)),
+    "terminal_create_ffi": lambda v: fuzzlib.call_raw("terminal_close_ffi", (v["id"].encode(),)),
+    "watcher_open_ffi": lambda v: fuzzlib.call_raw("watcher_close_ffi", (v["id"],)),
+    "lock_try_ffi": lambda v: fuzzlib.call_raw("lock_release_ffi", (v["ticket"],)),
+    "lock_channel_open_ffi": lambda v: fuzzlib.call_raw("lock_channel_close_ffi", (v["channel"],)),
+    "fuzzy_index_new_ffi": lambda v: fuzzlib.call_raw("fuzzy_index_close_ffi", (v["id"],)),
 }
 
 
@@ -162,7 +142,7 @@ def fuzz_one(symbol: str, examples: int, recorder: Recorder, scratch: Scratch) -
     if not fuzzlib.PLANS[symbol]:  # no arguments: hypothesis would run it once; call it N times
         for _ in range(examples):
             recorder.record(symbol, ())
-            envelope = call_raw(symbol, ())
+            envelope = fuzzlib.call_raw(symbol, ())
             expect_no_panic(symbol, (), envelope)
             undo(symbol, envelope)
         return examples
@@ -174,7 +154,7 @@ def fuzz_one(symbol: str, examples: int, recorder: Recorder, scratch: Scratch) -
         count += 1
         cwd = os.getcwd()
         recorder.record(symbol, args)
-        envelope = call_raw(symbol, args)
+        envelope = fuzzlib.call_raw(symbol, args)
         expect_no_panic(symbol, args, envelope)
         undo(symbol, envelope)
         assert os.getcwd() == cwd

@@ -11,7 +11,6 @@ down); the child logs each call before making it, so the parent can show the seq
 from __future__ import annotations
 
 import base64
-import ctypes
 import json
 import os
 import tempfile
@@ -28,7 +27,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from ironcode import ffi
+from . import fuzzlib
 
 #: The longest any step may wait (seconds).
 MAX_WAIT_S = 0.05
@@ -39,19 +38,11 @@ before_call: Callable[[str], None] = lambda line: None  # noqa: E731
 
 
 def call(symbol: str, *args) -> dict:
-    """Calls an export through raw ctypes and returns its envelope, checking its shape."""
-    shown = ", ".join(repr(a)[:80] for a in args)
-    before_call(f"{symbol}({shown})")
-    lib = ffi.library()
-    ptr = getattr(lib, symbol)(*args)
-    assert ptr, f"{symbol} returned NULL"
-    try:
-        envelope = json.loads(ctypes.string_at(ptr))
-    finally:
-        lib.free_string(ptr)
-    assert set(envelope) in ({"ok"}, {"error"}), envelope
-    if "error" in envelope:
-        assert envelope["error"]["kind"] != "panic", f"{symbol} panicked: {envelope}"
+    """Calls an export through raw ctypes (:func:`fuzzlib.call_raw`: the C ABI contract checked)
+    after logging it; no call may panic."""
+    before_call(f"{symbol}({', '.join(repr(a)[:80] for a in args)})")
+    envelope = fuzzlib.call_raw(symbol, args)
+    assert envelope.get("error", {}).get("kind") != "panic", f"{symbol} panicked: {envelope}"
     return envelope
 
 

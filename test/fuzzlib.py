@@ -18,11 +18,11 @@ Safety, because the calls really run:
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 import os
 import random
-import re
 import subprocess
 import tarfile
 import zipfile
@@ -30,6 +30,8 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
+from ironcode import ffi
+from ironcode.errors import KINDS
 from ironcode.twin.edit_strategies import STRATEGIES as STRATEGY_NAMES
 
 # ---- sizes -------------------------------------------------------------------------------------
@@ -480,87 +482,103 @@ FILES_JSON = one(json_of(st.lists(names, max_size=4)))
 ENGINE = one(st.one_of(st.sampled_from([b"auto", b"git2", b"cli", b"pygit2", b""]), c_strings))
 TERMINAL_ID = one(terminal_ids)
 
-#: symbol -> argument groups. Every export of lib.rs has a row (test_fuzz checks).
-PLANS: dict[str, tuple[st.SearchStrategy, ...]] = {
-    # files
-    "read_ffi": (PATH, I64, I64),
-    "write_ffi": (PATH, BUF),
-    "ls_ffi": (PATH, GLOBS_JSON, I64),
-    # edit
-    "edit_replace_ffi": (edit_triples(), one(flags)),
-    "edit_candidates_ffi": (edit_candidate_args(),),
-    "levenshtein_ffi": (buffers(st.text(max_size=120)), buffers(st.text(max_size=120))),
-    "edit_file_ffi": (edit_file_args(),),
-    # search
-    "file_list_ffi": (PATH, GLOBS_JSON, FLAG, FLAG, I64),
-    "glob_ffi": (one(encoded(globs)), PATH, I64),
-    "grep_ffi": (
-        one(encoded(regexes)),
-        PATH,
-        one(st.one_of(st.none(), encoded(globs), c_strings)),
-        I64,
-        FLAG,
-    ),
-    # git
-    "vcs_info_ffi": (PATH, ENGINE),
-    "git_status_ffi": (PATH, ENGINE),
-    "git_diff_ffi": (PATH, one(st.one_of(st.none(), paths)), FLAG),
-    "git_branches_ffi": (PATH,),
-    "git_stage_ffi": (PATH, FILES_JSON),
-    "git_unstage_ffi": (PATH, FILES_JSON),
-    "git_commit_ffi": (PATH, BUF),
-    # shell
-    "parse_bash_ffi": (bash_commands(), PATH),
-    "command_prefix_ffi": (one(json_of(st.lists(st.one_of(bash_words, st.text(max_size=10)), max_size=6))),),
-    # terminal
-    "terminal_create_ffi": (
-        one(terminal_commands),
-        PATH,
-        one(terminal_dims),
-        one(terminal_dims),
-        one(terminal_env),
-    ),
-    "terminal_write_ffi": (TERMINAL_ID, BUF),
-    "terminal_read_ffi": (TERMINAL_ID, SECONDS),
-    "terminal_wait_ffi": (TERMINAL_ID, SECONDS),
-    "terminal_resize_ffi": (TERMINAL_ID, one(terminal_dims), one(terminal_dims)),
-    "terminal_info_ffi": (TERMINAL_ID,),
-    "terminal_buffer_ffi": (TERMINAL_ID,),
-    "terminal_drain_ffi": (TERMINAL_ID,),
-    "terminal_clear_ffi": (TERMINAL_ID,),
-    "terminal_close_ffi": (TERMINAL_ID,),
-    "terminals_ffi": (),
-    "terminal_cleanup_idle_ffi": (SECONDS,),
-    # fuzzy
-    "fuzzy_search_ffi": (buffers(st.text(max_size=10)), fuzzy_items(), I64, one(algorithms)),
-    "fuzzy_index_new_ffi": (fuzzy_items(), one(algorithms)),
-    "fuzzy_index_search_ffi": (U64, buffers(st.text(max_size=10)), I64),
-    "fuzzy_index_close_ffi": (U64,),
-    "fuzzy_index_count_ffi": (),
-    # watcher
-    "watcher_open_ffi": (PATH, GLOBS_JSON, I64),
-    "watcher_poll_ffi": (U64,),
-    "watcher_wait_ffi": (U64, SECONDS),
-    "watcher_info_ffi": (U64,),
-    "watcher_close_ffi": (U64,),
-    # lock
-    "lock_try_ffi": (CSTR, one(lock_modes), I64),
-    "lock_wait_ffi": (I64, I64),
-    "lock_release_ffi": (I64,),
-    "lock_stats_ffi": (),
-    "lock_channel_open_ffi": (),
-    "lock_channel_take_ffi": (I64,),
-    "lock_channel_close_ffi": (I64,),
-    # system
-    "stats_ffi": (),
-    "extract_ffi": (extract_args(),),
-    # the boundary itself
-    "probe_noop_ffi": (),
-    "probe_ints_ffi": (I64, I64),
-    "probe_echo_ffi": (CSTR,),
-    "probe_barrier_ffi": (barrier_args(),),
-    "debug_panic_ffi": (CSTR,),
+#: Argument groups per export, in lib.rs's sections (one fuzz child per section). Every export of
+#: lib.rs has a row (test_fuzz checks).
+PLAN_SECTIONS: dict[str, dict[str, tuple[st.SearchStrategy, ...]]] = {
+    "files": {
+        "read_ffi": (PATH, I64, I64),
+        "write_ffi": (PATH, BUF),
+        "ls_ffi": (PATH, GLOBS_JSON, I64),
+    },
+    "edit": {
+        "edit_replace_ffi": (edit_triples(), one(flags)),
+        "edit_candidates_ffi": (edit_candidate_args(),),
+        "levenshtein_ffi": (buffers(st.text(max_size=120)), buffers(st.text(max_size=120))),
+        "edit_file_ffi": (edit_file_args(),),
+    },
+    "search": {
+        "file_list_ffi": (PATH, GLOBS_JSON, FLAG, FLAG, I64),
+        "glob_ffi": (one(encoded(globs)), PATH, I64),
+        "grep_ffi": (
+            one(encoded(regexes)),
+            PATH,
+            one(st.one_of(st.none(), encoded(globs), c_strings)),
+            I64,
+            FLAG,
+        ),
+    },
+    "git": {
+        "vcs_info_ffi": (PATH, ENGINE),
+        "git_status_ffi": (PATH, ENGINE),
+        "git_diff_ffi": (PATH, one(st.one_of(st.none(), paths)), FLAG),
+        "git_branches_ffi": (PATH,),
+        "git_stage_ffi": (PATH, FILES_JSON),
+        "git_unstage_ffi": (PATH, FILES_JSON),
+        "git_commit_ffi": (PATH, BUF),
+    },
+    "shell": {
+        "parse_bash_ffi": (bash_commands(), PATH),
+        "command_prefix_ffi": (
+            one(json_of(st.lists(st.one_of(bash_words, st.text(max_size=10)), max_size=6))),
+        ),
+    },
+    "terminal": {
+        "terminal_create_ffi": (
+            one(terminal_commands),
+            PATH,
+            one(terminal_dims),
+            one(terminal_dims),
+            one(terminal_env),
+        ),
+        "terminal_write_ffi": (TERMINAL_ID, BUF),
+        "terminal_read_ffi": (TERMINAL_ID, SECONDS),
+        "terminal_wait_ffi": (TERMINAL_ID, SECONDS),
+        "terminal_resize_ffi": (TERMINAL_ID, one(terminal_dims), one(terminal_dims)),
+        "terminal_info_ffi": (TERMINAL_ID,),
+        "terminal_buffer_ffi": (TERMINAL_ID,),
+        "terminal_drain_ffi": (TERMINAL_ID,),
+        "terminal_clear_ffi": (TERMINAL_ID,),
+        "terminal_close_ffi": (TERMINAL_ID,),
+        "terminals_ffi": (),
+        "terminal_cleanup_idle_ffi": (SECONDS,),
+    },
+    "fuzzy": {
+        "fuzzy_search_ffi": (buffers(st.text(max_size=10)), fuzzy_items(), I64, one(algorithms)),
+        "fuzzy_index_new_ffi": (fuzzy_items(), one(algorithms)),
+        "fuzzy_index_search_ffi": (U64, buffers(st.text(max_size=10)), I64),
+        "fuzzy_index_close_ffi": (U64,),
+        "fuzzy_index_count_ffi": (),
+    },
+    "watcher": {
+        "watcher_open_ffi": (PATH, GLOBS_JSON, I64),
+        "watcher_poll_ffi": (U64,),
+        "watcher_wait_ffi": (U64, SECONDS),
+        "watcher_info_ffi": (U64,),
+        "watcher_close_ffi": (U64,),
+    },
+    "lock": {
+        "lock_try_ffi": (CSTR, one(lock_modes), I64),
+        "lock_wait_ffi": (I64, I64),
+        "lock_release_ffi": (I64,),
+        "lock_stats_ffi": (),
+        "lock_channel_open_ffi": (),
+        "lock_channel_take_ffi": (I64,),
+        "lock_channel_close_ffi": (I64,),
+    },
+    "system": {
+        "stats_ffi": (),
+        "extract_ffi": (extract_args(),),
+    },
+    "boundary": {
+        "probe_noop_ffi": (),
+        "probe_ints_ffi": (I64, I64),
+        "probe_echo_ffi": (CSTR,),
+        "probe_barrier_ffi": (barrier_args(),),
+        "debug_panic_ffi": (CSTR,),
+    },
 }
+#: symbol -> argument groups.
+PLANS = {symbol: plan for section in PLAN_SECTIONS.values() for symbol, plan in section.items()}
 
 
 def arguments(symbol: str) -> st.SearchStrategy:
@@ -571,9 +589,22 @@ def arguments(symbol: str) -> st.SearchStrategy:
     return st.tuples(*groups).map(lambda parts: tuple(x for part in parts for x in part))
 
 
-def lib_exports(lib_rs: Path) -> list[str]:
-    """Every ``*_ffi`` export declared in lib.rs."""
-    return sorted(set(re.findall(r"\bfn (\w+_ffi)\s*\(", lib_rs.read_text())))
+def call_raw(symbol: str, args: tuple) -> dict:
+    """One call through raw ctypes, checked against the C ABI contract."""
+    lib = ffi.library()
+    ptr = getattr(lib, symbol)(*args)
+    assert ptr, f"{symbol} returned NULL"
+    try:
+        raw = ctypes.string_at(ptr)
+    finally:
+        lib.free_string(ptr)
+    envelope = json.loads(raw)
+    assert set(envelope) in ({"ok"}, {"error"}), envelope
+    if "error" in envelope:
+        error = envelope["error"]
+        assert error["kind"] in KINDS, envelope
+        assert isinstance(error["message"], str) and error["message"], envelope
+    return envelope
 
 
 # ---- the scratch folder ------------------------------------------------------------------------

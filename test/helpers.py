@@ -5,11 +5,18 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def exports_in_lib_rs() -> set[str]:
+    """Every ``*_ffi`` export declared in native/tool/src/lib.rs."""
+    with open(os.path.join(ROOT, "native", "tool", "src", "lib.rs")) as f:
+        return set(re.findall(r"^\s*fn (\w+_ffi)\(", f.read(), flags=re.MULTILINE))
 
 
 def run_without_root_powers(code: str) -> str:

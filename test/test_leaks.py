@@ -11,7 +11,7 @@ import sys
 from ironcode import ffi
 
 from .conftest import require_tool
-from .helpers import ROOT
+from .helpers import ROOT, exports_in_lib_rs
 
 CRATE = os.path.join(ROOT, "native", "tool")
 #: Rounds of the valgrind driver here: each one calls every export with good and bad arguments,
@@ -20,11 +20,6 @@ VALGRIND_ROUNDS = 2
 #: Watchers opened and closed in a row: more than the default per-user limit of inotify
 #: instances (fs.inotify.max_user_instances = 128), so any instance outliving close() shows.
 WATCHER_CYCLES = 300
-
-
-def exports_in_lib_rs() -> set[str]:
-    with open(os.path.join(CRATE, "src", "lib.rs")) as f:
-        return set(re.findall(r"^\s*fn (\w+_ffi)\(", f.read(), flags=re.MULTILINE))
 
 
 def test_every_export_under_valgrind_has_no_definite_leak():
