@@ -19,6 +19,18 @@ def exports_in_lib_rs() -> set[str]:
         return set(re.findall(r"^\s*fn (\w+_ffi)\(", f.read(), flags=re.MULTILINE))
 
 
+def run_python(code: str, cwd: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Runs ``code`` in a fresh interpreter that imports this checkout's ironcode."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        env=dict(os.environ, PYTHONPATH=ROOT),
+    )
+
+
 def run_without_root_powers(code: str) -> str:
     """Runs Python ``code`` in a child that lost root's power to ignore permission bits.
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 
 import pytest
 
 from ironcode import IronCodeError
 
-from .conftest import require_tool
-from .helpers import ROOT, run_without_root_powers
+from .helpers import run_python, run_without_root_powers
+from .searchlib import git_init
 
 
 @pytest.mark.parametrize("backend", ["native", "python"])
@@ -31,9 +29,7 @@ def test_write_over_the_file_size_limit_fails_cleanly_and_keeps_the_original(tmp
         "except IronCodeError as e:\n"
         "    print(e.kind)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT}
-    )
+    out = run_python(code)
     assert out.returncode == 0, out.stderr  # SIGXFSZ is ignored by Python: the write sees EFBIG
     assert out.stdout.strip() == "io"
     assert target.read_text() == "original"
@@ -55,9 +51,7 @@ def test_relative_path_after_the_working_directory_was_deleted(tmp_path, backend
         "    print(e.kind, '|', e)\n"
         f"print(read({str(__file__)!r})['total_lines'] > 0)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT}
-    )
+    out = run_python(code)
     assert out.returncode == 0, out.stderr
     first, second = out.stdout.strip().splitlines()
     assert first.startswith("not_found |") and "current directory" in first
@@ -93,18 +87,6 @@ def test_a_file_rewritten_while_being_read_gives_a_whole_answer(impl, tmp_path):
 
 
 # ---- edit_file under a file-size limit and in a read-only folder ----------------------------------
-
-
-def run_python(code: str, cwd: str | None = None) -> subprocess.CompletedProcess:
-    """Runs ``code`` in a fresh interpreter that imports this checkout's ironcode."""
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": ROOT},
-    )
 
 
 def test_edit_over_the_file_size_limit_fails_cleanly_and_keeps_the_original(impl, tmp_path):
@@ -207,11 +189,10 @@ CWD_OPS = [
 def test_search_and_git_tools_after_the_working_directory_was_deleted(impl, tmp_path):
     """Relative paths: a clear not_found saying the current directory is gone; absolute paths
     still work (the git engine that spawns git must not inherit the vanished directory)."""
-    require_tool("git")
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "a.txt").write_text("x\n")
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    git_init(repo)
     gone = tmp_path / "gone"
     gone.mkdir()
     code = (

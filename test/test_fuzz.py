@@ -35,7 +35,7 @@ from ironcode import IronCodeError, ffi
 
 from . import fuzz_child, fuzzlib
 from .conftest import require_tool
-from .helpers import ROOT, exports_in_lib_rs
+from .helpers import ROOT, exports_in_lib_rs, run_python
 
 EXAMPLES = int(os.environ.get("IRONCODE_FUZZ_EXAMPLES", "100"))
 #: Random call sequences per registry, each of up to :data:`STEPS` steps.
@@ -213,13 +213,7 @@ def test_deep_nesting_is_refused_before_its_text_is_copied(impl):
         "except IronCodeError as e:\n"
         "    print(e.kind, '|', e)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": ROOT},
-    )
+    out = run_python(code)
     assert out.returncode == 0, out.stderr[-2000:]
     kind, message = out.stdout.strip().split(" | ", 1)
     assert kind == "invalid_argument" and "too complex" in message
