@@ -18,6 +18,9 @@
 //!   (`rm 2>/dev/null -rf /etc`) as extra destinations, but bash passes them to the command, so
 //!   they are arguments here. Missing them would hide `/etc` from the folder check.
 //! - A heredoc's body is data, not part of the command line: a command's text stops before it.
+//! - Each command lists the files its redirections name (`> out`, `2>> log`, `< in`, also one
+//!   bound inside a heredoc: `cat <<EOF > out`), so a folder check sees `echo x > ../out`; a
+//!   descriptor copy (`2>&1`, `<&0`, `>&-`) names no file.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -59,6 +62,10 @@ const DYNAMIC_MARKERS: &[char] = &['$', '`'];
 
 /// Node kinds of redirections.
 const REDIRECT_KINDS: &[&str] = &["file_redirect", "heredoc_redirect", "herestring_redirect"];
+
+/// Operators that duplicate or close a descriptor when their destination is a number
+/// (`2>&1`, `<&0`): no file is named, so no redirection target is reported.
+const DUPLICATING_OPERATORS: &[&str] = &[">&", "<&"];
 
 /// Nodes an argument keeps as source text: only bash can evaluate them.
 const VERBATIM_KINDS: &[&str] = &[
@@ -228,6 +235,8 @@ pub struct BashCommand {
     pub args: Vec<String>,
     /// The command's source text with its redirections (a heredoc's body excluded).
     pub text: String,
+    /// The files its redirections read or write, in order, unquoted like `args`.
+    pub redirects: Vec<String>,
 }
 
 /// What `parse_bash` returns.
@@ -430,10 +439,47 @@ fn command_from(
         extra_arguments(redirect, &mut argument_nodes);
     }
     argument_nodes.sort_by_key(Node::start_byte);
+    redirects.sort_by_key(Node::start_byte);
+    let mut targets = Vec::new();
+    for &redirect in &redirects {
+        redirect_targets(redirect, &mut targets);
+    }
     BashCommand {
         name,
         args: argument_nodes.iter().map(|&n| unquote(n, source)).collect(),
         text: source_text(source, node.start_byte(), end),
+        redirects: targets.iter().map(|&n| unquote(n, source)).collect(),
+    }
+}
+
+/// The file a redirection reads or writes: its first destination (later ones are arguments,
+/// see [`extra_arguments`]), unless it copies a descriptor (`2>&1`); for a heredoc, the
+/// redirections bound inside it (`cat <<EOF > out`).
+fn redirect_targets<'t>(redirect: Node<'t>, out: &mut Vec<Node<'t>>) {
+    let mut cursor = redirect.walk();
+    let children = children_with_fields(redirect, &mut cursor);
+    match redirect.kind() {
+        "file_redirect" => {
+            let operator = children
+                .iter()
+                .find(|(c, f)| f.is_none() && !c.is_named())
+                .map_or("", |(c, _)| c.kind());
+            let Some(&(target, _)) = children.iter().find(|(_, f)| *f == Some("destination")) else {
+                return;
+            };
+            if DUPLICATING_OPERATORS.contains(&operator) && target.kind() == "number" {
+                return;
+            }
+            out.push(target);
+        }
+        "heredoc_redirect" => {
+            for &(child, field) in &children {
+                if field == Some("redirect") {
+                    redirect_targets(child, out);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
