@@ -464,7 +464,8 @@ fn redirect_targets<'t>(redirect: Node<'t>, out: &mut Vec<Node<'t>>) {
                 .iter()
                 .find(|(c, f)| f.is_none() && !c.is_named())
                 .map_or("", |(c, _)| c.kind());
-            let Some(&(target, _)) = children.iter().find(|(_, f)| *f == Some("destination")) else {
+            let Some(&(target, _)) = children.iter().find(|(_, f)| *f == Some("destination"))
+            else {
                 return;
             };
             if DUPLICATING_OPERATORS.contains(&operator) && target.kind() == "number" {
@@ -806,6 +807,14 @@ mod tests {
 
     fn parse(command: &str) -> BashParse {
         parse_bash(command, "/").unwrap()
+    }
+
+    #[test]
+    fn redirection_targets_skip_descriptor_copies() {
+        let parsed = parse("echo x > ../out 2>&1 < in <&0 >&-");
+        assert_eq!(parsed.commands[0].redirects, ["../out", "in"]);
+        let heredoc = parse("cat <<EOF > notes\n> body\nEOF");
+        assert_eq!(heredoc.commands[0].redirects, ["notes"]);
     }
 
     #[test]
