@@ -58,9 +58,13 @@ BASH_TOOLS = frozenset({"bash", "bash_output", "bash_input", "bash_kill"})
 TEXT_EDITOR = "str_replace_based_edit_tool"
 TEXT_EDITOR_NATIVE_TYPE = "text_editor_20250728"
 
-#: What a model reads is bounded like the engine's read: lines and bytes of ``text``.
+#: What a model reads is bounded like the engine's read: lines and bytes of content, with the
+#: tool's frame (a header, a footer, a note on how to see the rest) on top of that, within
+#: MAX_FRAME_LINES / MAX_FRAME_BYTES.
 MAX_TEXT_LINES = 2000
 MAX_TEXT_BYTES = 50 * 1024
+MAX_FRAME_LINES = 20
+MAX_FRAME_BYTES = 4 * 1024
 #: Worker threads of :meth:`Toolbox.acall` (its own pool: a two-minute bash run must not take one
 #: of the event loop's few default workers).
 MAX_CONCURRENT_CALLS = 32
@@ -131,7 +135,7 @@ def bound_text(text: str) -> str:
     """``text`` within :data:`MAX_TEXT_LINES` lines and :data:`MAX_TEXT_BYTES` bytes. The tools keep
     within it themselves (each with its own note on how to see the rest); this is the net under them."""
     data = text.encode("utf-8")
-    if len(data) <= MAX_TEXT_BYTES and text.count("\n") < MAX_TEXT_LINES:
+    if len(data) <= MAX_TEXT_BYTES + MAX_FRAME_BYTES and text.count("\n") < MAX_TEXT_LINES + MAX_FRAME_LINES:
         return text or "(no output)"
     cut = data[:MAX_TEXT_BYTES].decode("utf-8", "ignore")
     lines = cut.split("\n")[: MAX_TEXT_LINES - 2]
