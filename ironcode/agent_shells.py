@@ -72,6 +72,11 @@ class ProcessGroups:
             with self._lock:
                 self._groups.discard(group)
 
+    def alive(self) -> list[int]:
+        """The groups still held: running commands, and finished ones that left processes behind."""
+        with self._lock:
+            return sorted(self._groups)
+
     def kill_all(self) -> None:
         with self._lock:
             self._closed = True
