@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import typing
+from pathlib import Path
 
 import pydantic
 import pytest
@@ -135,3 +136,32 @@ def test_unknown_exporter_options_are_programming_errors(box):
 def test_an_error_result_text_is_never_empty():
     block = Toolbox.anthropic_result("t", ToolResult(text="x", data={}, is_error=True, kind="io"))
     assert block["content"] == "x"
+
+
+# ---- the README's agent loops ------------------------------------------------------------------
+
+
+def readme_agent_section() -> str:
+    from .helpers import ROOT
+
+    text = (Path(ROOT) / "README.md").read_text()
+    start = text.index("## Use it from an agent")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_readme_agent_loops_compile_and_run_without_a_key(monkeypatch):
+    import re
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    blocks = re.findall(r"```python\n(.*?)```", readme_agent_section(), re.DOTALL)
+    assert len(blocks) == 2
+    for block in blocks:
+        assert len(block.strip().splitlines()) <= 25
+        exec(compile(block, "README.md", "exec"), {"__name__": "readme"})  # imports, then no key: no network
+
+
+def test_readme_lists_every_tool(box):
+    section = readme_agent_section()
+    for tool in box.tools:
+        assert f"`{tool.name}`" in section, tool.name
