@@ -44,9 +44,9 @@ def kill_group(group: int) -> None:
 
 
 def group_alive(group: int) -> bool:
-    from .tools.bash import _group_alive
+    from .tools.bash_process import group_alive as alive
 
-    return _group_alive(group)
+    return alive(group)
 
 
 class ProcessGroups:
