@@ -6,9 +6,8 @@ line number. Changes are under the read rule, like write and edit. Claude models
 this tool, so the parameter names and the view format are Anthropic's; ``insert`` also takes
 ``insert_text``, the name Anthropic's documentation gives its text, as well as ``new_str``.
 
->>> print(format_view_lines(["def f():", "    pass"], 9))
-     9\tdef f():
-    10\t    pass
+>>> format_view_lines(["def f():", "    pass"], 9)
+'     9\\tdef f():\\n    10\\t    pass'
 """
 
 from __future__ import annotations
