@@ -210,9 +210,18 @@ def validate(entry: _Entry, args: object) -> dict:
     properties = tool.input_schema.get("properties", {})
     known = {key: value for key, value in args.items() if key in properties}
     error = jsonschema.exceptions.best_match(entry.validator.iter_errors(known))
-    if error is None:
-        return known
-    raise IronCodeError("invalid_argument", _argument_message(tool, known, error))
+    if error is not None:
+        raise IronCodeError("invalid_argument", _argument_message(tool, known, error))
+    return {key: _integral(properties[key], value) for key, value in known.items()}
+
+
+def _integral(schema: dict, value: Any) -> Any:
+    """JSON Schema's integers include ``5.0``; the tools get ``5``."""
+    if schema.get("type") == "integer" and isinstance(value, float):
+        return int(value)
+    if schema.get("type") == "array" and isinstance(value, list):
+        return [_integral(schema.get("items", {}), item) for item in value]
+    return value
 
 
 def _argument_message(tool: Tool, args: dict, error: Any) -> str:

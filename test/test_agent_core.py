@@ -206,6 +206,16 @@ def test_extra_fields_are_ignored(box):
     assert "1: x" in ok(box, "read", {"file_path": "a.txt", "mode": "fast", "offset": 1}).text
 
 
+def test_integers_written_as_floats_are_taken_as_integers(box):
+    write(_first(box) / "a.txt", "1\n2\n3\n")
+    assert ok(box, "read", {"file_path": "a.txt", "offset": 2.0, "limit": 1.0}).data["lines"] == ["2"]
+    view = {"command": "view", "path": "a.txt", "view_range": [2.0, 3.0]}
+    assert ok(box, "str_replace_based_edit_tool", view).data["lines"] == ["2", "3"]
+    insert = {"command": "insert", "path": "a.txt", "insert_line": 1.0, "new_str": "x"}
+    ok(box, "str_replace_based_edit_tool", insert)
+    fails(box, "read", {"file_path": "a.txt", "offset": 1.5}, "invalid_argument")
+
+
 def test_arguments_that_are_not_an_object_are_invalid(box):
     fails(box, "read", ["a.txt"], "invalid_argument")  # type: ignore[arg-type]
     assert "'file_path'" in fails(box, "read", None, "invalid_argument").text
