@@ -19,7 +19,6 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from .errors import IronCodeError, from_os_error
 
@@ -39,8 +38,12 @@ class Located:
 
 
 def is_within(path: str, folder: str) -> bool:
-    """True when ``path`` is ``folder`` or below it, by whole path components."""
-    return PurePosixPath(path).is_relative_to(PurePosixPath(folder))
+    """True when the absolute ``path`` is ``folder`` or below it, by whole path components
+    (``os.path.commonpath`` splits on separators: ``/a/b-evil`` shares only ``/a`` with ``/a/b``)."""
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # one relative, one absolute: never inside
+        return False
 
 
 class Roots:
