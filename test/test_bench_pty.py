@@ -1,4 +1,4 @@
-"""`script/bench-terminal.py --quick` runs and writes the JSON report ARCHITECTURE.md describes."""
+"""`script/bench-pty.py --quick` runs and writes the JSON report ARCHITECTURE.md describes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from .helpers import quick_bench
 
 
 def test_quick_benchmark_writes_the_report_shape():
-    report, stdout = quick_bench("bench-terminal.py")
-    assert report["bench"] == "terminal" and report["quick"] is True
+    report, stdout = quick_bench("bench-pty.py")
+    assert report["bench"] == "pty" and report["quick"] is True
     assert set(report["machine"]) >= {"cpu", "cores", "python"}
     impls_by_case: dict[str, set[str]] = {}
     for row in report["rows"]:

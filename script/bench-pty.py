@@ -13,7 +13,7 @@ and the twin sets it to 0 (the child is already reaped then). The row ``python-c
 what the stock setting would cost. ``ptyprocess`` is the bare library (spawn, write, select +
 read, close) without a ring buffer, threads or exit tracking: a floor for any Python design.
 
-    python script/bench-terminal.py [--quick] [--json PATH]
+    python script/bench-pty.py [--quick] [--json PATH]
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def bulk(Terminal, total: int) -> int:
 
 
 def main() -> None:
-    bench = Bench("terminal", "PTY sessions: native ring buffer vs ptyprocess twin")
+    bench = Bench("pty", "PTY sessions: native ring buffer vs ptyprocess twin")
     ffi.library()
     bench.plan[WORKFLOW] = "Bun PTY 58.15 ms → native 3.80 ms: 15.29x"
     runs = 3 if bench.quick else 100
