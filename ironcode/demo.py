@@ -79,12 +79,16 @@ class Scene:
         self.files: list[str] = implementation("file_list", "native" if _native() else "python")(
             root, None, True, False, None
         )
-        self.text_file = self._text_file()
-        self.edit_copy = os.path.join(scratch, "edit", os.path.basename(self.text_file))
-        os.makedirs(os.path.dirname(self.edit_copy))
-        with open(self.text_file, "rb") as f:
+        self.text_file = self._readme() or self._own_file()
+        with open(self.text_file, encoding="utf-8") as f:
+            found = fuzzy_edit(f.read())
+        # The README's copy is edited; a README without a block to edit, the demo's own file.
+        self.edit_source = self.text_file if found else self._own_file()
+        with open(self.edit_source, "rb") as f:
             self.edit_original = f.read()
-        self.edit_old, self.edit_new = fuzzy_edit(self.edit_original.decode("utf-8", "replace"))
+        self.edit_old, self.edit_new = found or fuzzy_edit(self.edit_original.decode())
+        self.edit_copy = os.path.join(scratch, "edit", os.path.basename(self.edit_source))
+        os.makedirs(os.path.dirname(self.edit_copy))
         self.archive = os.path.join(scratch, "demo.zip")
         with zipfile.ZipFile(self.archive, "w", zipfile.ZIP_DEFLATED) as zf:
             for i in range(ARCHIVE_ENTRIES):
@@ -97,14 +101,26 @@ class Scene:
         os.mkdir(self.watched)
         self.clone, self.clone_note = self._git_clone()
 
-    def _text_file(self) -> str:
-        """The README if there is one, else a text file of the demo's own."""
+    def _readme(self) -> str | None:
+        """The folder's README, if it has a UTF-8 one."""
         for name in ("README.md", "README", "README.rst"):
-            if os.path.isfile(os.path.join(self.root, name)):
-                return os.path.join(self.root, name)
-        path = os.path.join(self.scratch, "notes.md")
-        with open(path, "w") as f:
-            f.write("".join(f"## section {i}\n\n    item {i}\n    detail {i}\n\n" for i in range(20)))
+            path = os.path.join(self.root, name)
+            try:
+                with open(path, encoding="utf-8") as f:
+                    f.read()
+                return path
+            except (OSError, UnicodeDecodeError):
+                continue
+        return None
+
+    def _own_file(self) -> str:
+        """A text file of the demo's own, in the scratch folder."""
+        path = os.path.join(self.scratch, "steps.py")
+        if not os.path.exists(path):
+            with open(path, "w") as f:
+                f.write(
+                    "".join(f"def step_{i}():\n    value = {i}\n    return value * 2\n\n" for i in range(20))
+                )
         return path
 
     def _git_clone(self) -> tuple[str | None, str]:
@@ -153,10 +169,10 @@ def _native() -> bool:
     return ffi.available()
 
 
-def fuzzy_edit(text: str) -> tuple[str, str]:
+def fuzzy_edit(text: str) -> tuple[str, str] | None:
     """(old, new) for an edit that only a fuzzy strategy finds: a block of lines that occurs once,
     given with its indentation changed (so the exact search misses and the trimmed-lines strategy
-    matches), replaced by itself plus one line."""
+    matches), replaced by itself plus one line; None if the text has no such block."""
     lines = text.split("\n")
     for i in range(len(lines) - EDIT_BLOCK_LINES):
         block = lines[i : i + EDIT_BLOCK_LINES]
@@ -169,7 +185,7 @@ def fuzzy_edit(text: str) -> tuple[str, str]:
         if old in text:
             continue
         return old, old + "\n    (edited by ironcode demo)"
-    raise IronCodeError("invalid_argument", "no block of text to edit in the demo's file")
+    return None
 
 
 def op(name: str, *args: Any) -> Callable[[str], Any]:
@@ -225,7 +241,11 @@ def steps(scene: Scene) -> list[Step]:
     root, s = scene.root, scene
     extracted = os.path.join(scene.scratch, "extracted")
     written = os.path.join(scene.scratch, "written.txt")
-    rel = os.path.relpath(scene.text_file, root) if scene.text_file.startswith(root) else scene.text_file
+    rel = (
+        os.path.relpath(s.text_file, root)
+        if s.text_file.startswith(root + os.sep)
+        else f"{os.path.basename(s.text_file)} (the demo's own)"
+    )
     out = [
         Step("read", rel, "read", op("read", s.text_file, 1, 2000)),
         Step(
@@ -238,7 +258,7 @@ def steps(scene: Scene) -> list[Step]:
         Step("ls", "all files", "ls", op("ls", root, None, None)),
         Step(
             "edit",
-            f"fuzzy edit of a copy of {os.path.basename(s.text_file)}",
+            f"fuzzy edit of a copy of {os.path.basename(s.edit_source)}",
             "edit_file",
             op("edit_file", s.edit_copy, s.edit_old, s.edit_new, False),
             prepare=s.reset_edit_copy,
