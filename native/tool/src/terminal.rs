@@ -157,6 +157,8 @@ struct State {
     ring: Ring,
     /// Absolute position up to which `read` has returned output.
     read_position: u64,
+    /// Callers blocked in `read` now: output wakes only them (see [`Shared::push_output`]).
+    output_waiters: usize,
     rows: u16,
     cols: u16,
     exited: bool,
@@ -207,6 +209,36 @@ impl Shared {
     fn update(&self, change: impl FnOnce(&mut State)) {
         change(&mut self.lock());
         self.changed.notify_all();
+    }
+
+    /// Waits like [`Shared::wait_until`] for output after `read_position` (or its end), counted
+    /// in `output_waiters` meanwhile so the pump knows to wake it.
+    fn wait_for_output(&self, deadline: Instant) -> MutexGuard<'_, State> {
+        let has_output = |s: &State| s.ring.received() > s.read_position || s.output_closed;
+        let mut state = self.lock();
+        if has_output(&state) || Instant::now() >= deadline {
+            return state;
+        }
+        state.output_waiters += 1;
+        drop(state);
+        let mut state = self.wait_until(deadline, has_output);
+        state.output_waiters -= 1;
+        state
+    }
+
+    /// Appends output to the ring. Only callers blocked in `read` are woken: waking a `wait`
+    /// (which waits for the exit) on every chunk cost a context switch per 4 KB and halved bulk
+    /// throughput on two cores (bench-pty, bulk case). A notify is a system call even with
+    /// nobody waiting, so it is skipped then.
+    fn push_output(&self, data: &[u8]) {
+        let mut state = self.lock();
+        state.ring.push(data);
+        state.last_activity = Instant::now();
+        let wake = state.output_waiters > 0;
+        drop(state);
+        if wake {
+            self.changed.notify_all();
+        }
     }
 }
 
@@ -366,6 +398,7 @@ pub fn create(request: Spawn) -> ToolResult<Info> {
         state: Mutex::new(State {
             ring: Ring::new(RING_BUFFER_BYTES),
             read_position: 0,
+            output_waiters: 0,
             rows,
             cols,
             exited: false,
@@ -482,9 +515,7 @@ pub fn read(id: &str, timeout_s: f64) -> ToolResult<Vec<u8>> {
     let timeout = wait_duration(timeout_s, "timeout")?;
     let session = lookup(id)?;
     let deadline = Instant::now() + timeout;
-    let mut state = session.shared.wait_until(deadline, |s| {
-        s.ring.received() > s.read_position || s.output_closed
-    });
+    let mut state = session.shared.wait_for_output(deadline);
     let output = state.ring.since(state.read_position);
     state.read_position = state.ring.received();
     state.last_activity = Instant::now();
@@ -815,10 +846,7 @@ fn pump_output(master: &OwnedFd, wake: &OwnedFd, shared: &Shared) {
         }
         match rustix::io::read(master, &mut chunk[..]) {
             Ok(0) => break,
-            Ok(n) => shared.update(|state| {
-                state.ring.push(&chunk[..n]);
-                state.last_activity = Instant::now();
-            }),
+            Ok(n) => shared.push_output(&chunk[..n]),
             Err(Errno::AGAIN | Errno::INTR) => {}
             // EIO: every process has closed the terminal's slave side.
             Err(_) => break,
