@@ -23,5 +23,5 @@ def test_quick_benchmark_writes_the_report_shape():
 def test_bulk_case_has_the_bare_os_read_loop_as_its_limit():
     report, stdout = quick_bench("bench-pty.py")
     bulk = {row["impl"] for row in report["rows"] if row["case"].startswith("bulk:")}
-    assert bulk == {"native", "python", "raw-pty"}
+    assert bulk == {"native", "python", "native-read", "python-read", "raw-pty"}
     assert any("the bare os.read loop (target 0.8x)" in note for note in report["notes"])

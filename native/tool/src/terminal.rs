@@ -119,6 +119,25 @@ impl Ring {
         out
     }
 
+    /// Copies retained bytes from absolute position `position` on (from the oldest retained byte
+    /// if it fell off) into `out`, as many as fit; returns (the position of the first byte copied,
+    /// the number copied).
+    pub fn copy_since(&self, position: u64, out: &mut [u8]) -> (u64, usize) {
+        let start = self.received - self.bytes.len() as u64;
+        let first = position.clamp(start, self.received);
+        let skip = (first - start) as usize;
+        let (front, back) = self.bytes.as_slices();
+        let from_front = front.get(skip..).unwrap_or_default();
+        let from_back = &back[skip.saturating_sub(front.len())..];
+        let mut copied = 0;
+        for part in [from_front, from_back] {
+            let n = part.len().min(out.len() - copied);
+            out[copied..copied + n].copy_from_slice(&part[..n]);
+            copied += n;
+        }
+        (first, copied)
+    }
+
     /// All retained bytes.
     pub fn contents(&self) -> Vec<u8> {
         self.since(0)
@@ -520,6 +539,29 @@ pub fn read(id: &str, timeout_s: f64) -> ToolResult<Vec<u8>> {
     state.read_position = state.ring.received();
     state.last_activity = Instant::now();
     Ok(output)
+}
+
+/// Like [`read`], into `out` instead of a new vector: the bytes cross the C boundary this way,
+/// copied once into the caller's buffer (base64 inside JSON cost 47 ms for 2 MiB against 1 ms
+/// for the twin's read; bench-pty). When more output is waiting than `out` holds, the oldest
+/// part is returned and the rest stays for the next read. Returns the number of bytes written.
+///
+/// Errors: an empty `out` → `invalid_argument` (it could never return anything).
+pub fn read_into(id: &str, timeout_s: f64, out: &mut [u8]) -> ToolResult<usize> {
+    let timeout = wait_duration(timeout_s, "timeout")?;
+    if out.is_empty() {
+        return Err(ToolError::invalid_argument(format!(
+            "the output buffer must hold at least one byte (pass {RING_BUFFER_BYTES} to get \
+             everything a read can return)"
+        )));
+    }
+    let session = lookup(id)?;
+    let deadline = Instant::now() + timeout;
+    let mut state = session.shared.wait_for_output(deadline);
+    let (first, copied) = state.ring.copy_since(state.read_position, out);
+    state.read_position = first + copied as u64;
+    state.last_activity = Instant::now();
+    Ok(copied)
 }
 
 /// Waits up to `timeout_s` seconds for the program to exit and its output to end; returns the
@@ -1042,6 +1084,22 @@ mod tests {
         assert_eq!(ring.since(4), b"ef");
         assert_eq!(ring.since(6), b"");
         assert_eq!(ring.since(99), b"");
+    }
+
+    #[test]
+    fn ring_copy_since_fills_the_buffer_across_the_wrap_and_leaves_the_rest() {
+        let mut ring = Ring::new(6);
+        ring.push(b"abcd");
+        ring.push(b"efgh"); // the deque wraps: "cdefgh" kept, positions 2..8
+        let mut out = [0u8; 4];
+        assert_eq!(ring.copy_since(0, &mut out), (2, 4)); // fell off: from the oldest kept
+        assert_eq!(&out, b"cdef");
+        assert_eq!(ring.copy_since(6, &mut out), (6, 2));
+        assert_eq!(&out[..2], b"gh");
+        assert_eq!(ring.copy_since(8, &mut out), (8, 0));
+        let mut big = [0u8; 16];
+        assert_eq!(ring.copy_since(3, &mut big), (3, 5));
+        assert_eq!(&big[..5], b"defgh");
     }
 
     #[test]
