@@ -7,7 +7,8 @@ table (:data:`SIGNATURES`); the wrappers below only convert Python arguments.
 The library is loaded on first use, from the first of:
 
 1. ``$IRONCODE_LIB`` (a path to the shared library);
-2. the copy inside the installed package (``ironcode/_native<EXTENSION_SUFFIX>``), unless the source
+2. the copy inside the installed package (``ironcode/_native.so`` from a wheel; any
+   ``_native<EXTENSION_SUFFIX>`` is taken, and ``.so`` is one for every Python), unless the source
    checkout holds a newer ``native/tool/target/release`` build (so ``make native`` takes effect
    in an editable install);
 3. ``native/tool/target/release/libironcode_tool.so`` of the source checkout.
