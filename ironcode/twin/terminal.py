@@ -631,7 +631,10 @@ def spawn_on(
 
 
 def pump_output(master: int, wake: int, shared: Shared) -> None:
-    """The pump: PTY output into the ring buffer until the terminal closes or ``wake`` is written."""
+    """The pump: PTY output into the ring buffer until the terminal closes or ``wake`` is written.
+
+    What the terminal has is read at once, up to one chunk, and handed over with one wake-up of
+    the readers (terminal.rs has the measurement)."""
     poller = select.poll()
     poller.register(master, select.POLLIN)
     poller.register(wake, select.POLLIN)
@@ -644,16 +647,32 @@ def pump_output(master: int, wake: int, shared: Shared) -> None:
             break
         if master not in events:
             continue
-        try:
-            chunk = os.read(master, READ_CHUNK_BYTES)
-        except (BlockingIOError, InterruptedError):
-            continue
-        except OSError:
-            break  # EIO: every process has closed the terminal's slave side
-        if not chunk:
+        chunk, still_open = read_available(master)
+        if chunk:
+            shared.push_output(chunk)
+        if not still_open:
             break
-        shared.push_output(chunk)
     shared.update(lambda s: setattr(s, "output_closed", True))
+
+
+def read_available(master: int) -> tuple[bytes, bool]:
+    """What the terminal has now, up to one chunk (the master is non-blocking): (the bytes,
+    whether the terminal is still open). EIO or end of file: every process has closed the
+    terminal's slave side."""
+    parts: list[bytes] = []
+    filled = 0
+    while filled < READ_CHUNK_BYTES:
+        try:
+            part = os.read(master, READ_CHUNK_BYTES - filled)
+        except (BlockingIOError, InterruptedError):
+            break
+        except OSError:
+            return b"".join(parts), False
+        if not part:
+            return b"".join(parts), False
+        parts.append(part)
+        filled += len(part)
+    return b"".join(parts), True
 
 
 def watch_exit(session: Session, shared: Shared) -> None:
