@@ -228,7 +228,7 @@ def main() -> None:
         received = bench.same(case, bulks)
         assert received == total, f"received {received} of {total} bytes"
         rates = {}
-        for row in interleaved(bench, case, bulks, rounds=2 if bench.quick else 7):
+        for row in interleaved(bench, case, bulks, rounds=2 if bench.quick else 11):
             rates[row.impl] = total / row.median_s / 1e6
             bench.note(f"bulk throughput, {row.impl}: {rates[row.impl]:.0f} MB/s")
         bench.note(
