@@ -149,7 +149,8 @@ DECISIONS: dict[str, Decision] = {
     "Terminal": Decision(
         "native",
         "terminal",
-        "bench-pty: create+command+read+close 5.53 ms vs 23.11 ms (4.18x), 50 MB bulk 71 vs 25 MB/s",
+        "bench-pty (3 runs, load 5-13): create+command+read+close 3.7-6.3 vs 11.7-19.4 ms (1.9-5.3x); "
+        "50 MB bulk 139-214 vs 33-123 MB/s, 0.96-1.01x a bare os.read loop on the PTY (raw-pty)",
     ),
     "terminals": Decision("native", "terminal", "follows Terminal (lists one backend's registry)"),
     "cleanup_idle": Decision("native", "terminal", "follows Terminal (one backend's registry)"),
