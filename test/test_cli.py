@@ -117,7 +117,8 @@ def test_demo_has_a_row_for_every_tool_family_of_the_decision_table():
     assert families - shown == set(), f"the demo shows no {sorted(families - shown)}"
     expected = ["read", "write", "ls", "edit", "grep", "glob", "files", "git status", "parse-bash"]
     expected += ["fuzzy", "pty", "watcher", "lock", "extract", "stats"]
-    assert [row["tool"] for row in report["rows"]] == expected
+    tools = [row["tool"] for row in report["rows"]]
+    assert [tool for tool in tools if tool in expected] == expected  # a new family adds a row anywhere
     for row in report["rows"]:
         assert row["native_ms"] > 0 and row["python_ms"] > 0, row
         if row["tool"] not in ("fuzzy", "stats"):  # different algorithms / a moment's readings
