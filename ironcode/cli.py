@@ -571,8 +571,9 @@ def _forward_input(session: Any) -> None:
 def fuzzy(obj: Context, query: str, path: str, limit: int, algorithm: str | None) -> None:
     """Rank the files below PATH against QUERY, best first, as a file picker does.
 
-    The letters of QUERY must occur in a path in order; case is ignored unless QUERY has an
-    upper-case letter.
+    The files are those `ironcode files` lists (rg's: .gitignore and the other ignore files
+    apply). The letters of QUERY must occur in a path in order; case is ignored unless QUERY has
+    an upper-case letter.
 
         ironcode fuzzy clipy            # finds ironcode/cli.py
         ironcode fuzzy tests/edit src
@@ -580,8 +581,8 @@ def fuzzy(obj: Context, query: str, path: str, limit: int, algorithm: str | None
     import ironcode
 
     def search() -> list[str]:
-        # The file_list walk (issue 4) is not on main yet: ls lists the files meanwhile.
-        files = ironcode.ls(path, limit=None)["files"]
+        # The files every other search tool sees: gitignored ones (build output) are not offered.
+        files = ironcode.file_list(path)
         return ironcode.fuzzy_search(query, files, limit or None, algorithm)
 
     run_op(obj, search, lambda found: "\n".join(found) if found else f"No file matches {query!r}")

@@ -192,6 +192,31 @@ def buffers(draw, text: st.SearchStrategy = text_content) -> tuple[bytes | None,
     return data, len(data)
 
 
+class OutBuffer:
+    """A writable buffer for an export's out-parameter (terminal_read_ffi's ``out``). ctypes
+    passes it as its memory; it pickles as its size, for the fuzz child's call log."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._as_parameter_ = ctypes.create_string_buffer(size)
+
+    def __reduce__(self):
+        return (OutBuffer, (self.size,))
+
+    def __repr__(self) -> str:
+        return f"OutBuffer({self.size})"
+
+
+@st.composite
+def out_buffers(draw) -> tuple[OutBuffer | None, int]:
+    """One pointer + capacity group for output: a real buffer with its size or less (0 included),
+    or NULL with a capacity (only 0 is acceptable)."""
+    if draw(st.integers(0, 9)) == 0:
+        return None, draw(st.sampled_from([0, 1, 2**63]))
+    size = draw(st.one_of(st.integers(1, 64), st.sampled_from([4096, 2 << 20])))
+    return OutBuffer(size), draw(st.one_of(st.just(size), st.integers(0, size)))
+
+
 @st.composite
 def edit_triples(draw) -> tuple:
     """content, old, new for the replacer chain: old is often a (bent) piece of content."""
@@ -531,7 +556,7 @@ PLAN_SECTIONS: dict[str, dict[str, tuple[st.SearchStrategy, ...]]] = {
             one(terminal_env),
         ),
         "terminal_write_ffi": (TERMINAL_ID, BUF),
-        "terminal_read_ffi": (TERMINAL_ID, SECONDS),
+        "terminal_read_ffi": (TERMINAL_ID, SECONDS, out_buffers()),
         "terminal_wait_ffi": (TERMINAL_ID, SECONDS),
         "terminal_resize_ffi": (TERMINAL_ID, one(terminal_dims), one(terminal_dims)),
         "terminal_info_ffi": (TERMINAL_ID,),

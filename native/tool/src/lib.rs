@@ -30,7 +30,9 @@ pub mod walk;
 pub mod watcher;
 pub mod write;
 
-use ffi_support::{bytes_arg, json_arg, landingpad, opt_str_arg, opt_usize, str_arg, text_arg};
+use ffi_support::{
+    bytes_arg, json_arg, landingpad, opt_str_arg, opt_usize, out_buffer_arg, str_arg, text_arg,
+};
 
 /// Declares an export: `#[unsafe(no_mangle)] extern "C"`, the body run inside the landing pad.
 /// The body may use `?` on `ToolResult`s and returns `ToolResult<impl Serialize>`.
@@ -309,9 +311,10 @@ ffi_fn! {
 }
 
 ffi_fn! {
-    /// `read(id, timeout)` → new output as base64, waiting up to `timeout` seconds.
-    fn terminal_read_ffi(id: *const c_char, timeout: f64) {
-        terminal::read(str_arg(id, "id")?, timeout).map(base64_output)
+    /// `read(id, timeout)` → the number of bytes of new output written into `out` (pointer +
+    /// capacity, owned by the caller), waiting up to `timeout` seconds for some.
+    fn terminal_read_ffi(id: *const c_char, timeout: f64, out: *mut u8, out_len: usize) {
+        terminal::read_into(str_arg(id, "id")?, timeout, out_buffer_arg(out, out_len, "out")?)
     }
 }
 

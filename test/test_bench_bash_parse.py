@@ -1,4 +1,4 @@
-"""script/bench-shell.py runs in its quick form and writes the report ARCHITECTURE.md describes."""
+"""script/bench-bash-parse.py runs in its quick form and writes the report ARCHITECTURE.md describes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from .helpers import quick_bench
 
 
 def test_quick_benchmark_writes_the_json_report():
-    report, stdout = quick_bench("bench-shell.py")
-    assert report["bench"] == "shell"
+    report, stdout = quick_bench("bench-bash-parse.py")
+    assert report["bench"] == "bash-parse"
     assert set(report["machine"]) >= {"cpu", "cores", "python"}
     rows = report["rows"]
     assert {row["impl"] for row in rows} == {"native", "python"}

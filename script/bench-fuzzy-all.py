@@ -19,7 +19,7 @@ that has done nothing else (after warm-up the allocator reuses freed pages and a
 Then the ranking quality on ``test/data/fuzzy-quality.json``: where each implementation ranks the
 file each query means.
 
-    python script/bench-fuzzy.py [--quick] [--json PATH]
+    python script/bench-fuzzy-all.py [--quick] [--json PATH]
 """
 
 from __future__ import annotations
@@ -334,7 +334,7 @@ def summary(bench: Bench, labels: tuple[str, ...]) -> str:
 
 
 def main() -> None:
-    bench = Bench("fuzzy", "fuzzy search: rapidfuzz twin vs nucleo, skim, sublime; per call vs index")
+    bench = Bench("fuzzy-all", "fuzzy search: rapidfuzz twin vs nucleo, skim, sublime; per call vs index")
     labels = QUICK_SIZES if bench.quick else tuple(SIZES)
     queries = QUICK_QUERIES if bench.quick else QUERIES
     lists, real_count = path_lists(labels)

@@ -5,7 +5,7 @@ parsed 100 times each, with the average per command (the plan reports 0.020 ms p
 native tree-sitter against WASM). Here both sides run native tree-sitter — the twin through
 py-tree-sitter — so the comparison is the walk over the tree and the call overhead, not the parser.
 
-    python script/bench-shell.py [--quick] [--json PATH]
+    python script/bench-bash-parse.py [--quick] [--json PATH]
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def case_name(command: str) -> str:
 
 
 def main() -> None:
-    bench = Bench("shell", "bash command parsing: native vs twin, the migration plan's 14 commands")
+    bench = Bench("bash-parse", "bash command parsing: native vs twin, the migration plan's 14 commands")
     impls = {"native": ffi.parse_bash, "python": twin.parse_bash}
 
     for command in COMMANDS:
