@@ -80,6 +80,13 @@ DECISIONS: dict[str, Decision] = {
         "the chain plus file I/O, 10K-line file: fuzzy edit 16 vs 38 ms (fsync-bound), no match with "
         "the closest-region hint 14 vs 738 ms, measured beside bench-edit",
     ),
+    # patch (issue 17)
+    "apply_patch": Decision(
+        "native",
+        "patch",
+        "bench-patch: PENDING",
+        ("patch", ""),
+    ),
     # search (issue 4)
     "file_list": Decision(
         "native",

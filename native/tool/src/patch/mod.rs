@@ -59,9 +59,9 @@ pub struct FileChange {
 /// leaving `cwd`), `search_too_large`, `permission_denied` and `io` (a failed write; the files
 /// already written are restored).
 pub fn apply_patch(patch: &str, cwd: &str, dry_run: bool) -> ToolResult<PatchResult> {
+    let cwd = disk::working_folder(cwd)?;
     let text = parse::normalize_newlines(patch);
     let sections = parse::parse_patch(&text)?;
-    let cwd = disk::working_folder(cwd)?;
     let mut plan = Plan::default();
     let mut budget = Budget::new();
     let mut files = Vec::with_capacity(sections.len());
