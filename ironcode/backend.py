@@ -84,7 +84,9 @@ DECISIONS: dict[str, Decision] = {
     "apply_patch": Decision(
         "native",
         "patch",
-        "bench-patch: PENDING",
+        "bench-patch (load ~11, 2 shared cores): dry runs native 7.0x faster on a 50-file patch of this repo "
+        "(8.4 vs 58.7 ms), 12.7x on a 10K-line file with 100 chunks, 3.4x with every chunk re-spaced; "
+        "applied (fsync-bound) 1.75-2.4x on the 10K-line rows, level on 50 files (0.88x, noise)",
         ("patch", ""),
     ),
     # search (issue 4)

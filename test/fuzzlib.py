@@ -263,20 +263,26 @@ def edit_file_args(draw) -> tuple:
 #: folder, links good, looping and dangling), new names (nested ones stay inside the scratch
 #: folder) and ones that must be refused (``..``).
 PATCH_TARGETS = [*FIXTURE_NAMES[:10], "new.txt", "dir/new.txt", "deep/er/x.txt", "../up.txt", "", "a\0b"]
-_fixture_lines = sorted({line for text in FIXTURE_TEXT.values() for line in text.replace("\r", "").split("\n")})
+_fixture_lines = sorted(
+    {line for text in FIXTURE_TEXT.values() for line in text.replace("\r", "").split("\n")}
+)
 
 
 @st.composite
 def patch_lines(draw) -> str:
     kind = draw(st.integers(0, 9))
     if kind <= 2:
-        header = draw(st.sampled_from(["*** Add File: ", "*** Delete File: ", "*** Update File: ", "*** Move to: "]))
+        header = draw(
+            st.sampled_from(["*** Add File: ", "*** Delete File: ", "*** Update File: ", "*** Move to: "])
+        )
         return header + draw(st.sampled_from(PATCH_TARGETS))
     if kind <= 6:
         prefix = draw(st.sampled_from([" ", "-", "+", "", "@@ ", "\t"]))
         return prefix + draw(st.one_of(st.sampled_from(_fixture_lines), st.text(max_size=20)))
     return draw(
-        st.sampled_from(["@@", "*** End of File", "*** End Patch", "*** Begin Patch", "", "   ", "@@x", "*** Odd File: x"])
+        st.sampled_from(
+            ["@@", "*** End of File", "*** End Patch", "*** Begin Patch", "", "   ", "@@x", "*** Odd File: x"]
+        )
     )
 
 
@@ -289,7 +295,9 @@ def patch_texts(draw) -> tuple[bytes | None, int]:
         return draw(buffers())
     lines = draw(st.lists(patch_lines(), max_size=25))
     if choice == 7:  # one chunk repeated: every position matches
-        lines = ["*** Update File: file.txt"] + ["@@", "-    indented 1", "+    indented 1"] * draw(st.integers(1, 3000))
+        lines = ["*** Update File: file.txt"] + ["@@", "-    indented 1", "+    indented 1"] * draw(
+            st.integers(1, 3000)
+        )
     text = "\n".join(["*** Begin Patch", *lines, "*** End Patch"] if choice != 6 else lines)
     if draw(st.integers(0, 4)) == 0:
         text = "apply_patch <<'EOF'\n" + text + "\nEOF\n"

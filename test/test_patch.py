@@ -137,7 +137,13 @@ def test_relative_paths_are_taken_from_cwd_and_absolute_ones_accepted(impl, tmp_
     work = tmp_path / "work"
     work.mkdir()
     impl.apply_patch(
-        patch(f"*** Update File: {elsewhere}/../elsewhere/abs.txt", "-a", "+b", "*** Add File: sub/../rel.txt", "+r"),
+        patch(
+            f"*** Update File: {elsewhere}/../elsewhere/abs.txt",
+            "-a",
+            "+b",
+            "*** Add File: sub/../rel.txt",
+            "+r",
+        ),
         str(work),
     )
     assert (elsewhere / "abs.txt").read_text() == "b\n"
@@ -192,7 +198,7 @@ def test_typographic_pass_reads_dashes_quotes_and_spaces_on_both_sides(impl, tmp
     impl.apply_patch(
         patch(
             "*** Update File: f.txt",
-            "-say(\"hi\") - it's",
+            '-say("hi") - it\'s',
             "+said",
             "-plain \u2018x\u2019 \u2212 \u201cy\u201d",
             "+plain2",
@@ -210,13 +216,17 @@ def test_chunks_search_from_a_cursor_past_the_previous_chunk(impl, tmp_path):
 
 def test_context_line_moves_the_cursor_past_itself(impl, tmp_path):
     put(tmp_path / "f.py", "def a():\n    return 0\n\ndef b():\n    return 0\n")
-    impl.apply_patch(patch("*** Update File: f.py", "@@ def b():", "-    return 0", "+    return 2"), str(tmp_path))
+    impl.apply_patch(
+        patch("*** Update File: f.py", "@@ def b():", "-    return 0", "+    return 2"), str(tmp_path)
+    )
     assert (tmp_path / "f.py").read_text() == "def a():\n    return 0\n\ndef b():\n    return 2\n"
 
 
 def test_a_chunk_without_old_lines_inserts_after_its_context_line(impl, tmp_path):
     put(tmp_path / "f.py", "import os\n\nx = 1\n")
-    impl.apply_patch(patch("*** Update File: f.py", "@@ import os", "+import re", "+import sys"), str(tmp_path))
+    impl.apply_patch(
+        patch("*** Update File: f.py", "@@ import os", "+import re", "+import sys"), str(tmp_path)
+    )
     assert (tmp_path / "f.py").read_text() == "import os\nimport re\nimport sys\n\nx = 1\n"
 
 
@@ -226,7 +236,10 @@ def test_end_of_file_anchors_to_the_last_lines(impl, tmp_path, expect_error):
     assert (tmp_path / "f.txt").read_text() == "end\nmiddle\nEND\n"
     put(tmp_path / "g.txt", "a\nb\n")
     error = expect_error(
-        "patch_failed", impl.apply_patch, patch("*** Update File: g.txt", "-a", "+A", "*** End of File"), str(tmp_path)
+        "patch_failed",
+        impl.apply_patch,
+        patch("*** Update File: g.txt", "-a", "+A", "*** End of File"),
+        str(tmp_path),
     )
     assert "End of File" in error.message
 
@@ -273,7 +286,9 @@ def test_a_mixed_file_keeps_each_context_lines_own_ending(impl, tmp_path):
 
 def test_a_crlf_patch_applies_as_lf(impl, tmp_path):
     put(tmp_path / "u.txt", "a\nb\n")
-    text = patch("*** Update File: u.txt", " a", "-b", "+B", "*** Add File: v.txt", "+v").replace("\n", "\r\n")
+    text = patch("*** Update File: u.txt", " a", "-b", "+B", "*** Add File: v.txt", "+v").replace(
+        "\n", "\r\n"
+    )
     impl.apply_patch(text, str(tmp_path))
     assert (tmp_path / "u.txt").read_bytes() == b"a\nB\n"
     assert (tmp_path / "v.txt").read_bytes() == b"v\n"
@@ -309,7 +324,14 @@ def test_an_empty_file_has_no_lines_and_ends_with_a_newline(impl, tmp_path):
 def test_unicode_content_and_paths(impl, tmp_path):
     put(tmp_path / "données" / "日本.txt", "café ☕\n😀😀\nend\n")
     result = impl.apply_patch(
-        patch("*** Update File: données/日本.txt", " café ☕", "-😀😀", "+🎉 fête", "*** Add File: ünï.txt", "+ß"),
+        patch(
+            "*** Update File: données/日本.txt",
+            " café ☕",
+            "-😀😀",
+            "+🎉 fête",
+            "*** Add File: ünï.txt",
+            "+ß",
+        ),
         str(tmp_path),
     )
     assert (tmp_path / "données" / "日本.txt").read_text() == "café ☕\n🎉 fête\nend\n"
@@ -319,13 +341,17 @@ def test_unicode_content_and_paths(impl, tmp_path):
 
 def test_nul_bytes_in_the_patch_reach_the_file_uncut(impl, tmp_path):
     put(tmp_path / "t.txt", "a\n")
-    impl.apply_patch(patch("*** Add File: z.txt", "+x\0y", "*** Update File: t.txt", "-a", "+a\0b"), str(tmp_path))
+    impl.apply_patch(
+        patch("*** Add File: z.txt", "+x\0y", "*** Update File: t.txt", "-a", "+a\0b"), str(tmp_path)
+    )
     assert (tmp_path / "z.txt").read_bytes() == b"x\0y\n"
     assert (tmp_path / "t.txt").read_bytes() == b"a\0b\n"
 
 
 def test_a_heredoc_wrapped_patch_is_unwrapped(impl, tmp_path):
-    for i, opener in enumerate(["<<'EOF'", '<<"EOF"', "<<EOF", "apply_patch <<'EOF'", "cat<<'EOF'", "x <<-EOF"]):
+    for i, opener in enumerate(
+        ["<<'EOF'", '<<"EOF"', "<<EOF", "apply_patch <<'EOF'", "cat<<'EOF'", "x <<-EOF"]
+    ):
         text = f"\n{opener}\n" + patch(f"*** Add File: h{i}.txt", "+ok") + "EOF\n\n"
         impl.apply_patch(text, str(tmp_path))
         assert (tmp_path / f"h{i}.txt").read_text() == "ok\n", opener
@@ -335,6 +361,10 @@ def test_unwrap_heredoc_is_public_on_both_backends():
     from ironcode.twin.patch import unwrap_heredoc
 
     found = unwrap_heredoc("apply_patch <<'PATCH'\n*** Begin Patch\n*** End Patch\nPATCH\n")
-    assert (found.command, found.tag, found.body) == ("apply_patch", "PATCH", "*** Begin Patch\n*** End Patch")
+    assert (found.command, found.tag, found.body) == (
+        "apply_patch",
+        "PATCH",
+        "*** Begin Patch\n*** End Patch",
+    )
     assert unwrap_heredoc("cat <<EOF\nno end") is None
     assert unwrap_heredoc("python3 -c x <<EOF\nbody\nEOF") is None

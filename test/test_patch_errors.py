@@ -47,14 +47,20 @@ GRAMMAR_ERRORS = {
         "*** Begin Patch\n*** Update File: f.txt\n-a\n+b\n*** End of File\n-c\n+d\n*** End Patch",
         "line 6",
     ),
-    "bad line in a chunk": ("*** Begin Patch\n*** Update File: f.txt\n@@\n-a\nb\n*** End Patch", "line 5: 'b'"),
+    "bad line in a chunk": (
+        "*** Begin Patch\n*** Update File: f.txt\n@@\n-a\nb\n*** End Patch",
+        "line 5: 'b'",
+    ),
     "stray line between sections": ("*** Begin Patch\n*** Add File: g\n+x\nstray\n*** End Patch", "line 4"),
     "stray line before sections": ("*** Begin Patch\nhello\n*** Add File: g\n+x\n*** End Patch", "line 2"),
     "empty chunk": ("*** Begin Patch\n*** Update File: f.txt\n@@\n@@\n-a\n*** End Patch", "no lines"),
     "@@ glued to its text": ("*** Begin Patch\n*** Update File: f.txt\n@@a\n-a\n*** End Patch", "line 3"),
     "header without path": ("*** Begin Patch\n*** Delete File:   \n*** End Patch", "names no path"),
     "misplaced move": ("*** Begin Patch\n*** Add File: g\n+x\n*** Move to: h\n*** End Patch", "line 4"),
-    "end marker twice": ("*** Begin Patch\n*** Add File: g\n*** End Patch\n*** Add File: h\n*** End Patch", "line 3"),
+    "end marker twice": (
+        "*** Begin Patch\n*** Add File: g\n*** End Patch\n*** Add File: h\n*** End Patch",
+        "line 3",
+    ),
     "heredoc without its end": ("<<'EOF'\n*** Begin Patch\n*** Add File: g\n+x\n*** End Patch\n", "heredoc"),
 }
 
@@ -70,7 +76,9 @@ def test_grammar_errors_are_invalid_patch_naming_the_line(impl, tmp_path, expect
 
 
 def test_invalid_utf8_patch_is_invalid_patch(impl, tmp_path, expect_error):
-    error = expect_error("invalid_patch", impl.apply_patch, b"*** Begin Patch\n*** Add File: a\n+\xff\n", str(tmp_path))
+    error = expect_error(
+        "invalid_patch", impl.apply_patch, b"*** Begin Patch\n*** Add File: a\n+\xff\n", str(tmp_path)
+    )
     assert "line 3" in error.message
     expect_error("invalid_patch", impl.apply_patch, patch("*** Add File: a", "+\udcff"), str(tmp_path))
     assert not (tmp_path / "a").exists()
@@ -109,7 +117,10 @@ def test_a_chunk_that_does_not_match_names_file_line_and_closest_region(impl, tm
 def test_a_context_line_that_is_not_found_is_patch_failed(impl, tmp_path, expect_error):
     put(tmp_path / "f.py", "def alpha():\n    pass\n")
     error = expect_error(
-        "patch_failed", impl.apply_patch, patch("*** Update File: f.py", "@@ def alpah():", "-    pass", "+    return"), str(tmp_path)
+        "patch_failed",
+        impl.apply_patch,
+        patch("*** Update File: f.py", "@@ def alpah():", "-    pass", "+    return"),
+        str(tmp_path),
     )
     assert "'@@ def alpah():'" in error.message and "line 1" in error.message
 
@@ -168,7 +179,12 @@ def test_missing_targets_and_folders(impl, tmp_path, expect_error):
     expect_error("is_directory", impl.apply_patch, patch("*** Delete File: dir"), cwd)
     expect_error("is_directory", impl.apply_patch, patch("*** Update File: dir", "-a", "+b"), cwd)
     expect_error("is_directory", impl.apply_patch, patch("*** Add File: dir", "+x"), cwd)
-    expect_error("not_found", impl.apply_patch, patch("*** Add File: x", "+1", "*** Delete File: x", "*** Delete File: x"), cwd)
+    expect_error(
+        "not_found",
+        impl.apply_patch,
+        patch("*** Add File: x", "+1", "*** Delete File: x", "*** Delete File: x"),
+        cwd,
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir"]
 
 
@@ -176,12 +192,18 @@ def test_a_file_where_a_folder_is_needed(impl, tmp_path, expect_error):
     put(tmp_path / "f", "x\n")
     cwd = str(tmp_path)
     expect_error("not_a_directory", impl.apply_patch, patch("*** Add File: f/g.txt", "+y"), cwd)
-    expect_error("not_a_directory", impl.apply_patch, patch("*** Add File: n", "+1", "*** Add File: n/m", "+2"), cwd)
-    expect_error("is_directory", impl.apply_patch, patch("*** Add File: p/q", "+1", "*** Add File: p", "+2"), cwd)
+    expect_error(
+        "not_a_directory", impl.apply_patch, patch("*** Add File: n", "+1", "*** Add File: n/m", "+2"), cwd
+    )
+    expect_error(
+        "is_directory", impl.apply_patch, patch("*** Add File: p/q", "+1", "*** Add File: p", "+2"), cwd
+    )
     assert snapshot(tmp_path) == {"f": b"x\n"}
 
 
-def test_binary_and_non_utf8_files_are_never_rewritten_but_may_be_deleted_or_replaced(impl, tmp_path, expect_error):
+def test_binary_and_non_utf8_files_are_never_rewritten_but_may_be_deleted_or_replaced(
+    impl, tmp_path, expect_error
+):
     put(tmp_path / "nul.txt", b"text\0more\n")
     put(tmp_path / "ctl.txt", bytes(range(1, 9)) * 20 + b"\n")
     put(tmp_path / "latin.txt", b"caf\xe9\n")
@@ -190,7 +212,9 @@ def test_binary_and_non_utf8_files_are_never_rewritten_but_may_be_deleted_or_rep
     expect_error("binary_file", impl.apply_patch, patch("*** Update File: nul.txt", "-text", "+x"), cwd)
     expect_error("binary_file", impl.apply_patch, patch("*** Update File: ctl.txt", "+x"), cwd)
     expect_error("encoding", impl.apply_patch, patch("*** Update File: latin.txt", "+x"), cwd)
-    impl.apply_patch(patch("*** Update File: image.png", "-plain text named like an image", "+still text"), cwd)
+    impl.apply_patch(
+        patch("*** Update File: image.png", "-plain text named like an image", "+still text"), cwd
+    )
     assert (tmp_path / "image.png").read_text() == "still text\n"  # the extension does not count
     result = impl.apply_patch(patch("*** Delete File: nul.txt", "*** Add File: latin.txt", "+café"), cwd)
     assert not (tmp_path / "nul.txt").exists()
@@ -204,7 +228,10 @@ def test_relative_paths_may_not_leave_cwd(impl, tmp_path, expect_error):
     for path in ("../out.txt", "a/../../out.txt", "../work/../../x"):
         expect_error("unsafe_path", impl.apply_patch, patch(f"*** Add File: {path}", "+no"), str(work))
     expect_error(
-        "unsafe_path", impl.apply_patch, patch("*** Update File: a/f.txt", "*** Move to: ../moved.txt", "-x", "+y"), str(work)
+        "unsafe_path",
+        impl.apply_patch,
+        patch("*** Update File: a/f.txt", "*** Move to: ../moved.txt", "-x", "+y"),
+        str(work),
     )
     assert snapshot(tmp_path) == {"work/a/f.txt": b"x\n"}
 
@@ -285,11 +312,15 @@ def cli(*args: str, stdin: bytes = b"", cwd=None) -> subprocess.CompletedProcess
 def test_cli_prints_codex_summary_then_the_diffs(tmp_path, backend):
     put(tmp_path / "m.txt", "old\n")
     put(tmp_path / "d.txt", "bye\n")
-    text = patch("*** Add File: a.txt", "+new", "*** Update File: m.txt", "-old", "+fresh", "*** Delete File: d.txt")
+    text = patch(
+        "*** Add File: a.txt", "+new", "*** Update File: m.txt", "-old", "+fresh", "*** Delete File: d.txt"
+    )
     proc = cli("--backend", backend, "patch", stdin=text.encode(), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.decode()
-    assert out.startswith("Success. Updated the following files:\nA a.txt\nM m.txt\nD d.txt\n\n--- /dev/null\n")
+    assert out.startswith(
+        "Success. Updated the following files:\nA a.txt\nM m.txt\nD d.txt\n\n--- /dev/null\n"
+    )
     assert "-old\n+fresh\n" in out
     assert (tmp_path / "m.txt").read_text() == "fresh\n"
 

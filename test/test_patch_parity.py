@@ -17,7 +17,11 @@ from hypothesis import strategies as st
 
 from ironcode import IronCodeError
 
-SETTINGS = settings(max_examples=int(__import__("os").environ.get("PATCH_EXAMPLES", "150")), deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(
+    max_examples=int(__import__("os").environ.get("PATCH_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 #: Line bodies: code, Unicode, quotes and dashes the typographic pass reads, whitespace the
 #: trim set holds (U+3000, U+00A0, U+FEFF), lines that are blank.

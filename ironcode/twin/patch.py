@@ -14,7 +14,15 @@ from ..errors import IronCodeError
 from . import patch_disk as disk
 from .edit_diff import Diff, unified_lines
 from .edit_file import UTF8_BOM
-from .patch_parse import Chunk, Heredoc, Section, decode_patch, normalize_newlines, parse_patch, unwrap_heredoc
+from .patch_parse import (
+    Chunk,
+    Heredoc,
+    Section,
+    decode_patch,
+    normalize_newlines,
+    parse_patch,
+    unwrap_heredoc,
+)
 from .patch_seek import Budget, apply_chunks, split_file
 from .read import looks_binary
 
@@ -121,12 +129,15 @@ class _Plan:
             if kind == disk.DIRECTORY:
                 break
             if kind == disk.FILE:
-                raise IronCodeError("not_a_directory", f"Cannot write {shown}: {ancestor} is a file, not a folder")
+                raise IronCodeError(
+                    "not_a_directory", f"Cannot write {shown}: {ancestor} is a file, not a folder"
+                )
         prefix = path.rstrip("/") + "/"
         for i, entry in enumerate(self.entries):
             if entry.path.startswith(prefix) and self.view(i)[0] == disk.FILE:
                 raise IronCodeError(
-                    "is_directory", f"Cannot write {shown}: the patch puts {entry.path} inside it, so it is a folder"
+                    "is_directory",
+                    f"Cannot write {shown}: the patch puts {entry.path} inside it, so it is a folder",
                 )
 
     def apply(self, section: Section, cwd: str, budget: Budget) -> dict:
@@ -157,7 +168,9 @@ class _Plan:
         if kind == disk.MISSING:
             raise _not_found("delete", shown)
         self.entries[i].current = _MISSING
-        return _change(shown, "delete", None, _whole_diff(shown, NO_FILE, data.decode("utf-8", "replace"), ""))
+        return _change(
+            shown, "delete", None, _whole_diff(shown, NO_FILE, data.decode("utf-8", "replace"), "")
+        )
 
     def update(self, shown: str, move_to: str | None, chunks: list[Chunk], cwd: str, budget: Budget) -> dict:
         abs_path = resolve_path(cwd, shown)
@@ -219,7 +232,11 @@ def resolve_path(cwd: str, written: str) -> str:
 
 def _whole_diff(old_name: str, new_name: str, before: str, after: str) -> Diff:
     return unified_lines(
-        old_name, new_name, before, after, [(0, len(split_file(before).texts), 0, len(split_file(after).texts))]
+        old_name,
+        new_name,
+        before,
+        after,
+        [(0, len(split_file(before).texts), 0, len(split_file(after).texts))],
     )
 
 

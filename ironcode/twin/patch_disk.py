@@ -175,7 +175,9 @@ def commit(changes: list[Change]) -> None:
         done.append((i, created))
 
 
-def _failed_part_way(e: IronCodeError, changes: list[Change], done: list[tuple[int, list[str]]]) -> IronCodeError:
+def _failed_part_way(
+    e: IronCodeError, changes: list[Change], done: list[tuple[int, list[str]]]
+) -> IronCodeError:
     if not done:
         return IronCodeError(e.kind, f"{e.message} Nothing was changed: the patch was not applied.")
     unrestored: list[str] = []

@@ -154,7 +154,9 @@ def parse_patch(patch: str) -> list[Section]:
         else:
             heredoc_hint = " (a heredoc opened with <<TAG must end with a line TAG)"
     if trim(lines[first]) != BEGIN_MARKER:
-        raise _at_line(first, lines[first], f"the first line of a patch must be '{BEGIN_MARKER}'{heredoc_hint}")
+        raise _at_line(
+            first, lines[first], f"the first line of a patch must be '{BEGIN_MARKER}'{heredoc_hint}"
+        )
     if last == first or trim(lines[last]) != END_MARKER:
         raise _at_line(last, lines[last], f"the last line of a patch must be '{END_MARKER}'")
     sections = _Parser(lines, first + 1, last).sections()
@@ -167,7 +169,12 @@ def parse_patch(patch: str) -> list[Section]:
 def _marker(trimmed: str) -> tuple[str, str] | None:
     if not trimmed.startswith("***"):
         return None
-    for kind, header in (("add", ADD_HEADER), ("delete", DELETE_HEADER), ("update", UPDATE_HEADER), ("move", MOVE_HEADER)):
+    for kind, header in (
+        ("add", ADD_HEADER),
+        ("delete", DELETE_HEADER),
+        ("update", UPDATE_HEADER),
+        ("move", MOVE_HEADER),
+    ):
         if trimmed.startswith(header):
             return kind, trim(trimmed[len(header) :])
     return "other", ""
@@ -207,7 +214,9 @@ class _Parser:
             elif kind == "update":
                 sections.append(self.update(index, line, path))
             elif kind == "move":
-                raise _at_line(index, line, f"'{MOVE_HEADER} PATH' must come right after its '{UPDATE_HEADER} PATH' line")
+                raise _at_line(
+                    index, line, f"'{MOVE_HEADER} PATH' must come right after its '{UPDATE_HEADER} PATH' line"
+                )
             else:
                 raise _unknown_marker(index, line)
         return sections
@@ -234,7 +243,11 @@ class _Parser:
                 self.at += 1
         chunks = self.chunks()
         if not chunks:
-            what = "is a move with no chunk: a move needs at least one chunk" if move_to is not None else "has no chunk"
+            what = (
+                "is a move with no chunk: a move needs at least one chunk"
+                if move_to is not None
+                else "has no chunk"
+            )
             raise _at_line(
                 index,
                 line,
@@ -262,7 +275,9 @@ class _Parser:
                 elif rest.startswith(" "):
                     context = rest[1:]
                 else:
-                    raise _at_line(index, line, "a chunk starts with '@@' or '@@ TEXT' (a space between '@@' and TEXT)")
+                    raise _at_line(
+                        index, line, "a chunk starts with '@@' or '@@ TEXT' (a space between '@@' and TEXT)"
+                    )
             elif not chunks:
                 context = None
             else:

@@ -243,7 +243,9 @@ def _after(cursor: int) -> str:
     return "" if cursor == 0 else f" after line {cursor}"
 
 
-def _context_failed(shown: str, number: int, chunk: Chunk, text: str, body: str, cursor: int) -> IronCodeError:
+def _context_failed(
+    shown: str, number: int, chunk: Chunk, text: str, body: str, cursor: int
+) -> IronCodeError:
     message = (
         f"Could not apply chunk {number} of {shown} (patch line {chunk.line}): its line '@@ {text}' "
         f"names a line that was not found{_after(cursor)}, even ignoring whitespace and typographic "

@@ -82,7 +82,10 @@ pub fn inspect(path: &Path) -> ToolResult<Snapshot> {
     if !meta.is_file() {
         return Err(ToolError::new(
             ErrorKind::Io,
-            format!("Not a regular file, so it is not patched: {}", path.display()),
+            format!(
+                "Not a regular file, so it is not patched: {}",
+                path.display()
+            ),
         ));
     }
     let link = match fs::symlink_metadata(path) {
@@ -167,15 +170,15 @@ pub fn commit(changes: &[Change<'_>]) -> ToolResult<()> {
         let outcome = match (change.original, change.new) {
             (Snapshot::File { bytes, .. }, Some(new)) if bytes.as_slice() == new => continue,
             (Snapshot::Missing, None) => continue,
-            (_, Some(new)) => make_parents(change.path).and_then(|created| {
-                match write_file(change.path, new) {
+            (_, Some(new)) => {
+                make_parents(change.path).and_then(|created| match write_file(change.path, new) {
                     Ok(()) => Ok(created),
                     Err(e) => {
                         remove_folders(&created);
                         Err(e)
                     }
-                }
-            }),
+                })
+            }
             (_, None) => remove_file(change.path).map(|()| Vec::new()),
         };
         match outcome {
@@ -187,11 +190,18 @@ pub fn commit(changes: &[Change<'_>]) -> ToolResult<()> {
 }
 
 /// Rolls back `done` (newest first) and builds the error for the failure `e`.
-fn failed_part_way(e: ToolError, changes: &[Change<'_>], done: &[(usize, Vec<PathBuf>)]) -> ToolError {
+fn failed_part_way(
+    e: ToolError,
+    changes: &[Change<'_>],
+    done: &[(usize, Vec<PathBuf>)],
+) -> ToolError {
     if done.is_empty() {
         return ToolError::new(
             e.kind,
-            format!("{} Nothing was changed: the patch was not applied.", e.message),
+            format!(
+                "{} Nothing was changed: the patch was not applied.",
+                e.message
+            ),
         );
     }
     let mut unrestored = Vec::new();

@@ -23,8 +23,8 @@ use crate::error::{ErrorKind, ToolError, ToolResult};
 use crate::paths;
 use crate::read::looks_binary;
 use disk::{Change, Kind, Snapshot};
-pub use parse::{Heredoc, decode_patch, unwrap_heredoc};
 use parse::{Chunk, Section};
+pub use parse::{Heredoc, decode_patch, unwrap_heredoc};
 use seek::Budget;
 
 /// The diff header of the side where a file does not exist (added or deleted).
@@ -116,7 +116,8 @@ impl Plan {
             original,
             current: Current::Original,
         });
-        self.index.insert(path.to_path_buf(), self.entries.len() - 1);
+        self.index
+            .insert(path.to_path_buf(), self.entries.len() - 1);
         Ok(self.entries.len() - 1)
     }
 
@@ -353,7 +354,9 @@ fn is_directory(what: &str, shown: &str) -> ToolError {
 fn not_found(what: &str, shown: &str) -> ToolError {
     ToolError::new(
         ErrorKind::NotFound,
-        format!("Cannot {what} {shown}: no such file. Check the path, or add it with '*** Add File:'"),
+        format!(
+            "Cannot {what} {shown}: no such file. Check the path, or add it with '*** Add File:'"
+        ),
     )
 }
 
@@ -377,14 +380,23 @@ mod tests {
             "*** Add File: new/n.txt\n+hi\n*** Update File: old.txt\n*** Move to: moved.txt\n@@\n a\n-b\n+B\n*** Delete File: gone.txt",
         )
         .unwrap();
-        assert_eq!(fs::read_to_string(dir.path().join("new/n.txt")).unwrap(), "hi\n");
-        assert_eq!(fs::read_to_string(dir.path().join("moved.txt")).unwrap(), "a\nB\n");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("new/n.txt")).unwrap(),
+            "hi\n"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.path().join("moved.txt")).unwrap(),
+            "a\nB\n"
+        );
         assert!(!dir.path().join("old.txt").exists());
         assert!(!dir.path().join("gone.txt").exists());
         let actions: Vec<_> = result.files.iter().map(|f| f.action).collect();
         assert_eq!(actions, ["add", "update", "delete"]);
         assert_eq!(result.files[1].move_path.as_deref(), Some("moved.txt"));
-        assert_eq!(result.files[0].diff, "--- /dev/null\n+++ new/n.txt\n@@ -0,0 +1,1 @@\n+hi\n");
+        assert_eq!(
+            result.files[0].diff,
+            "--- /dev/null\n+++ new/n.txt\n@@ -0,0 +1,1 @@\n+hi\n"
+        );
     }
 
     #[test]
@@ -409,7 +421,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("b.txt"), "\u{feff}x\n").unwrap();
         run(dir.path(), "*** Update File: b.txt\n-x\n+y").unwrap();
-        assert_eq!(fs::read(dir.path().join("b.txt")).unwrap(), "\u{feff}y\n".as_bytes());
+        assert_eq!(
+            fs::read(dir.path().join("b.txt")).unwrap(),
+            "\u{feff}y\n".as_bytes()
+        );
         let err = run(dir.path(), "*** Add File: ../escape.txt\n+no").unwrap_err();
         assert_eq!(err.kind, ErrorKind::UnsafePath);
     }
@@ -421,7 +436,10 @@ mod tests {
         fs::write(dir.path().join("latin"), b"caf\xe9\n").unwrap();
         let kind = |body: &str| run(dir.path(), body).unwrap_err().kind;
         assert_eq!(kind("*** Update File: bin\n-a\n+b"), ErrorKind::BinaryFile);
-        assert_eq!(kind("*** Update File: latin\n-caf\n+x"), ErrorKind::Encoding);
+        assert_eq!(
+            kind("*** Update File: latin\n-caf\n+x"),
+            ErrorKind::Encoding
+        );
         run(dir.path(), "*** Delete File: bin\n*** Add File: latin\n+ok").unwrap();
         assert_eq!(fs::read(dir.path().join("latin")).unwrap(), b"ok\n");
     }

@@ -142,10 +142,7 @@ fn heredoc_opener(line: &str) -> Option<(Option<&str>, &str)> {
     rest = rest.strip_prefix('-').unwrap_or(rest);
     rest = crate::edit::text::trim_start(rest);
     let tag = match rest.as_bytes().first() {
-        Some(&quote @ (b'\'' | b'"')) => {
-            let inner = rest[1..].strip_suffix(quote as char)?;
-            inner
-        }
+        Some(&quote @ (b'\'' | b'"')) => rest[1..].strip_suffix(quote as char)?,
         _ => rest,
     };
     let word = !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
@@ -165,10 +162,7 @@ fn content_bounds(lines: &[&str]) -> Option<(usize, usize)> {
 pub fn parse_patch(patch: &str) -> ToolResult<Vec<Section<'_>>> {
     let lines: Vec<&str> = patch.split('\n').collect();
     let Some((mut first, mut last)) = content_bounds(&lines) else {
-        return Err(invalid(format!(
-            "The patch is empty. {}",
-            expected_shape()
-        )));
+        return Err(invalid(format!("The patch is empty. {}", expected_shape())));
     };
     let mut heredoc_hint = "";
     if let Some((_, tag)) = heredoc_opener(trim(lines[first])) {
@@ -590,7 +584,8 @@ mod tests {
             "cat<<'EOF'",
             "apply_patch << EOF",
         ] {
-            let text = format!("\n{opener}\n*** Begin Patch\n*** Delete File: x\n*** End Patch\nEOF\n");
+            let text =
+                format!("\n{opener}\n*** Begin Patch\n*** Delete File: x\n*** End Patch\nEOF\n");
             assert_eq!(parse(&text).unwrap().len(), 1, "{opener}");
         }
         let wrapped = unwrap_heredoc("apply_patch <<'PATCH'\nbody\nlines\nPATCH").unwrap();

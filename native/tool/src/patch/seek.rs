@@ -165,11 +165,14 @@ pub fn split_file(body: &str) -> FileLines<'_> {
     }
 }
 
+/// One pass's keys of the file's lines, and the set of their hashes.
+type Keyed<'a> = (Vec<Cow<'a, str>>, HashSet<u64>);
+
 /// The file's lines keyed for each pass (built on first use) and, per pass, a set of the
 /// keys' hashes: a pattern with a line the file has nowhere fails the pass at once.
 struct Keys<'f, 'a> {
     texts: &'f [&'a str],
-    passes: [Option<(Vec<Cow<'a, str>>, HashSet<u64>)>; 4],
+    passes: [Option<Keyed<'a>>; 4],
 }
 
 fn hash_of(s: &str) -> u64 {
@@ -186,11 +189,7 @@ impl<'f, 'a> Keys<'f, 'a> {
         }
     }
 
-    fn pass(
-        &mut self,
-        pass: Pass,
-        budget: &mut Budget,
-    ) -> ToolResult<&(Vec<Cow<'a, str>>, HashSet<u64>)> {
+    fn pass(&mut self, pass: Pass, budget: &mut Budget) -> ToolResult<&Keyed<'a>> {
         let slot = &mut self.passes[pass.index()];
         if slot.is_none() {
             budget.charge(self.texts.len())?;
@@ -495,7 +494,11 @@ mod tests {
         assert_eq!(apply("a\nb  \n", "-b\n+B").unwrap(), "a\nB\n");
         assert_eq!(apply("a\n   b\n", "-b\n+B").unwrap(), "a\nB\n");
         assert_eq!(
-            apply("x = \u{201c}hi\u{201d} \u{2014} ok\n", "-x = \"hi\" - ok\n+y").unwrap(),
+            apply(
+                "x = \u{201c}hi\u{201d} \u{2014} ok\n",
+                "-x = \"hi\" - ok\n+y"
+            )
+            .unwrap(),
             "y\n"
         );
     }
@@ -521,7 +524,10 @@ mod tests {
             apply("x\ny\nx\n", "-x\n+z\n*** End of File").unwrap(),
             "x\ny\nz\n"
         );
-        assert_eq!(apply("a\nb\nc\n", "@@ a\n+inserted").unwrap(), "a\ninserted\nb\nc\n");
+        assert_eq!(
+            apply("a\nb\nc\n", "@@ a\n+inserted").unwrap(),
+            "a\ninserted\nb\nc\n"
+        );
         assert_eq!(apply("a\nb\n", "+end").unwrap(), "a\nb\nend\n");
     }
 
@@ -532,7 +538,11 @@ mod tests {
 
     #[test]
     fn a_missing_chunk_is_patch_failed_with_the_closest_region() {
-        let err = apply("fn main() {\n    run(1);\n}\n", "-fn main() {\n-    run(2);").unwrap_err();
+        let err = apply(
+            "fn main() {\n    run(1);\n}\n",
+            "-fn main() {\n-    run(2);",
+        )
+        .unwrap_err();
         assert_eq!(err.kind, ErrorKind::PatchFailed);
         assert!(err.message.contains("lines 1-2"), "{}", err.message);
         let err = apply("a\n", "@@ nowhere\n+x").unwrap_err();
@@ -544,7 +554,10 @@ mod tests {
         let body = "x\n".repeat(100_000);
         let chunk: String = (0..1000).map(|_| "@@\n-x\n+y\n").collect();
         let out = apply(&body, chunk.trim_end()).unwrap();
-        assert_eq!(out, format!("{}{}", "y\n".repeat(1000), "x\n".repeat(99_000)));
+        assert_eq!(
+            out,
+            format!("{}{}", "y\n".repeat(1000), "x\n".repeat(99_000))
+        );
         // A first line that is everywhere but a sequence that is nowhere: the budget stops it.
         let pattern: String = "-x\n".repeat(400) + "-z";
         let body = format!("{}z\n", "x\n".repeat(399)).repeat(2000);
