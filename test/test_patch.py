@@ -299,8 +299,9 @@ def test_bom_is_set_aside_for_matching_and_kept(impl, tmp_path):
     result = impl.apply_patch(patch("*** Update File: b.txt", "-first", "+1st"), str(tmp_path))
     assert (tmp_path / "b.txt").read_bytes() == "\ufeff1st\nsecond\n".encode()
     assert "\ufeff" not in result["files"][0]["diff"]
-    impl.apply_patch(patch("*** Add File: c.txt", "+\ufeffbom kept as written"), str(tmp_path))
+    added = impl.apply_patch(patch("*** Add File: c.txt", "+\ufeffbom kept as written"), str(tmp_path))
     assert (tmp_path / "c.txt").read_bytes() == "\ufeffbom kept as written\n".encode()
+    assert "\ufeff" not in added["files"][0]["diff"]
 
 
 def test_a_file_without_final_newline_keeps_none(impl, tmp_path):

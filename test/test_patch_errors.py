@@ -6,12 +6,15 @@ and on a write that fails part-way; and the ``ironcode patch`` command."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 
 import pytest
 
 from .helpers import ROOT, run_without_root_powers
+from .test_faults_kill import kill_after, start_child
 
 
 def patch(*body: str) -> str:
@@ -297,6 +300,37 @@ def test_a_write_that_fails_part_way_restores_what_was_written(tmp_path):
         assert not out[name]["new"]
         # Failing on the first write: nothing to restore, the write's own kind.
         assert first_kind == "permission_denied" and "Nothing was changed" in first_message
+
+
+# ---- SIGKILL --------------------------------------------------------------------------------
+
+KILL_BODY = ("y" * 99 + "\n") * 40_000  # 4 MB before the line each patch renames
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.3])
+def test_sigkill_during_a_patch_leaves_each_file_old_or_new(impl, tmp_path, delay):
+    for name in ("a.txt", "b.txt"):
+        put(tmp_path / name, KILL_BODY + "MARK 0\n")
+    proc = start_child(
+        "import sys\n"
+        "from ironcode import backend\n"
+        f"apply = backend.implementation('apply_patch', {impl.name!r})\n"
+        "sys.stdout.write('ready\\n'); sys.stdout.flush()\n"
+        "i = 0\n"
+        "while True:\n"
+        "    sections = ''.join(f'*** Update File: {n}\\n@@\\n-MARK {i}\\n+MARK {i + 1}\\n' for n in ('a.txt', 'b.txt'))\n"
+        f"    apply('*** Begin Patch\\n' + sections + '*** End Patch\\n', {str(tmp_path)!r})\n"
+        "    i += 1\n"
+    )
+    kill_after(proc, delay)
+    for name in ("a.txt", "b.txt"):
+        content = (tmp_path / name).read_text()
+        assert content.startswith(KILL_BODY), f"{name}: the body was damaged"
+        assert re.fullmatch(r"MARK \d+\n", content[len(KILL_BODY) :]), f"{name}: mixed tail"
+    # The next patch there removes what the killed one left.
+    marks = {n: (tmp_path / n).read_text()[len(KILL_BODY) :].strip() for n in ("a.txt", "b.txt")}
+    impl.apply_patch(patch(*(f"*** Update File: {n}\n-{m}\n+done" for n, m in marks.items())), str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == ["a.txt", "b.txt"]
 
 
 # ---- the command line ------------------------------------------------------------------------

@@ -231,6 +231,9 @@ def resolve_path(cwd: str, written: str) -> str:
 
 
 def _whole_diff(old_name: str, new_name: str, before: str, after: str) -> Diff:
+    """The diff of a whole file's text (an Add or a Delete), BOM aside as for an Update."""
+    before = before.removeprefix(UTF8_BOM)
+    after = after.removeprefix(UTF8_BOM)
     return unified_lines(
         old_name,
         new_name,

@@ -321,8 +321,10 @@ fn resolve_path(cwd: &Path, written: &str) -> ToolResult<PathBuf> {
     Ok(joined)
 }
 
-/// The diff of a whole file's text (an Add or a Delete).
+/// The diff of a whole file's text (an Add or a Delete), BOM aside as for an Update.
 fn whole_diff(old_name: &str, new_name: &str, before: &str, after: &str) -> Diff {
+    let before = before.strip_prefix(UTF8_BOM).unwrap_or(before);
+    let after = after.strip_prefix(UTF8_BOM).unwrap_or(after);
     let lines = |s: &str| seek::split_file(s).texts.len();
     unified_lines(
         old_name,
