@@ -62,19 +62,29 @@ def edited(lines: list[str], edits: int, rng: random.Random) -> list[str]:
     return out
 
 
+def unambiguous(a: list[str], b: list[str]) -> bool:
+    """True if every hunk's old lines occur once in ``a``: a chunk lands on the first place its
+    lines occur, so a file that repeats a hunk's lines would not come out as ``b``."""
+    for group in difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(CONTEXT):
+        old = [line for tag, i1, i2, _, _ in group for line in a[i1:i2]]
+        places = sum(1 for i in range(len(a) - len(old) + 1) if a[i : i + len(old)] == old)
+        if places != 1:
+            return False
+    return True
+
+
 def wrap(sections: list[str]) -> str:
     return "*** Begin Patch\n" + "\n".join(sections) + "\n*** End Patch\n"
 
 
-def tree_files(count: int) -> list[Path]:
-    """``count`` source files of this repository with at least 60 lines each, in a fixed order."""
-    found = sorted(
+def tree_files() -> list[Path]:
+    """Source files of this repository with at least 60 lines each, in a fixed order."""
+    return sorted(
         p
         for pattern in ("ironcode/**/*.py", "native/tool/src/**/*.rs", "test/*.py", "script/*.py")
         for p in ROOT.glob(pattern)
         if p.is_file() and len(p.read_text().split("\n")) >= 60
     )
-    return found[:count]
 
 
 def module(n_lines: int, rng: random.Random) -> list[str]:
@@ -119,11 +129,15 @@ def make_cases(quick: bool) -> list[Case]:
     files: dict[str, str] = {}
     expected: dict[str, str] = {}
     sections: list[str] = []
-    for path in tree_files(n_files):
+    for path in tree_files():
+        if len(files) == n_files:
+            break
         rel = str(path.relative_to(ROOT))
         text = path.read_text()
         a = text.split("\n")
         b = edited(a, 3, rng)
+        if not unambiguous(a, b):
+            continue
         files[rel], expected[rel] = text, "\n".join(b)
         sections += hunks(rel, a, b)
     cases = [Case(f"{len(files)} files of this repo, 3 edits each", files, wrap(sections), expected)]
