@@ -80,6 +80,16 @@ DECISIONS: dict[str, Decision] = {
         "the chain plus file I/O, 10K-line file: fuzzy edit 16 vs 38 ms (fsync-bound), no match with "
         "the closest-region hint 14 vs 738 ms, measured beside bench-edit",
     ),
+    # patch (issue 17)
+    "apply_patch": Decision(
+        "native",
+        "patch",
+        "bench-patch (3 runs, 2 shared cores at load 7-11): dry runs native 5.3-7.0x faster on a 50-file "
+        "patch of this repo (8-15 vs 59-80 ms), 5.3-13.5x on a 10K-line file with 100 chunks, 3.4-4.9x "
+        "with every chunk re-spaced; applied (fsync-bound) 1.75-2.9x on the 10K-line rows, level on 50 "
+        "files (0.76-1.05x, noise)",
+        ("patch", ""),
+    ),
     # search (issue 4)
     "file_list": Decision(
         "native",

@@ -214,6 +214,56 @@ def edit(
     run_op(obj, lambda: ironcode.edit_file(path, old_text, new_text, replace_all), format_edit)
 
 
+# ---- patch (issue 17) ---------------------------------------------------------
+
+
+@main.command("patch")
+@click.argument("file", required=False)
+@click.option("--dry-run", is_flag=True, help="Check the patch and show what it would change; write nothing.")
+@common_options
+def patch_cmd(obj: Context, file: str | None, dry_run: bool) -> None:
+    """Apply a Codex-style patch (*** Begin Patch ... *** End Patch) from FILE or stdin.
+
+    Every file is checked before any is written, so a patch that fails changes nothing. Files
+    keep their line endings and byte order mark. Prints Codex's summary (A added, M updated,
+    D deleted) and the diffs; a failure is one line on stderr and exit status 1.
+
+        ironcode patch fix.patch
+        git diff | my-converter | ironcode patch --dry-run
+    """
+    import ironcode
+
+    from .errors import from_os_error
+    from .tools.patch import format_patch
+
+    def fail(kind: str, message: str) -> None:
+        # One line, whatever the message holds (a failed chunk quotes the closest region).
+        click.echo(f"ironcode: {kind}: {' | '.join(message.splitlines())}", err=True)
+        sys.exit(EXIT_ERROR)
+
+    try:
+        if file is None or file == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(file, "rb") as f:
+                data = f.read()
+    except OSError as e:
+        error = from_os_error(e, file)
+        fail(error.kind, error.message)
+    try:
+        if obj.backend:
+            with backend_mod.use(obj.backend):
+                result = ironcode.apply_patch(data, ".", dry_run)
+        else:
+            result = ironcode.apply_patch(data, ".", dry_run)
+    except IronCodeError as e:
+        fail(e.kind, e.message)
+    if obj.json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_patch(result, dry_run))
+
+
 # ---- search (issue 4) ---------------------------------------------------------
 
 

@@ -46,6 +46,8 @@ SIGNATURES: dict[str, tuple[Any, ...]] = {
     "edit_candidates_ffi": (c_char_p, c_char_p, c_size_t, c_char_p, c_size_t),
     "levenshtein_ffi": (c_char_p, c_size_t, c_char_p, c_size_t),
     "edit_file_ffi": (c_char_p, c_char_p, c_size_t, c_char_p, c_size_t, c_int64),
+    # patch (issue 17)
+    "apply_patch_ffi": (c_char_p, c_size_t, c_char_p, c_int64),
     # search (issue 4)
     "file_list_ffi": (c_char_p, c_char_p, c_int64, c_int64, c_int64),
     "glob_ffi": (c_char_p, c_char_p, c_int64),
@@ -331,6 +333,21 @@ def edit_file(path: str, old: str, new: str, replace_all: bool = False) -> dict:
     return _call(
         "edit_file_ffi", _cstr(path, "path"), *_text(old, "old"), *_text(new, "new"), int(bool(replace_all))
     )
+
+
+# ---- patch (issue 17) ---------------------------------------------------------
+
+
+def apply_patch(patch: str | bytes, cwd: str = ".", dry_run: bool = False) -> dict:
+    # A str that cannot be UTF-8 (lone surrogates) crosses as the bytes surrogatepass gives, so
+    # the library calls it what the twin does: a patch that is not UTF-8 (invalid_patch).
+    if isinstance(patch, str):
+        data = patch.encode("utf-8", "surrogatepass")
+    elif isinstance(patch, (bytes, bytearray, memoryview)):
+        data = bytes(patch)
+    else:
+        raise IronCodeError("invalid_argument", f"patch must be str or bytes, got {type(patch).__name__}")
+    return _call("apply_patch_ffi", data, len(data), _cstr(cwd, "cwd"), int(bool(dry_run)))
 
 
 # ---- search (issue 4) ---------------------------------------------------------

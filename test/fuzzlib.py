@@ -282,6 +282,56 @@ def edit_file_args(draw) -> tuple:
     return (path, *old_buf, *new_buf, draw(flags))
 
 
+# ---- patch ------------------------------------------------------------------------------------------
+
+#: Targets of patch sections: the scratch folder's files (text, CRLF, BOM, binary, not UTF-8, a
+#: folder, links good, looping and dangling), new names (nested ones stay inside the scratch
+#: folder) and ones that must be refused (``..``).
+PATCH_TARGETS = [*FIXTURE_NAMES[:10], "new.txt", "dir/new.txt", "deep/er/x.txt", "../up.txt", "", "a\0b"]
+_fixture_lines = sorted(
+    {line for text in FIXTURE_TEXT.values() for line in text.replace("\r", "").split("\n")}
+)
+
+
+@st.composite
+def patch_lines(draw) -> str:
+    kind = draw(st.integers(0, 9))
+    if kind <= 2:
+        header = draw(
+            st.sampled_from(["*** Add File: ", "*** Delete File: ", "*** Update File: ", "*** Move to: "])
+        )
+        return header + draw(st.sampled_from(PATCH_TARGETS))
+    if kind <= 6:
+        prefix = draw(st.sampled_from([" ", "-", "+", "", "@@ ", "\t"]))
+        return prefix + draw(st.one_of(st.sampled_from(_fixture_lines), st.text(max_size=20)))
+    return draw(
+        st.sampled_from(
+            ["@@", "*** End of File", "*** End Patch", "*** Begin Patch", "", "   ", "@@x", "*** Odd File: x"]
+        )
+    )
+
+
+@st.composite
+def patch_texts(draw) -> tuple[bytes | None, int]:
+    """A patch buffer: mostly patch-shaped text over the scratch files (wrapped in the markers,
+    sometimes in a heredoc, with CRLF, huge or repeated), else any buffer."""
+    choice = draw(st.integers(0, 9))
+    if choice >= 8:
+        return draw(buffers())
+    lines = draw(st.lists(patch_lines(), max_size=25))
+    if choice == 7:  # one chunk repeated: every position matches
+        lines = ["*** Update File: file.txt"] + ["@@", "-    indented 1", "+    indented 1"] * draw(
+            st.integers(1, 3000)
+        )
+    text = "\n".join(["*** Begin Patch", *lines, "*** End Patch"] if choice != 6 else lines)
+    if draw(st.integers(0, 4)) == 0:
+        text = "apply_patch <<'EOF'\n" + text + "\nEOF\n"
+    if draw(st.booleans()):
+        text = text.replace("\n", "\r\n")
+    data = text.encode("utf-8", "surrogatepass")
+    return data, len(data)
+
+
 # ---- bash -----------------------------------------------------------------------------------------
 
 #: Pairs that nest: each is one level of structure in bash (and in tree-sitter's parse stack).
@@ -520,6 +570,9 @@ PLAN_SECTIONS: dict[str, dict[str, tuple[st.SearchStrategy, ...]]] = {
         "edit_candidates_ffi": (edit_candidate_args(),),
         "levenshtein_ffi": (buffers(st.text(max_size=120)), buffers(st.text(max_size=120))),
         "edit_file_ffi": (edit_file_args(),),
+    },
+    "patch": {
+        "apply_patch_ffi": (patch_texts(), one(st.one_of(st.just(b"."), st.just(b"dir"), paths)), FLAG),
     },
     "search": {
         "file_list_ffi": (PATH, GLOBS_JSON, FLAG, FLAG, I64),

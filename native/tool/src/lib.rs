@@ -19,6 +19,7 @@ pub mod glob;
 pub mod grep;
 pub mod lock;
 pub mod ls;
+pub mod patch;
 pub mod paths;
 mod probe;
 pub mod read;
@@ -152,6 +153,18 @@ ffi_fn! {
             ffi_support::text_arg(new, new_len, "new")?,
             replace_all != 0,
         )
+    }
+}
+
+// ---- patch (issue 17) -------------------------------------------------------
+
+ffi_fn! {
+    /// `apply_patch(patch, cwd, dry_run)` → `PatchResult`; the patch is pointer + length (it
+    /// may hold NUL bytes; invalid UTF-8 is `invalid_patch`), `dry_run` is 0/1.
+    fn apply_patch_ffi(patch: *const u8, patch_len: usize, cwd: *const c_char, dry_run: i64) {
+        let cwd = str_arg(cwd, "cwd")?;
+        let patch = patch::decode_patch(bytes_arg(patch, patch_len, "patch")?)?;
+        patch::apply_patch(patch, cwd, dry_run != 0)
     }
 }
 
