@@ -41,7 +41,7 @@ TOOL_MODULES = (
     "read",
     "write",
     "edit",
-    "apply_patch",
+    "patch",
     "text_editor",
     "grep",
     "glob",

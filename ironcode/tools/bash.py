@@ -333,7 +333,7 @@ def _background(box, command: str, cwd: str) -> ToolResult:
 
 def _intercepted_patch(box, command: str, cwd: str):
     """An ``apply_patch <<'EOF' ... EOF`` command line, applied by the apply_patch tool; else None."""
-    from . import apply_patch
+    from . import patch as apply_patch
 
     if not any(word in command for word in apply_patch.PATCH_COMMANDS):
         return None  # the common case, without parsing the line again
