@@ -124,7 +124,12 @@ def grep(
     elif output_mode == "count":
         counts = [{"path": file_path, "count": n} for _, (file_path, n, _, _) in files[:limit]]
         total = sum(n for _, (_, n, _, _) in files)
-        result = {"counts": counts, "total": total, "truncated": len(files) > len(counts)}
+        result = {
+            "counts": counts,
+            "total": total,
+            "truncated": len(files) > len(counts),
+            "matched_files": len(files),
+        }
     else:
         result = _content(files, limit, with_context)
     if long_lines:

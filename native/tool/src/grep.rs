@@ -181,6 +181,8 @@ pub struct CountResult {
     /// The sum of every file's count.
     pub total: u64,
     pub truncated: bool,
+    /// How many files matched (`counts` holds at most `limit` of them).
+    pub matched_files: usize,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub long_lines: Vec<String>,
 }
@@ -342,6 +344,7 @@ pub fn grep_with(pattern: &str, path: &str, options: &GrepOptions) -> ToolResult
                 truncated: matched_files > counts.len(),
                 counts,
                 total,
+                matched_files,
                 long_lines,
             })
         }
