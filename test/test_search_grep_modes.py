@@ -450,3 +450,35 @@ def test_both_backends_agree_on_every_mode_for_random_input(
         assert got[:2] == expected[:2]
     finally:
         shutil.rmtree(root)
+
+
+# ---- one big folder ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_folder(tmp_path_factory) -> Path:
+    """More files in one folder than a batch holds (walk.rs FILES_PER_BATCH), so the walk hands
+    them out in batches to its threads; one subfolder is big too, and a .gitignore drops some."""
+    root = tmp_path_factory.mktemp("big").resolve()
+    (root / ".gitignore").write_text("*.skip\n")
+    git_init(root)
+    for i in range(1500):
+        (root / f"f{i:04}.txt").write_text(f"line {i}\n" + ("needle\n" if i % 7 == 0 else "hay\n"))
+    (root / "sub").mkdir()
+    for i in range(400):
+        (root / "sub" / f"g{i}.{'skip' if i % 5 == 0 else 'txt'}").write_text("needle\n")
+    return root
+
+
+def test_a_folder_split_into_batches_answers_as_rg(impl, big_folder, git_env):
+    from .searchlib import rg_files
+
+    assert impl.file_list(str(big_folder)) == rg_files(big_folder)
+    assert files_of(
+        impl.grep("needle", str(big_folder), limit=None, output_mode="files")
+    ) == rg_files_with_matches(big_folder, "needle")
+    assert counts_of(impl.grep("line|needle", str(big_folder), limit=None, output_mode="count")) == rg_counts(
+        big_folder, "line|needle"
+    )
+    assert pairs(impl.grep("needle", str(big_folder), limit=None)) == rg_grep(big_folder, "needle")
+    assert impl.glob("**/*.txt", str(big_folder), limit=None)["total"] == 1500 + 320

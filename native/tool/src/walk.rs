@@ -873,6 +873,28 @@ mod tests {
     }
 
     #[test]
+    fn a_large_folder_is_handed_out_in_batches_and_each_file_kept_once() {
+        // More entries than start the helper threads, in one folder: its files go out in
+        // batches (the last one short), searched by whichever thread takes them.
+        let count = PARALLEL_AFTER_ENTRIES + 3 * FILES_PER_BATCH + 5;
+        let names: Vec<String> = (0..count).map(|i| format!("f{i:05}.txt")).collect();
+        let mut owned: Vec<(&str, &str)> = names.iter().map(|f| (f.as_str(), "")).collect();
+        owned.push(("sub/inner.txt", ""));
+        let dir = tree(&owned);
+        let root = dir.path().canonicalize().unwrap();
+        let mut expected = names.clone();
+        expected.push("sub/inner.txt".to_string());
+        expected.sort();
+        assert_eq!(list(&root, &WalkOptions::default()), expected);
+        // Files of a batch are opened relative to their folder, as the others are.
+        let sizes = collect_files(&root, &WalkOptions::default(), |e| {
+            Some(e.open().ok()?.metadata().ok()?.len())
+        })
+        .unwrap();
+        assert_eq!(sizes.len(), count + 1);
+    }
+
+    #[test]
     fn literal_prefix_is_the_shared_anchored_folder() {
         let prefix = |globs: &[&str]| {
             literal_prefix(&globs.iter().map(|g| g.to_string()).collect::<Vec<_>>())
