@@ -292,7 +292,8 @@ fn starts_with_bom(data: &[u8]) -> bool {
 /// Replays `LineBuffer::fill`: the first read is the bytes the BOM sniffer peeked at; each fill
 /// keeps the unfinished last line, reads into the free space (growing the buffer threefold when
 /// full, up to [`MAX_LINE_BYTES`]), and stops at a read that brings a line end. A read that brings a NUL byte ends the
-/// search without searching that fill's lines. The twin's `searched_length` is the same replay.
+/// search without searching that fill's lines. The twin's `LineBuffer` (grep_search.py) replays
+/// the same fills.
 pub fn searched_length(stream: &[u8]) -> usize {
     let mut capacity = SEARCHER_BUFFER_BYTES as usize;
     let (mut end, mut searched) = (0, 0);
