@@ -279,7 +279,10 @@ def glob(obj: Context, pattern: str, path: str, limit: int) -> None:
 @click.option("-C", "--context", type=click.IntRange(min=0), help="Lines of context before and after.")
 @click.option("-U", "--multiline", is_flag=True, help="Let a match span lines (\\n matches a line end).")
 @click.option(
-    "--limit", default=100, show_default=True, help="Match lines (content) or files (files, count) at most; 0: all."
+    "--limit",
+    default=100,
+    show_default=True,
+    help="Match lines (content) or files (files, count) at most; 0: all.",
 )
 @click.option("-i", "--ignore-case", is_flag=True, help="Match case-insensitively.")
 @click.option(

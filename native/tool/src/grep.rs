@@ -242,7 +242,11 @@ pub fn grep_with(pattern: &str, path: &str, options: &GrepOptions) -> ToolResult
         }
     }
     let matcher = cached_matcher(pattern, options.ignore_case, options.multiline)?;
-    let file_type = options.file_type.as_deref().map(types::select).transpose()?;
+    let file_type = options
+        .file_type
+        .as_deref()
+        .map(types::select)
+        .transpose()?;
     let mode = options.output_mode;
     let with_context = mode == OutputMode::Content
         && (options.before.is_some() || options.after.is_some() || options.context.is_some());
@@ -554,7 +558,11 @@ mod tests {
         let GrepAnswer::Content(out) = run(dir.path(), "x", options) else {
             panic!("content")
         };
-        let got: Vec<_> = out.matches.iter().map(|m| (m.line, m.kind.unwrap())).collect();
+        let got: Vec<_> = out
+            .matches
+            .iter()
+            .map(|m| (m.line, m.kind.unwrap()))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -579,7 +587,11 @@ mod tests {
         let GrepAnswer::Content(out) = run(dir.path(), "foo\\nbar", options) else {
             panic!("content")
         };
-        let got: Vec<_> = out.matches.iter().map(|m| (m.line, m.text.as_str())).collect();
+        let got: Vec<_> = out
+            .matches
+            .iter()
+            .map(|m| (m.line, m.text.as_str()))
+            .collect();
         assert_eq!(got, vec![(2, "foo"), (3, "bar")]);
     }
 }

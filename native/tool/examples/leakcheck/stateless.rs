@@ -213,7 +213,11 @@ pub fn search(d: &mut Driver, fx: &Fixture) {
     call!(d, glob_ffi(invalid_c(), tree, 10)).error("glob UTF-8", "invalid_argument");
 
     let options = |json: &str| c(json);
-    call!(d, grep_ffi(c("TODO").as_ptr(), tree, options("{}").as_ptr())).ok("grep");
+    call!(
+        d,
+        grep_ffi(c("TODO").as_ptr(), tree, options("{}").as_ptr())
+    )
+    .ok("grep");
     call!(
         d,
         grep_ffi(
@@ -230,7 +234,8 @@ pub fn search(d: &mut Driver, fx: &Fixture) {
     ] {
         call!(d, grep_ffi(c("fn").as_ptr(), tree, options(mode).as_ptr())).ok("grep modes");
     }
-    call!(d, grep_ffi(c("(").as_ptr(), tree, options("{}").as_ptr())).error("regex", "invalid_pattern");
+    call!(d, grep_ffi(c("(").as_ptr(), tree, options("{}").as_ptr()))
+        .error("regex", "invalid_pattern");
     call!(
         d,
         grep_ffi(c("x").as_ptr(), fx.missing.as_ptr(), options("{}").as_ptr())
@@ -238,7 +243,11 @@ pub fn search(d: &mut Driver, fx: &Fixture) {
     .error("grep missing", "not_found");
     call!(
         d,
-        grep_ffi(c("x").as_ptr(), tree, options(r#"{"file_type": "nope"}"#).as_ptr())
+        grep_ffi(
+            c("x").as_ptr(),
+            tree,
+            options(r#"{"file_type": "nope"}"#).as_ptr()
+        )
     )
     .error("grep type", "invalid_argument");
     call!(d, grep_ffi(c("x").as_ptr(), tree, invalid_c()))

@@ -398,7 +398,10 @@ mod tests {
                 read: 6
             }
         );
-        assert_eq!(load(b"\xef\xbb\xbfa\0", WHOLE_FILE_BYTES), Loaded::Stream(5));
+        assert_eq!(
+            load(b"\xef\xbb\xbfa\0", WHOLE_FILE_BYTES),
+            Loaded::Stream(5)
+        );
         // Past the whole-file size the rest streams; what was read is the stream's start.
         let big = b"line\n".repeat(WHOLE_FILE_BYTES / 5 + 10);
         assert_eq!(

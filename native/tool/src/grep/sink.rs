@@ -137,7 +137,11 @@ impl Sink for Collector<'_> {
         Ok(true)
     }
 
-    fn context(&mut self, _searcher: &Searcher, context: &SinkContext<'_>) -> Result<bool, io::Error> {
+    fn context(
+        &mut self,
+        _searcher: &Searcher,
+        context: &SinkContext<'_>,
+    ) -> Result<bool, io::Error> {
         let Collect::Lines {
             keep_matches,
             max_chars,
@@ -227,7 +231,10 @@ mod tests {
     #[test]
     fn line_text_is_cut_to_max_chars_with_its_length() {
         let mut text = String::new();
-        assert_eq!(push_line_text("ééééé\n".as_bytes(), &mut text, Some(3)), Some(5));
+        assert_eq!(
+            push_line_text("ééééé\n".as_bytes(), &mut text, Some(3)),
+            Some(5)
+        );
         assert_eq!(text, "ééé");
         text.clear();
         assert_eq!(push_line_text(b"abc", &mut text, Some(3)), None);

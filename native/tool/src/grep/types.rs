@@ -130,6 +130,10 @@ mod tests {
         let table = type_table();
         assert!(table.len() > 200);
         assert!(table.windows(2).all(|w| w[0].name < w[1].name));
-        assert!(table.iter().all(|t| t.globs.windows(2).all(|g| g[0] <= g[1])));
+        assert!(
+            table
+                .iter()
+                .all(|t| t.globs.windows(2).all(|g| g[0] <= g[1]))
+        );
     }
 }
