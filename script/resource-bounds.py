@@ -80,7 +80,7 @@ def status(key):
     raise RuntimeError(key)
 
 case = json.loads(sys.argv[1])
-op = case["op"].split("_")[0]  # grep_count and grep_multiline are grep with keywords
+op = "grep" if case["op"].startswith("grep_") else case["op"]  # grep with keywords
 keywords = case.get("keywords", {})
 fn = backend.implementation(op, case["backend"])
 fn(*case["warm_args"], **keywords)

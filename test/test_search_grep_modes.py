@@ -280,6 +280,18 @@ def test_a_type_and_an_include_glob_keep_files_matching_both(impl, type_tree, fi
         assert (files_of(result) if mode == "files" else set(counts_of(result))) == expected
 
 
+def test_a_glob_that_keeps_an_ignored_file_keeps_it_under_a_type_too(impl, type_tree):
+    """``include`` keeps a gitignored file it matches (a positive override, as without a type);
+    a type then only filters by name, so such a file of the type stays: it matches both. (The
+    intersection of two rg runs would drop it, as ``rg -t`` alone never sees ignored files.)"""
+    make_tree(type_tree, {".gitignore": "gen.*\n", "gen.py": "x\n", "gen.c": "x\n"})
+    generated = str(type_tree / "gen.py")
+    result = impl.grep("x", str(type_tree), "gen.*", None, output_mode="files", file_type="py")
+    assert files_of(result) == {generated}
+    assert rg_files_with_matches(type_tree, "x", ["-g", "gen.*"]) == {generated, str(type_tree / "gen.c")}
+    assert generated not in rg_files_with_matches(type_tree, "x", ["-t", "py"])
+
+
 def test_a_type_and_glob_selecting_nothing_is_an_empty_answer(impl, type_tree):
     result = impl.grep("x", str(type_tree), "*.md", None, output_mode="files", file_type="py")
     assert result == {"files": [], "total": 0, "truncated": False}
