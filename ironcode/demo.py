@@ -234,9 +234,7 @@ def git_status_summary(status: dict) -> str:
 def steps(scene: Scene) -> list[Step]:
     """The demo's rows, one tool family each (a test checks every family of DECISIONS is here).
 
-    A new family is one more entry. The patch row, once apply_patch is on main::
-
-        Step("patch", "update + add, dry run", "apply_patch", op("apply_patch", PATCH, s.patch_dir, True)),
+    A new family is one more entry.
     """
     root, s = scene.root, scene
     extracted = os.path.join(scene.scratch, "extracted")
@@ -263,6 +261,13 @@ def steps(scene: Scene) -> list[Step]:
             op("edit_file", s.edit_copy, s.edit_old, s.edit_new, False),
             prepare=s.reset_edit_copy,
             summary=lambda r: f"+{r['additions']} -{r['deletions']} lines",
+        ),
+        Step(
+            "patch",
+            "update + add, dry run",
+            "apply_patch",
+            op("apply_patch", PATCH, s.patch_dir, True),
+            summary=lambda r: ", ".join(f"{f['action']} {f['path']}" for f in r["files"]),
         ),
         Step(
             "grep",
@@ -323,7 +328,7 @@ def steps(scene: Scene) -> list[Step]:
     ]
     if scene.clone:
         out.insert(
-            7,
+            8,
             Step(
                 "git status",
                 scene.clone_note,

@@ -115,7 +115,7 @@ def test_demo_has_a_row_for_every_tool_family_of_the_decision_table():
     shown = {row["family"] for row in report["rows"]}
     families = {decision.module for decision in backend.DECISIONS.values()}
     assert families - shown == set(), f"the demo shows no {sorted(families - shown)}"
-    expected = ["read", "write", "ls", "edit", "grep", "glob", "files", "git status", "parse-bash"]
+    expected = ["read", "write", "ls", "edit", "patch", "grep", "glob", "files", "git status", "parse-bash"]
     expected += ["fuzzy", "pty", "watcher", "lock", "extract", "stats"]
     tools = [row["tool"] for row in report["rows"]]
     assert [tool for tool in tools if tool in expected] == expected  # a new family adds a row anywhere
@@ -124,6 +124,7 @@ def test_demo_has_a_row_for_every_tool_family_of_the_decision_table():
         if row["tool"] not in ("fuzzy", "stats"):  # different algorithms / a moment's readings
             assert row["same_answer"] is True, row
     by_tool = {row["tool"]: row["result"] for row in report["rows"]}
+    assert by_tool["patch"] == "update notes.txt, add added.txt"
     assert by_tool["pty"] == repr("42\r\n") and by_tool["watcher"] == "add probe.txt"
     assert by_tool["git status"].endswith("2 changed files")  # the clone's change, not the checkout's
 
