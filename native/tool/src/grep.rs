@@ -26,10 +26,10 @@ use grep_regex::{RegexMatcher, RegexMatcherBuilder};
 use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkFinish, SinkMatch};
 use serde::Serialize;
 
-use crate::error::{ErrorKind, IoResultExt, ToolError, ToolResult};
+use crate::error::{ErrorKind, ToolError, ToolResult};
 use crate::glob::sort_newest_first;
 use crate::paths;
-use crate::walk::{self, WalkOptions};
+use crate::walk::{self, SearchTarget, WalkOptions};
 
 /// Matches returned when the caller gives no limit.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -105,35 +105,36 @@ pub struct GrepResult {
 ///
 /// Raises `invalid_pattern` for a regex or glob that does not parse (with the engine's message),
 /// `not_found` for a missing path, and `permission_denied` for a file named by `path` that
-/// cannot be read (unreadable files inside a folder are skipped, as rg skips them).
+/// cannot be read (unreadable files inside a folder are skipped, as rg skips them). With `root`,
+/// the path is resolved beneath it and the walk never leaves it.
 pub fn grep(
     pattern: &str,
     path: &str,
     include: Option<&str>,
     limit: Option<usize>,
     ignore_case: bool,
+    root: Option<&str>,
 ) -> ToolResult<GrepResult> {
     let matcher = cached_matcher(pattern, ignore_case)?;
-    let target = walk::search_target(path)?;
-    let mut files = if target.is_dir() {
-        let options = WalkOptions {
-            globs: include.map(str::to_string).into_iter().collect(),
-            ..Default::default()
-        };
-        walk::collect_files_with(&target, &options, FileSearcher::new, |searcher, entry| {
-            searcher.search(&matcher, entry.open().ok()?, entry.path())
-        })?
-    } else if target.is_file() {
+    let mut files = match walk::search_target_in(path, root)? {
+        SearchTarget::Folder(target, beneath) => {
+            let options = WalkOptions {
+                globs: include.map(str::to_string).into_iter().collect(),
+                beneath,
+                ..Default::default()
+            };
+            walk::collect_files_with(&target, &options, FileSearcher::new, |searcher, entry| {
+                searcher.search(&matcher, entry.open().ok()?, entry.path())
+            })?
+        }
         // A file named directly that cannot be opened is an error, as rg reports it: "no
         // matches" would tell the caller something false. In a folder walk it is skipped.
-        let file = File::open(&target).at(&target)?;
-        FileSearcher::new()
+        SearchTarget::File(target, file) => FileSearcher::new()
             .search(&matcher, file, &target)
             .into_iter()
-            .collect()
-    } else {
+            .collect(),
         // A FIFO or device given by name: reading it could block forever; rg would try.
-        Vec::new()
+        SearchTarget::Other(_) => Vec::new(),
     };
     let mut long_lines: Vec<String> = files
         .iter()
@@ -510,7 +511,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("a.txt"), "one foo\ntwo\r\nfoo three\r\n").unwrap();
         fs::write(dir.path().join("bin.dat"), "xxxx foo\n\0 foo\n").unwrap();
-        let out = grep("foo", dir.path().to_str().unwrap(), None, None, false).unwrap();
+        let out = grep("foo", dir.path().to_str().unwrap(), None, None, false, None).unwrap();
         let got: Vec<_> = out
             .matches
             .iter()

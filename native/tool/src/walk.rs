@@ -32,7 +32,7 @@ use std::ffi::{CStr, OsStr};
 use std::fs::{self, File};
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -42,9 +42,10 @@ use ignore::overrides::{Override, OverrideBuilder};
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RawDir};
 use rustix::io::Errno;
 
+use crate::confine::{Place, Root};
 use crate::error::{ErrorKind, IoResultExt, ToolError, ToolResult};
 use crate::paths;
-use ripgrep_ignore::{Chain, IgnoreFilesFound, Matcher};
+use ripgrep_ignore::{ByPath, Chain, IgnoreFilesFound, Matcher, RuleFiles};
 
 /// The override appended after the caller's globs: `.git` is never entered or listed, whatever
 /// the globs say (the last matching override wins).
@@ -73,6 +74,142 @@ pub struct WalkOptions {
     pub follow: bool,
     /// ripgrep `--max-depth`: 1 lists the root's direct children only.
     pub max_depth: Option<usize>,
+    /// Confined to a root: where the walk starts and what it may open ([`Beneath`]).
+    pub beneath: Option<Beneath>,
+}
+
+/// A walk confined to a root ([`crate::confine`]): it starts from a folder opened beneath the
+/// root, opens every folder relative to its open parent without following a symlink, and
+/// reaches what a symlink names (with `follow`) only through the root, so it never leaves it and
+/// never lists a link that leads out. Rule files of the folders between the root and the walked
+/// folder are read beneath the root too; those above the root, as without one.
+#[derive(Debug, Clone)]
+pub struct Beneath {
+    pub root: Arc<Root>,
+    /// The walked folder, opened beneath the root.
+    start: Arc<OwnedFd>,
+    /// The walked folder's path below the root, as given.
+    rel: PathBuf,
+    /// Where the walked folder really is.
+    real: PathBuf,
+}
+
+impl Beneath {
+    /// The walk of the folder `start`, opened beneath `root` at `place`.
+    pub fn new(root: Arc<Root>, place: &Place, start: OwnedFd) -> Self {
+        let link = format!("/proc/self/fd/{}", start.as_raw_fd());
+        let real = fs::read_link(link).unwrap_or_else(|_| root.real().join(place.rel()));
+        Beneath {
+            root,
+            start: Arc::new(start),
+            rel: place.rel().to_path_buf(),
+            real: paths::normalize(&real),
+        }
+    }
+
+    /// The path below the root of what the walk found at `relative` (below the walked folder).
+    fn below_root(&self, relative: &[u8]) -> PathBuf {
+        self.rel.join(OsStr::from_bytes(relative))
+    }
+
+    /// Opens what a walked path names through the root (a followed symlink, a deep folder).
+    fn open(&self, relative: &[u8], flags: OFlags) -> io::Result<OwnedFd> {
+        self.root.open_below_io(&self.below_root(relative), flags)
+    }
+
+    /// The rule files of a folder above the walked one: beneath the root when the folder is
+    /// inside it, by path above it.
+    fn rule_files_of(&self, folder: &Path) -> Box<dyn RuleFiles> {
+        match folder.strip_prefix(self.root.real()) {
+            Ok(rel) => Box::new(RuleFilesBelow {
+                root: self.root.clone(),
+                rel: rel.to_path_buf(),
+            }),
+            Err(_) => Box::new(ByPath(folder.to_path_buf())),
+        }
+    }
+}
+
+/// The rule files of a folder reached through the root's resolver, by its path below the root.
+struct RuleFilesBelow {
+    root: Arc<Root>,
+    rel: PathBuf,
+}
+
+impl RuleFiles for RuleFilesBelow {
+    fn open(&self, name: &str) -> Option<File> {
+        let fd = self
+            .root
+            .open_below_io(&self.rel.join(name), OFlags::RDONLY)
+            .ok()?;
+        Some(File::from(fd))
+    }
+
+    fn is_file(&self, name: &str) -> Option<bool> {
+        let fd = self
+            .root
+            .open_below_io(&self.rel.join(name), OFlags::PATH)
+            .ok()?;
+        let stat = rustix::fs::fstat(&fd).ok()?;
+        Some(FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile)
+    }
+}
+
+/// The rule files of a folder the walk has open, through its descriptor: names looked up in it
+/// (following symlinks as the crate does), or beneath the root when confined (a symlink, or a
+/// name with `/`, goes through the root's resolver).
+struct RuleFilesIn<'a> {
+    dir: BorrowedFd<'a>,
+    /// The root, and the folder's path below the walked one.
+    beneath: Option<(&'a Beneath, &'a [u8])>,
+}
+
+impl RuleFilesIn<'_> {
+    fn below(&self, name: &str) -> Option<(&Beneath, Vec<u8>)> {
+        let (beneath, relative) = self.beneath?;
+        let mut path = relative.to_vec();
+        if !path.is_empty() {
+            path.push(b'/');
+        }
+        path.extend_from_slice(name.as_bytes());
+        Some((beneath, path))
+    }
+}
+
+impl RuleFiles for RuleFilesIn<'_> {
+    fn open(&self, name: &str) -> Option<File> {
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+        let opened = match self.below(name) {
+            None => rustix::fs::openat(self.dir, name, flags, Mode::empty()),
+            Some((beneath, path)) if name.contains('/') => {
+                return beneath.open(&path, OFlags::RDONLY).ok().map(File::from);
+            }
+            Some((beneath, path)) => {
+                match rustix::fs::openat(self.dir, name, flags | OFlags::NOFOLLOW, Mode::empty()) {
+                    Err(Errno::LOOP) => {
+                        return beneath.open(&path, OFlags::RDONLY).ok().map(File::from);
+                    }
+                    other => other,
+                }
+            }
+        };
+        opened.ok().map(File::from)
+    }
+
+    fn is_file(&self, name: &str) -> Option<bool> {
+        let stat = match self.below(name) {
+            None => rustix::fs::statat(self.dir, name, AtFlags::empty()).ok()?,
+            Some((beneath, path)) => {
+                let stat = rustix::fs::statat(self.dir, name, AtFlags::SYMLINK_NOFOLLOW).ok()?;
+                if FileType::from_raw_mode(stat.st_mode) == FileType::Symlink {
+                    rustix::fs::fstat(beneath.open(&path, OFlags::PATH).ok()?).ok()?
+                } else {
+                    stat
+                }
+            }
+        };
+        Some(FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile)
+    }
 }
 
 /// The folder a search walks: `path` made absolute. Raises `not_found` when it does not exist and
@@ -96,6 +233,63 @@ pub fn search_target(path: &str) -> ToolResult<PathBuf> {
     let root = paths::absolute(path)?;
     fs::metadata(&root).at(&root)?;
     Ok(root)
+}
+
+/// [`search_root`], or with `root` the folder opened beneath it: its path as results spell it,
+/// and the [`Beneath`] a walk of it needs.
+pub fn search_root_in(path: &str, root: Option<&str>) -> ToolResult<(PathBuf, Option<Beneath>)> {
+    let Some(root) = root else {
+        return Ok((search_root(path)?, None));
+    };
+    match search_target_in(path, Some(root))? {
+        SearchTarget::Folder(shown, beneath) => Ok((shown, beneath)),
+        SearchTarget::File(shown, _) | SearchTarget::Other(shown) => Err(ToolError::new(
+            ErrorKind::NotADirectory,
+            format!(
+                "Path is not a directory: {} (pass the folder that contains it)",
+                shown.display()
+            ),
+        )),
+    }
+}
+
+/// What a search was pointed at.
+pub enum SearchTarget {
+    /// A folder to walk (confined: with its [`Beneath`]).
+    Folder(PathBuf, Option<Beneath>),
+    /// One file, open.
+    File(PathBuf, File),
+    /// Something else (a FIFO, a device): not read, it could block forever.
+    Other(PathBuf),
+}
+
+/// [`search_target`], with `root` opened beneath it.
+pub fn search_target_in(path: &str, root: Option<&str>) -> ToolResult<SearchTarget> {
+    let Some(root) = root else {
+        let target = search_target(path)?;
+        return Ok(if target.is_dir() {
+            SearchTarget::Folder(target, None)
+        } else if target.is_file() {
+            // A file named directly that cannot be opened is an error, as rg reports it.
+            let file = File::open(&target).at(&target)?;
+            SearchTarget::File(target, file)
+        } else {
+            SearchTarget::Other(target)
+        });
+    };
+    let root = Arc::new(Root::open(root)?);
+    let place = root.place(path)?;
+    // Non-blocking, so a FIFO named by the path does not hang the open.
+    let fd = root.open_file(&place, OFlags::RDONLY | OFlags::NONBLOCK)?;
+    let stat = rustix::fs::fstat(&fd).map_err(|e| ToolError::from_io(&e.into(), &place.shown))?;
+    Ok(match FileType::from_raw_mode(stat.st_mode) {
+        FileType::Directory => {
+            let beneath = Beneath::new(root.clone(), &place, fd);
+            SearchTarget::Folder(place.shown, Some(beneath))
+        }
+        FileType::RegularFile => SearchTarget::File(place.shown, File::from(fd)),
+        _ => SearchTarget::Other(place.shown),
+    })
 }
 
 /// Compiles the caller's globs, plus [`NEVER_GIT`], into ripgrep's override matcher rooted at
@@ -132,6 +326,8 @@ struct Walk {
     root_len: usize,
     /// When following symlinks: the folders above the root (a link to one of them is a loop).
     root_ancestors: Option<Arc<Ancestor>>,
+    /// Confined to a root.
+    beneath: Option<Beneath>,
 }
 
 /// ripgrep's walk of `root` as `rg --hidden -g GLOB... -g '!.git'` configures it, with global
@@ -140,7 +336,14 @@ struct Walk {
 fn builder(root: &Path, options: &WalkOptions) -> ToolResult<Walk> {
     // Rooted at `.`: the matcher is handed paths relative to the root (see ripgrep_ignore).
     let overrides = overrides(Path::new(ripgrep_ignore::RELATIVE_ROOT), &options.globs)?;
-    let (parents, absolute_base, has_absolute_parent_rules) = ripgrep_ignore::add_parents(root);
+    let (parents, absolute_base, has_absolute_parent_rules) = match &options.beneath {
+        None => ripgrep_ignore::add_parents(root.canonicalize().ok(), &|folder| {
+            Box::new(ByPath(folder.to_path_buf()))
+        }),
+        Some(beneath) => ripgrep_ignore::add_parents(Some(beneath.real.clone()), &|folder| {
+            beneath.rule_files_of(folder)
+        }),
+    };
     let (global, _) = GitignoreBuilder::new(root).build_global();
     let root_len = ripgrep_ignore::separated_len(root);
     Ok(Walk {
@@ -161,11 +364,12 @@ fn builder(root: &Path, options: &WalkOptions) -> ToolResult<Walk> {
         // keep; every ignore file on the way still applies, so nothing else changes.
         only_towards: literal_prefix(&options.globs).map(|prefix| root.join(prefix)),
         root_len,
-        root_ancestors: if options.follow {
-            root_ancestors(root)
-        } else {
-            None
+        root_ancestors: match (&options.beneath, options.follow) {
+            (_, false) => None,
+            (None, true) => root_ancestors(root),
+            (Some(beneath), true) => root_ancestors_beneath(beneath),
         },
+        beneath: options.beneath.clone(),
     })
 }
 
@@ -179,6 +383,29 @@ fn root_ancestors(root: &Path) -> Option<Arc<Ancestor>> {
     let mut chain = None;
     for parent in parents {
         let stat = rustix::fs::stat(parent).ok()?;
+        chain = Some(Arc::new(Ancestor {
+            id: (stat.st_dev, stat.st_ino),
+            parent: chain,
+        }));
+    }
+    chain
+}
+
+/// [`root_ancestors`] of a confined walk: the folders between the root and the walked one, found
+/// beneath the root (a link to a folder above the root leads out of it and is never followed).
+fn root_ancestors_beneath(beneath: &Beneath) -> Option<Arc<Ancestor>> {
+    let inside = beneath.real.strip_prefix(beneath.root.real()).ok()?;
+    let mut chain = None;
+    let mut rel = PathBuf::new();
+    let mut folders = vec![PathBuf::new()];
+    for part in inside.iter() {
+        rel.push(part);
+        folders.push(rel.clone());
+    }
+    folders.pop(); // the walked folder itself is added by the walk
+    for folder in folders {
+        let fd = beneath.root.open_below_io(&folder, OFlags::PATH).ok()?;
+        let stat = rustix::fs::fstat(&fd).ok()?;
         chain = Some(Arc::new(Ancestor {
             id: (stat.st_dev, stat.st_ino),
             parent: chain,
@@ -239,6 +466,10 @@ pub struct FileEntry<'a> {
     root_len: usize,
     dir: BorrowedFd<'a>,
     name: &'a CStr,
+    /// Confined: the root to open a followed symlink through.
+    beneath: Option<&'a Beneath>,
+    /// The entry is a followed symlink.
+    via_link: bool,
 }
 
 impl FileEntry<'_> {
@@ -253,22 +484,38 @@ impl FileEntry<'_> {
         String::from_utf8_lossy(bytes.get(self.root_len..).unwrap_or(bytes)).into_owned()
     }
 
-    /// Opens the file for reading, as `File::open(path)` would (following a symlink).
+    /// Opens the file for reading, as `File::open(path)` would (following a symlink; confined,
+    /// a followed symlink through the root and anything else never through a symlink).
     pub fn open(&self) -> io::Result<File> {
-        let fd = rustix::fs::openat(
-            self.dir,
-            self.name,
-            OFlags::RDONLY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+        let fd = match self.beneath {
+            None => rustix::fs::openat(self.dir, self.name, flags, Mode::empty())?,
+            Some(beneath) if self.via_link => {
+                beneath.open(self.relative_bytes(), OFlags::RDONLY)?
+            }
+            Some(_) => {
+                rustix::fs::openat(self.dir, self.name, flags | OFlags::NOFOLLOW, Mode::empty())?
+            }
+        };
         Ok(File::from(fd))
+    }
+
+    fn relative_bytes(&self) -> &[u8] {
+        let bytes = self.path.as_os_str().as_bytes();
+        bytes.get(self.root_len..).unwrap_or(bytes)
     }
 
     /// Modification time in nanoseconds since the epoch (negative before it), following
     /// symlinks; None when the file vanished since its folder was listed.
     pub fn modified_ns(&self) -> Option<i128> {
         // fstatat, not statx: some kernels and seccomp profiles refuse statx.
-        let stat = rustix::fs::statat(self.dir, self.name, AtFlags::empty()).ok()?;
+        let stat = match self.beneath {
+            None => rustix::fs::statat(self.dir, self.name, AtFlags::empty()).ok()?,
+            Some(beneath) if self.via_link => {
+                rustix::fs::fstat(beneath.open(self.relative_bytes(), OFlags::PATH).ok()?).ok()?
+            }
+            Some(_) => rustix::fs::statat(self.dir, self.name, AtFlags::SYMLINK_NOFOLLOW).ok()?,
+        };
         Some(crate::glob::epoch_ns(
             stat.st_mtime,
             stat.st_mtime_nsec as i64,
@@ -305,9 +552,18 @@ where
     F: Fn(&mut S, &FileEntry) -> Option<T> + Sync,
 {
     let walk = builder(root, options)?;
+    let opened = match &options.beneath {
+        Some(beneath) => Some(
+            rustix::io::fcntl_dupfd_cloexec(&*beneath.start, 0)
+                .map_err(|e| ToolError::from_io(&e.into(), root))?,
+        ),
+        None => None,
+    };
     let queue = Queue::new(DirWork {
         path: root.to_path_buf(),
         parent: None,
+        opened,
+        via_link: false,
         depth: 0,
         rules: walk.parents.clone(),
         ancestors: walk.root_ancestors.clone(),
@@ -353,6 +609,10 @@ struct DirWork {
     path: PathBuf,
     /// The open folder it lies in, when it is to be opened relative to it.
     parent: Option<Arc<OwnedFd>>,
+    /// Already open (a confined walk's first folder).
+    opened: Option<OwnedFd>,
+    /// Reached through a followed symlink.
+    via_link: bool,
     depth: usize,
     /// The rules in force in the folder above it.
     rules: Chain,
@@ -516,11 +776,16 @@ where
     /// `generate_work`). An unreadable folder is skipped, as ripgrep warns and goes on; running
     /// out of descriptors or memory ends the walk with an error instead of an answer that
     /// silently lacks the folder.
-    fn read_dir(&mut self, work: DirWork) -> ToolResult<()> {
+    fn read_dir(&mut self, mut work: DirWork) -> ToolResult<()> {
         if self.walk.max_depth.is_some_and(|max| work.depth >= max) {
             return Ok(());
         }
-        let dir = match open_dir(&work) {
+        let opened = match (work.opened.take(), &self.walk.beneath) {
+            (Some(dir), _) => Ok(dir),
+            (None, None) => open_dir(&work),
+            (None, Some(beneath)) => open_dir_beneath(&work, beneath, self.walk.root_len),
+        };
+        let dir = match opened {
             Ok(dir) => dir,
             Err(error) if is_resource_exhausted(&error) => {
                 return Err(ToolError::from_io(&error, &work.path));
@@ -530,7 +795,12 @@ where
         let dir = Arc::new(dir);
         let found = self.list(&dir);
         self.seen += self.entries.len();
-        let rules = ripgrep_ignore::add_child_path(&work.rules, &work.path, found, false);
+        let relative = relative_bytes(&work.path, self.walk.root_len);
+        let files = RuleFilesIn {
+            dir: dir.as_fd(),
+            beneath: self.walk.beneath.as_ref().map(|b| (b, relative)),
+        };
+        let rules = ripgrep_ignore::add_child_path(&work.rules, &work.path, found, false, &files);
         let ancestors = if self.walk.follow {
             let Ok(stat) = rustix::fs::fstat(&dir) else {
                 return Ok(());
@@ -556,7 +826,9 @@ where
             };
             self.path.truncate(dir_len);
             self.path.extend_from_slice(name.to_bytes());
-            let Some(kind) = self.entry_kind(&dir, name, file_type, ancestors.as_deref()) else {
+            let Some((kind, via_link)) =
+                self.entry_kind(&dir, name, file_type, ancestors.as_deref())
+            else {
                 continue;
             };
             let path = Path::new(OsStr::from_bytes(&self.path));
@@ -579,6 +851,8 @@ where
                 EntryKind::Dir => self.subfolders.push(DirWork {
                     path: path.to_path_buf(),
                     parent: (work.depth < OPEN_RELATIVE_DEPTH).then(|| dir.clone()),
+                    opened: None,
+                    via_link,
                     depth: work.depth + 1,
                     rules: rules.clone(),
                     ancestors: ancestors.clone(),
@@ -589,6 +863,8 @@ where
                         root_len: self.walk.root_len,
                         dir: dir.as_fd(),
                         name,
+                        beneath: self.walk.beneath.as_ref(),
+                        via_link,
                     };
                     if let Some(value) = (self.keep)(&mut self.state, &entry) {
                         self.found.push(value);
@@ -624,15 +900,16 @@ where
         found
     }
 
-    /// What an entry is for the walk, following a symlink when asked; None for an entry to skip
-    /// (it vanished, its link is broken, or it leads back to a folder it lies in).
+    /// What an entry is for the walk, and whether it is a followed symlink, following a symlink
+    /// when asked; None for an entry to skip (it vanished, its link is broken or leads out of
+    /// the root, or it leads back to a folder it lies in).
     fn entry_kind(
         &self,
         dir: &OwnedFd,
         name: &CStr,
         listed: FileType,
         ancestors: Option<&Ancestor>,
-    ) -> Option<EntryKind> {
+    ) -> Option<(EntryKind, bool)> {
         let file_type = match listed {
             // Some file systems do not fill in the type: ask, as std's `DirEntry` does.
             FileType::Unknown => {
@@ -642,16 +919,25 @@ where
             known => known,
         };
         if file_type == FileType::Symlink && self.walk.follow {
-            let stat = rustix::fs::statat(dir, name, AtFlags::empty()).ok()?;
+            let stat = match &self.walk.beneath {
+                None => rustix::fs::statat(dir, name, AtFlags::empty()).ok()?,
+                Some(beneath) => {
+                    let relative = relative_bytes(
+                        Path::new(OsStr::from_bytes(&self.path)),
+                        self.walk.root_len,
+                    );
+                    rustix::fs::fstat(beneath.open(relative, OFlags::PATH).ok()?).ok()?
+                }
+            };
             let target = FileType::from_raw_mode(stat.st_mode);
             if target == FileType::Directory
                 && is_symlink_loop(ancestors, (stat.st_dev, stat.st_ino))
             {
                 return None;
             }
-            return Some(EntryKind::of(target));
+            return Some((EntryKind::of(target), true));
         }
-        Some(EntryKind::of(file_type))
+        Some((EntryKind::of(file_type), false))
     }
 }
 
@@ -665,6 +951,32 @@ fn is_resource_exhausted(error: &io::Error) -> bool {
             || code == Errno::NFILE.raw_os_error()
             || code == Errno::NOMEM.raw_os_error()
     )
+}
+
+/// The path of a walked entry relative to the walked folder (empty for the folder itself).
+fn relative_bytes(path: &Path, root_len: usize) -> &[u8] {
+    path.as_os_str()
+        .as_bytes()
+        .get(root_len..)
+        .unwrap_or_default()
+}
+
+/// [`open_dir`] of a confined walk: by name in the open parent without following a symlink;
+/// a followed symlink, or a folder too deep to have its parent open, through the root.
+fn open_dir_beneath(work: &DirWork, beneath: &Beneath, root_len: usize) -> io::Result<OwnedFd> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    match (&work.parent, work.path.file_name()) {
+        (Some(parent), Some(name)) if !work.via_link => Ok(rustix::fs::openat(
+            parent,
+            name,
+            flags | OFlags::NOFOLLOW,
+            Mode::empty(),
+        )?),
+        _ => beneath.open(
+            relative_bytes(&work.path, root_len),
+            OFlags::RDONLY | OFlags::DIRECTORY,
+        ),
+    }
 }
 
 fn open_dir(work: &DirWork) -> io::Result<OwnedFd> {
