@@ -71,26 +71,35 @@ __all__ = [
 # ---- files -----------------------------------------------------------------------------------
 
 
-def read(path: str, offset: int = 1, limit: int = 2000) -> dict:
+# Every file and search operation takes a keyword ``root``: with it, the path (relative to the
+# root, or absolute) and everything the operation finds or creates are resolved beneath the
+# root's descriptor, and a path that leaves it raises ``outside_root`` (OPERATIONS.md, "Confined
+# operations"); result paths are spelled from the root as given.
+
+
+def read(path: str, offset: int = 1, limit: int = 2000, *, root: str | None = None) -> dict:
     """Lines of a UTF-8 text file: ``{"path", "lines", "offset", "total_lines", "truncated"}``.
 
     ``offset`` is 1-based; lines over 2000 characters are cut; reading stops before 50 KB.
-    Raises ``not_found``, ``is_directory``, ``binary_file``, ``encoding``, ``invalid_argument``.
+    Raises ``not_found``, ``is_directory``, ``binary_file``, ``encoding``, ``invalid_argument``
+    (and ``outside_root`` with a ``root``).
     """
-    return _impl("read")(path, offset, limit)
+    return _impl("read")(path, offset, limit, root=root)
 
 
-def write(path: str, content: str | bytes) -> dict:
+def write(path: str, content: str | bytes, *, root: str | None = None) -> dict:
     """Atomically writes ``content`` (creating parent folders): ``{"path", "bytes", "created"}``."""
-    return _impl("write")(path, content)
+    return _impl("write")(path, content, root=root)
 
 
-def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100) -> dict:
+def ls(
+    path: str = ".", ignore: list[str] | None = None, limit: int | None = 100, *, root: str | None = None
+) -> dict:
     """Files below ``path``, recursive and sorted: ``{"root", "files", "truncated"}``.
 
     Skips dependency, build and cache folders and any matching the gitignore-style ``ignore`` globs.
     """
-    return _impl("ls")(path, ignore, limit)
+    return _impl("ls")(path, ignore, limit, root=root)
 
 
 # ---- edit (issue 3) -----------------------------------------------------------
@@ -143,14 +152,14 @@ def levenshtein(a: str, b: str) -> int:
     return _impl("levenshtein")(a, b)
 
 
-def edit_file(path: str, old: str, new: str, replace_all: bool = False) -> dict:
+def edit_file(path: str, old: str, new: str, replace_all: bool = False, *, root: str | None = None) -> dict:
     """Edits a UTF-8 file in place: ``{"path", "diff", "additions", "deletions"}``.
 
     Keeps the file's BOM and line endings (``old``/``new`` are converted to them), writes
     atomically, and returns a unified diff. ``old == ""`` creates a missing file. ``no_match``
     names the most similar region; ``multiple_matches`` lists every match's line.
     """
-    return _impl("edit_file")(path, old, new, replace_all)
+    return _impl("edit_file")(path, old, new, replace_all, root=root)
 
 
 # ---- search (issue 4) ---------------------------------------------------------
@@ -162,6 +171,8 @@ def file_list(
     hidden: bool = True,
     follow: bool = False,
     max_depth: int | None = None,
+    *,
+    root: str | None = None,
 ) -> list[str]:
     """The files a ripgrep search of ``path`` would look at, relative and sorted.
 
@@ -174,14 +185,14 @@ def file_list(
     >>> ironcode.file_list("src", globs=["*.py"])   # doctest: +SKIP
     ['app.py', 'pkg/util.py']
     """
-    return _impl("file_list")(path, globs, hidden, follow, max_depth)
+    return _impl("file_list")(path, globs, hidden, follow, max_depth, root=root)
 
 
-def glob(pattern: str, path: str = ".", limit: int | None = 100) -> dict:
+def glob(pattern: str, path: str = ".", limit: int | None = 100, *, root: str | None = None) -> dict:
     """Files below ``path`` matching the rg glob ``pattern``, newest first: ``{"files", "total",
     "truncated"}`` with absolute paths. ``**/*.py`` or ``*.py`` match at any depth.
     """
-    return _impl("glob")(pattern, path, limit)
+    return _impl("glob")(pattern, path, limit, root=root)
 
 
 def grep(
@@ -190,6 +201,8 @@ def grep(
     include: str | None = None,
     limit: int | None = 100,
     ignore_case: bool = False,
+    *,
+    root: str | None = None,
 ) -> dict:
     """Lines matching the Rust-regex ``pattern`` in the files rg would search below ``path``:
     ``{"matches": [{"path", "line", "text"}], "total", "truncated"}``, newest files first.
@@ -201,7 +214,7 @@ def grep(
     ``not_found`` for a missing path, ``permission_denied`` for an unreadable file named by
     ``path`` (unreadable files inside a folder are skipped, as rg skips them).
     """
-    return _impl("grep")(pattern, path, include, limit, ignore_case)
+    return _impl("grep")(pattern, path, include, limit, ignore_case, root=root)
 
 
 # ---- git (issue 5) ------------------------------------------------------------

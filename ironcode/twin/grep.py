@@ -51,9 +51,11 @@ def grep(
     include: str | None = None,
     limit: int | None = DEFAULT_LIMIT,
     ignore_case: bool = False,
+    *,
+    root: str | None = None,
 ) -> dict:
     """``{"matches": [{"path", "line", "text"}], "total", "truncated"}``: files newest first,
-    lines in order."""
+    lines in order; with ``root``, the path is resolved beneath it and the walk never leaves it."""
     check_text(pattern, "pattern")
     if include is not None:
         check_text(include, "include")
@@ -61,6 +63,9 @@ def grep(
     if not isinstance(ignore_case, bool):
         raise IronCodeError("invalid_argument", f"ignore_case must be True or False, got {ignore_case!r}")
     regex = build_matcher(pattern, ignore_case)
+    if root is not None:
+        files = search_beneath(regex, path, include, root)
+        return _answer(files, limit)
     target = walk.search_target(path)
     if os.path.isdir(target):
         options = WalkOptions(globs=[] if include is None else [include])
@@ -74,6 +79,23 @@ def grep(
         files = [] if found is None else [found]
     else:
         files = []  # a FIFO or device given by name: reading it could block forever
+    return _answer(files, limit)
+
+
+def search_beneath(regex, path: str, include: str | None, root: str) -> list:
+    """The files :func:`grep` found, confined to ``root``: a folder walked beneath it, or the one
+    file opened beneath it."""
+    with walk.search_target_in(path, root) as (kind, shown, opened):
+        if kind == "folder":
+            options = WalkOptions(globs=[] if include is None else [include], beneath=opened)
+            return walk.collect_files(shown, options, lambda p: search_file(regex, p))
+        if kind == "file":
+            found = search_file(regex, os.fsencode(shown), os.dup(opened))
+            return [] if found is None else [found]
+        return []  # a FIFO or device given by name: reading it could block forever
+
+
+def _answer(files: list, limit: int | None) -> dict:
     long_lines = sorted(file_path for _, (file_path, _, cut) in files if cut)
     files = [entry for entry in files if entry[1][1]]
     sort_newest_first(files)
@@ -98,12 +120,14 @@ def build_matcher(pattern: str, ignore_case: bool):
         raise IronCodeError("invalid_pattern", f"Invalid regex '{pattern}': {e}") from None
 
 
-def search_file(regex, path: bytes) -> tuple[int, tuple[str, list[tuple[int, str]], bool]] | None:
+def search_file(
+    regex, path: bytes, fd: int | None = None
+) -> tuple[int, tuple[str, list[tuple[int, str]], bool]] | None:
     """(modification time, (path, matching lines, cut)) or None when nothing matched (and no line
     was too long) or the file could not be read. ``cut``: the search stopped at a line longer
-    than :data:`MAX_LINE_BYTES`."""
+    than :data:`MAX_LINE_BYTES`. ``fd``: the file already open (it is closed)."""
     try:
-        with open(path, "rb") as f:
+        with open(walk.open_entry(path) if fd is None else fd, "rb") as f:
             info = os.fstat(f.fileno())
             if not stat.S_ISREG(info.st_mode):
                 return None

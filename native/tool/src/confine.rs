@@ -578,6 +578,10 @@ impl<'r> Walker<'r> {
     ) -> Walked<Option<Reached>> {
         let open_flags = flags | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         match rustix::fs::openat(self.top(), name.as_c_str(), open_flags, Mode::empty()) {
+            // With O_PATH, O_NOFOLLOW opens a symlink itself instead of failing: follow it.
+            Ok(fd) if flags.contains(OFlags::PATH) && is_symlink(&fd) => {
+                self.follow(&name, origin, true)?
+            }
             Ok(fd) => return Ok(Some(Reached::Opened(fd))),
             Err(e @ (Errno::LOOP | Errno::NOTDIR)) => match self.classify(&name) {
                 Some(FileType::Symlink) => self.follow(&name, origin, true)?,
@@ -758,6 +762,10 @@ impl From<Failure> for ToolError {
             Failure::Tool(error) => error,
         }
     }
+}
+
+fn is_symlink(fd: &OwnedFd) -> bool {
+    rustix::fs::fstat(fd).is_ok_and(|stat| FileType::from_raw_mode(stat.st_mode) == FileType::Symlink)
 }
 
 fn io_error(errno: Errno, path: &Path) -> ToolError {

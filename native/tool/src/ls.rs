@@ -1,10 +1,11 @@
 //! `ls`: every file below a folder, as sorted relative paths, skipping the folders an agent never
 //! wants to see (dependencies, build output, caches) and any the caller names.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsStr};
 use std::fs;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
@@ -92,7 +93,7 @@ pub fn ls(
     let matcher = build_matcher(&shown, ignore)?;
     let mut files = Vec::new();
     if let Some(dir) = dir {
-        collect(&dir, "", &matcher, below.as_ref(), &mut files);
+        collect(&dir, "", &[], &matcher, below.as_ref(), &mut files);
     }
     files.sort();
     let limit = limit.unwrap_or(usize::MAX);
@@ -148,10 +149,12 @@ fn build_matcher(root: &Path, globs: &[String]) -> ToolResult<Gitignore> {
 
 /// Depth-first walk of the open folder `dir`, every subfolder opened relative to it without
 /// following a symlink; unreadable folders are skipped, symlinked folders are not entered. A
-/// symlink is listed when it leads to a file (beneath the root, when there is one).
+/// symlink is listed when it leads to a file (beneath the root, when there is one). `prefix` is
+/// the folder's path below the listed one as shown, `raw` the same in the names' own bytes.
 fn collect(
     dir: &OwnedFd,
     prefix: &str,
+    raw: &[u8],
     matcher: &Gitignore,
     below: Option<&Beneath>,
     out: &mut Vec<String>,
@@ -163,6 +166,11 @@ fn collect(
         } else {
             format!("{prefix}/{shown}")
         };
+        let mut raw_rel = raw.to_vec();
+        if !raw_rel.is_empty() {
+            raw_rel.push(b'/');
+        }
+        raw_rel.extend_from_slice(name.to_bytes());
         let file_type = match listed {
             FileType::Unknown => {
                 match rustix::fs::statat(dir, name.as_c_str(), AtFlags::SYMLINK_NOFOLLOW) {
@@ -182,14 +190,14 @@ fn collect(
                 }
                 let flags = LIST_FLAGS | OFlags::NOFOLLOW;
                 if let Ok(sub) = rustix::fs::openat(dir, name.as_c_str(), flags, Mode::empty()) {
-                    collect(&sub, &rel, matcher, below, out);
+                    collect(&sub, &rel, &raw_rel, matcher, below, out);
                 }
             }
             FileType::RegularFile | FileType::Symlink => {
                 let is_file = file_type == FileType::RegularFile
                     || match below {
                         None => link_is_file(dir, &name),
-                        Some(below) => link_is_file_beneath(below, &rel),
+                        Some(below) => link_is_file_beneath(below, &raw_rel),
                     };
                 if is_file && !matcher.matched(&rel, false).is_ignore() {
                     out.push(rel);
@@ -222,8 +230,9 @@ fn link_is_file(dir: &OwnedFd, name: &CString) -> bool {
 }
 
 /// Whether the symlink at `rel` (below the listed folder) leads to a file inside the root.
-fn link_is_file_beneath(below: &Beneath, rel: &str) -> bool {
-    let Ok(fd) = below.root.open_below(&below.rel.join(rel), OFlags::PATH) else {
+fn link_is_file_beneath(below: &Beneath, rel: &[u8]) -> bool {
+    let rel = below.rel.join(OsStr::from_bytes(rel));
+    let Ok(fd) = below.root.open_below(&rel, OFlags::PATH) else {
         return false;
     };
     rustix::fs::fstat(&fd)
