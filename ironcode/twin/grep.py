@@ -85,7 +85,7 @@ def grep(
 def search_beneath(regex, path: str, include: str | None, root: str) -> list:
     """The files :func:`grep` found, confined to ``root``: a folder walked beneath it, or the one
     file opened beneath it."""
-    with walk.search_target_in(path, root) as (kind, shown, opened):
+    with walk.search_target_beneath(path, root) as (kind, shown, opened):
         if kind == "folder":
             options = WalkOptions(globs=[] if include is None else [include], beneath=opened)
             return walk.collect_files(shown, options, lambda p: search_file(regex, p))

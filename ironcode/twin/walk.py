@@ -209,7 +209,7 @@ def searching(path: str, root: str | None) -> Iterator[tuple[str, Beneath | None
     if root is None:
         yield search_root(path), None
         return
-    with search_target_in(path, root) as (kind, shown, opened):
+    with search_target_beneath(path, root) as (kind, shown, opened):
         if kind != "folder":
             raise IronCodeError(
                 "not_a_directory", f"Path is not a directory: {shown} (pass the folder that contains it)"
@@ -218,7 +218,7 @@ def searching(path: str, root: str | None) -> Iterator[tuple[str, Beneath | None
 
 
 @contextlib.contextmanager
-def search_target_in(path: str, root: str):
+def search_target_beneath(path: str, root: str):
     """What a confined search was pointed at: ``("folder", shown, Beneath)``, ``("file", shown,
     fd)`` or ``("other", shown, None)`` (a FIFO or device: never read, it could block)."""
     with Root.open(root) as confined:

@@ -765,7 +765,8 @@ impl From<Failure> for ToolError {
 }
 
 fn is_symlink(fd: &OwnedFd) -> bool {
-    rustix::fs::fstat(fd).is_ok_and(|stat| FileType::from_raw_mode(stat.st_mode) == FileType::Symlink)
+    rustix::fs::fstat(fd)
+        .is_ok_and(|stat| FileType::from_raw_mode(stat.st_mode) == FileType::Symlink)
 }
 
 fn io_error(errno: Errno, path: &Path) -> ToolError {

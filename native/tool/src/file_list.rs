@@ -22,7 +22,7 @@ pub fn file_list(
     max_depth: Option<usize>,
     root: Option<&str>,
 ) -> ToolResult<Vec<String>> {
-    let (root, beneath) = walk::search_root_in(path, root)?;
+    let (root, beneath) = walk::search_root_at(path, root)?;
     let options = WalkOptions {
         globs: globs.to_vec(),
         skip_hidden: !hidden,

@@ -42,7 +42,7 @@ pub fn glob(
             "The glob pattern is empty (try \"**/*\" for every file)",
         ));
     }
-    let (root, beneath) = walk::search_root_in(path, root)?;
+    let (root, beneath) = walk::search_root_at(path, root)?;
     let options = WalkOptions {
         globs: vec![pattern.to_string()],
         beneath,

@@ -116,7 +116,7 @@ pub fn grep(
     root: Option<&str>,
 ) -> ToolResult<GrepResult> {
     let matcher = cached_matcher(pattern, ignore_case)?;
-    let mut files = match walk::search_target_in(path, root)? {
+    let mut files = match walk::search_target_at(path, root)? {
         SearchTarget::Folder(target, beneath) => {
             let options = WalkOptions {
                 globs: include.map(str::to_string).into_iter().collect(),

@@ -4,7 +4,7 @@ use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::OFlags;
+use rustix::fs::{FileType, OFlags};
 use serde::Serialize;
 
 use crate::confine::Root;
@@ -137,10 +137,12 @@ fn open_by_name(path: &str) -> ToolResult<(PathBuf, File)> {
 /// is open (there is no name to look at first).
 fn open_beneath(root: &Root, path: &str) -> ToolResult<(PathBuf, File)> {
     let place = root.place(path)?;
-    let file = File::from(root.open_file(&place, OFlags::RDONLY)?);
-    if file.metadata().at(&place.shown)?.is_dir() {
+    let fd = root.open_file(&place, OFlags::RDONLY)?;
+    let stat = rustix::fs::fstat(&fd).map_err(|e| ToolError::from_io(&e.into(), &place.shown))?;
+    if FileType::from_raw_mode(stat.st_mode) == FileType::Directory {
         return Err(directory_error(&place.shown));
     }
+    let file = File::from(fd);
     if has_binary_extension(&place.shown) {
         return Err(binary_error(&place.shown));
     }

@@ -237,11 +237,11 @@ pub fn search_target(path: &str) -> ToolResult<PathBuf> {
 
 /// [`search_root`], or with `root` the folder opened beneath it: its path as results spell it,
 /// and the [`Beneath`] a walk of it needs.
-pub fn search_root_in(path: &str, root: Option<&str>) -> ToolResult<(PathBuf, Option<Beneath>)> {
+pub fn search_root_at(path: &str, root: Option<&str>) -> ToolResult<(PathBuf, Option<Beneath>)> {
     let Some(root) = root else {
         return Ok((search_root(path)?, None));
     };
-    match search_target_in(path, Some(root))? {
+    match search_target_at(path, Some(root))? {
         SearchTarget::Folder(shown, beneath) => Ok((shown, beneath)),
         SearchTarget::File(shown, _) | SearchTarget::Other(shown) => Err(ToolError::new(
             ErrorKind::NotADirectory,
@@ -263,8 +263,8 @@ pub enum SearchTarget {
     Other(PathBuf),
 }
 
-/// [`search_target`], with `root` opened beneath it.
-pub fn search_target_in(path: &str, root: Option<&str>) -> ToolResult<SearchTarget> {
+/// [`search_target`], or with `root` [`search_target_beneath`].
+pub fn search_target_at(path: &str, root: Option<&str>) -> ToolResult<SearchTarget> {
     let Some(root) = root else {
         let target = search_target(path)?;
         return Ok(if target.is_dir() {
@@ -277,7 +277,11 @@ pub fn search_target_in(path: &str, root: Option<&str>) -> ToolResult<SearchTarg
             SearchTarget::Other(target)
         });
     };
-    let root = Arc::new(Root::open(root)?);
+    search_target_beneath(Arc::new(Root::open(root)?), path)
+}
+
+/// What `path` names beneath `root`, opened (a folder with the [`Beneath`] to walk it).
+pub fn search_target_beneath(root: Arc<Root>, path: &str) -> ToolResult<SearchTarget> {
     let place = root.place(path)?;
     // Non-blocking, so a FIFO named by the path does not hang the open.
     let fd = root.open_file(&place, OFlags::RDONLY | OFlags::NONBLOCK)?;

@@ -210,8 +210,8 @@ pub fn write_atomic_in(
     let result = (|| {
         file.write_all(content).at(target)?;
         if let Some(mode) = mode {
-            file.set_permissions(fs::Permissions::from_mode(mode))
-                .at(target)?;
+            rustix::fs::fchmod(&file, Mode::from_raw_mode(mode))
+                .map_err(|e| ToolError::from_io(&e.into(), target))?;
         }
         file.sync_all().at(target)?;
         drop(file);
