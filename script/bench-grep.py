@@ -1,4 +1,5 @@
-"""grep: ripgrep's searcher in-process vs the Python twin vs spawning ``rg -n``.
+"""grep: ripgrep's searcher in-process vs the Python twin vs spawning ``rg -n``, and what
+``root=`` costs on a grep of this repository.
 
 The rg peer does what a grep tool built on rg must: spawn it, parse its output, stat the matching
 files to list the newest first. Answers ((path, line) pairs, all of them) are checked equal
@@ -10,6 +11,7 @@ CPU time per call (all threads, and the rg process), which load does not skew as
 
 from __future__ import annotations
 
+from benchconfine import time_confined
 from benchlib import ROOT, Bench
 from search_corpus import cpu_note, rg_grep, rg_path, stdlib_repo, time_interleaved
 
@@ -57,4 +59,16 @@ for case, root, pattern in cases:
             f"{twin_ratio:.1f}x faster than the twin (target >= 10x)"
         )
     bench.note(cpu_note(case, cpu))
+
+# The cost of confinement: the same grep of this repository with the repository as the root.
+greps = {"native": ffi.grep, "python": twin.grep}
+time_confined(
+    bench,
+    "grep this repo, fn \\w+",
+    {impl: (lambda fn=fn: pairs(fn(r"fn \w+", str(ROOT), None, LIMIT))) for impl, fn in greps.items()},
+    {
+        impl: (lambda fn=fn: pairs(fn(r"fn \w+", str(ROOT), None, LIMIT, root=str(ROOT))))
+        for impl, fn in greps.items()
+    },
+)
 bench.finish()
