@@ -315,3 +315,20 @@ def test_the_public_api_passes_root_to_the_chosen_backend(tree):
         lambda: ironcode.grep("x", "../outside", root=app),
     ):
         refused(call)
+
+
+def test_a_tree_deeper_than_the_walks_relative_opens_is_listed_whole_beneath_the_root(way, tmp_path):
+    # Past 32 levels the native walk reopens a folder instead of keeping its parent open: beneath
+    # a root that reopening goes through the root too, and must give the same answer.
+    folder = tmp_path / "app"
+    expected = []
+    deep = folder
+    for depth in range(45):
+        deep = deep / f"d{depth}"
+        deep.mkdir(parents=True)
+        (deep / "f.txt").write_text("x\n")
+        expected.append(str((deep / "f.txt").relative_to(folder)))
+    os.symlink(str(tmp_path), deep / "up")  # a link out at the bottom, followed or not
+    for follow in (False, True):
+        assert way.file_list(".", follow=follow, root=str(folder)) == sorted(expected)
+    assert way.grep("x", ".", limit=None, root=str(folder))["total"] == 45

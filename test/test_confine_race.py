@@ -124,6 +124,12 @@ def run_workers(way: str, root: str, failures: list[str], outcomes: dict[str, se
             impl.edit_file("flip/file.txt", "inside the root", "inside  the root", root=root)
             impl.edit_file("flip/file.txt", "inside  the root", "inside the root", root=root)
 
+        def search():
+            found = impl.grep("SECRET|inside", ".", limit=None, root=root)["matches"]
+            listed = impl.file_list(".", follow=True, root=root)
+            if any("SECRET" in m["text"] for m in found) or any("other.txt" in p for p in listed):
+                failures.append(f"a walk reached the outside folder: {found} {listed}")
+
         def create():
             impl.edit_file("flip/created.txt", "", "created\n", root=root)
 
@@ -155,6 +161,7 @@ def run_workers(way: str, root: str, failures: list[str], outcomes: dict[str, se
                 "write_new": write_new,
                 "edit": edit,
                 "create": create,
+                "search": search,
             }.items()
         ]
         for thread in threads:
