@@ -332,3 +332,18 @@ def test_a_tree_deeper_than_the_walks_relative_opens_is_listed_whole_beneath_the
     for follow in (False, True):
         assert way.file_list(".", follow=follow, root=str(folder)) == sorted(expected)
     assert way.grep("x", ".", limit=None, root=str(folder))["total"] == 45
+
+
+def test_the_environment_switch_forces_the_walk_for_the_whole_process():
+    import subprocess
+    import sys
+
+    from .helpers import ROOT
+
+    code = "from ironcode import ffi; print(ffi.confine_force_walk(False)['previous'])"
+    for value, forced in (("1", "True"), ("0", "False")):
+        env = dict(os.environ, IRONCODE_CONFINE_WALK=value, PYTHONPATH=ROOT)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        )
+        assert out.stdout.strip() == forced
