@@ -64,7 +64,7 @@ def time_confined(
         bench.rows.append(Row(row_case, impl, statistics.median(values), percentile(values, 95), len(values)))
     overheads = {
         impl: statistics.median(samples[(case + ROOT_SUFFIX, impl)])
-        / statistics.median(samples[(case, impl)])
+        / statistics.median(samples[(case + PLAIN_SUFFIX, impl)])
         - 1
         for impl in plain
     }
