@@ -18,7 +18,7 @@ from typing import Any
 from benchlib import Bench, Row, percentile
 
 #: Rounds: at least this many, more while the pair has used less than its budget.
-MIN_ROUNDS, MAX_ROUNDS, ROUND_BUDGET_S = 20, 5000, 3.0
+MIN_ROUNDS, MAX_ROUNDS, ROUND_BUDGET_S = 50, 5000, 5.0
 QUICK_ROUNDS = 3
 ROOT_SUFFIX, PLAIN_SUFFIX = ", root=", ", no root"
 #: The overhead the issue allows.
