@@ -37,6 +37,8 @@ KINDS = frozenset(
         "outside_root",
         "timeout",
         "panic",
+        "invalid_patch",
+        "patch_failed",
         "native_unavailable",
     }
 )
