@@ -167,7 +167,9 @@ def edit_file(path: str, old: str, new: str, replace_all: bool = False, *, root:
 # ---- patch (issue 17) ---------------------------------------------------------
 
 
-def apply_patch(patch: str | bytes, cwd: str = ".", dry_run: bool = False) -> dict:
+def apply_patch(
+    patch: str | bytes, cwd: str = ".", dry_run: bool = False, *, root: str | None = None
+) -> dict:
     """Applies a Codex ``*** Begin Patch`` patch: ``{"files": [{"path", "action", "move_path"?,
     "additions", "deletions", "diff"}]}``, one entry per file section.
 
@@ -176,7 +178,7 @@ def apply_patch(patch: str | bytes, cwd: str = ".", dry_run: bool = False) -> di
     Raises ``invalid_patch`` (grammar), ``patch_failed`` (a chunk not found, with the closest
     region), ``not_found``, ``is_directory``, ``binary_file``, ``encoding``, ``unsafe_path``, ``io``.
     """
-    return _impl("apply_patch")(patch, cwd, dry_run)
+    return _impl("apply_patch")(patch, cwd, dry_run, root=root)
 
 
 # ---- search (issue 4) ---------------------------------------------------------

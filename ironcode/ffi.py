@@ -48,7 +48,7 @@ SIGNATURES: dict[str, tuple[Any, ...]] = {
     "levenshtein_ffi": (c_char_p, c_size_t, c_char_p, c_size_t),
     "edit_file_ffi": (c_char_p, c_char_p, c_size_t, c_char_p, c_size_t, c_int64, c_char_p),
     # patch (issue 17)
-    "apply_patch_ffi": (c_char_p, c_size_t, c_char_p, c_int64),
+    "apply_patch_ffi": (c_char_p, c_size_t, c_char_p, c_int64, c_char_p),
     # search (issue 4)
     "file_list_ffi": (c_char_p, c_char_p, c_int64, c_int64, c_int64, c_char_p),
     "glob_ffi": (c_char_p, c_char_p, c_int64, c_char_p),
@@ -361,7 +361,9 @@ def edit_file(path: str, old: str, new: str, replace_all: bool = False, *, root:
 # ---- patch (issue 17) ---------------------------------------------------------
 
 
-def apply_patch(patch: str | bytes, cwd: str = ".", dry_run: bool = False) -> dict:
+def apply_patch(
+    patch: str | bytes, cwd: str = ".", dry_run: bool = False, *, root: str | None = None
+) -> dict:
     # A str that cannot be UTF-8 (lone surrogates) crosses as the bytes surrogatepass gives, so
     # the library calls it what the twin does: a patch that is not UTF-8 (invalid_patch).
     if isinstance(patch, str):
@@ -370,7 +372,7 @@ def apply_patch(patch: str | bytes, cwd: str = ".", dry_run: bool = False) -> di
         data = bytes(patch)
     else:
         raise IronCodeError("invalid_argument", f"patch must be str or bytes, got {type(patch).__name__}")
-    return _call("apply_patch_ffi", data, len(data), _cstr(cwd, "cwd"), int(bool(dry_run)))
+    return _call("apply_patch_ffi", data, len(data), _cstr(cwd, "cwd"), int(bool(dry_run)), _root(root))
 
 
 # ---- search (issue 4) ---------------------------------------------------------

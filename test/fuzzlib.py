@@ -595,7 +595,12 @@ PLAN_SECTIONS: dict[str, dict[str, tuple[st.SearchStrategy, ...]]] = {
         "edit_file_ffi": (edit_file_args(), CONFINE_ROOT),
     },
     "patch": {
-        "apply_patch_ffi": (patch_texts(), one(st.one_of(st.just(b"."), st.just(b"dir"), paths)), FLAG),
+        "apply_patch_ffi": (
+            patch_texts(),
+            one(st.one_of(st.just(b"."), st.just(b"dir"), paths)),
+            FLAG,
+            CONFINE_ROOT,
+        ),
     },
     "search": {
         "file_list_ffi": (PATH, GLOBS_JSON, FLAG, FLAG, I64, CONFINE_ROOT),

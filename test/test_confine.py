@@ -72,6 +72,19 @@ FILE_OPS = {
     "edit_file": lambda impl, path, root: impl.edit_file(path, "SECRET", "pwned", root=root),
     "edit_file create": lambda impl, path, root: impl.edit_file(path, "", "pwned\n", root=root),
     "grep one file": lambda impl, path, root: impl.grep("SECRET", path, root=root),
+    "apply_patch add": lambda impl, path, root: impl.apply_patch(
+        f"*** Begin Patch\n*** Add File: {path}\n+pwned\n*** End Patch", root=root
+    ),
+    "apply_patch update": lambda impl, path, root: impl.apply_patch(
+        f"*** Begin Patch\n*** Update File: {path}\n@@\n-SECRET outside\n+pwned\n*** End Patch", root=root
+    ),
+    "apply_patch delete": lambda impl, path, root: impl.apply_patch(
+        f"*** Begin Patch\n*** Delete File: {path}\n*** End Patch", root=root
+    ),
+    "apply_patch move": lambda impl, path, root: impl.apply_patch(
+        f"*** Begin Patch\n*** Update File: file.txt\n*** Move to: {path}\n@@\n-inside text\n+moved\n*** End Patch",
+        root=root,
+    ),
 }
 FOLDER_OPS = {
     "ls": lambda impl, path, root: impl.ls(path, root=root),
@@ -347,3 +360,52 @@ def test_the_environment_switch_forces_the_walk_for_the_whole_process():
             [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
         )
         assert out.stdout.strip() == forced
+
+
+# ---- apply_patch ------------------------------------------------------------------------------------
+
+
+def test_a_refused_patch_changes_nothing_inside_either(way, tree):
+    app = tree["app"]
+    before = snapshot(app)
+    patch = (
+        "*** Begin Patch\n*** Add File: new/ok.txt\n+fine\n*** Update File: file.txt\n@@\n-inside text\n+changed\n"
+        "*** Delete File: sub/inner.txt\n*** Add File: dirlink-out/evil.txt\n+x\n*** End Patch"
+    )
+    refused(lambda: way.apply_patch(patch, root=str(app)))
+    assert snapshot(app) == before
+
+
+def test_patch_paths_leaving_cwd_inside_the_root_are_unsafe_path_and_outside_it_outside_root(
+    way, tree, expect_error
+):
+    app = tree["app"]
+    add = "*** Begin Patch\n*** Add File: {}\n+x\n*** End Patch"
+    expect_error("unsafe_path", way.apply_patch, add.format("../new.txt"), "sub", root=str(app))
+    expect_error("outside_root", way.apply_patch, add.format("../../new.txt"), "sub", root=str(app))
+    expect_error("outside_root", way.apply_patch, add.format("x.txt"), "dirlink-out", root=str(app))
+    expect_error("outside_root", way.apply_patch, add.format("x.txt"), "..", root=str(app))
+    expect_error("not_found", way.apply_patch, add.format("x.txt"), "missing", root=str(app))
+    assert not (app / "new.txt").exists() and not (tree["base"] / "new.txt").exists()
+
+
+def test_patches_inside_the_root_add_update_move_and_delete_through_descriptors(way, tree):
+    app = tree["app"]
+    result = way.apply_patch(
+        "*** Begin Patch\n*** Add File: made/deep/n.txt\n+new\n"
+        f"*** Update File: {app}/link-in\n@@\n-inner SECRET-looking but inside\n+inner changed\n*** End Patch",
+        "sub",
+        root=str(app),
+    )
+    assert [f["action"] for f in result["files"]] == ["add", "update"]
+    assert (app / "sub/made/deep/n.txt").read_text() == "new\n"
+    assert os.path.islink(app / "link-in") and (app / "sub/inner.txt").read_text() == "inner changed\n"
+    way.apply_patch(
+        "*** Begin Patch\n*** Update File: file.txt\n*** Move to: dirlink-in/moved.txt\n@@\n-inside text\n"
+        "+moved\n*** Delete File: abs-in\n*** End Patch",
+        root=str(app),
+    )
+    assert not (app / "file.txt").exists() and (app / "sub/moved.txt").read_text() == "moved\n"
+    assert not os.path.lexists(app / "abs-in") and (app / "sub/inner.txt").exists()  # the link, not its file
+    answer = way.apply_patch(f"*** Begin Patch\n*** Add File: {app}/x.txt\n+x\n*** End Patch", root=str(app))
+    assert answer["files"][0]["action"] == "add" and (app / "x.txt").read_text() == "x\n"

@@ -1,6 +1,6 @@
 """The race confinement exists for (issue 19): a path component flipped, atomically and thousands
 of times, between a real folder inside the root and a symlink to a folder outside it, while other
-threads read, write and edit through it. Nothing outside may be read, written, created or left
+threads read, write, edit, patch and search through it. Nothing outside may be read, written, created or left
 behind, and no read may return the outside file's content."""
 
 from __future__ import annotations
@@ -25,9 +25,12 @@ CALLS_PER_WORKER = 300
 GIVE_UP_S = 60.0
 OUTSIDE_TEXT = "SECRET outside the root\n"
 INSIDE_TEXT = "inside the root\n"
-#: What a call may answer while the name flips: done, refused, or (edit) the text changed under
-#: it, or the walk gave up on a name that kept changing.
-ALLOWED_KINDS = {"outside_root", "no_match", "io"}
+#: What a call may answer while the name flips: done, refused, or (edit, patch) the text changed
+#: under it or a file it expected is not there, or the walk gave up on a name that kept changing.
+ALLOWED_KINDS = {"outside_root", "no_match", "io", "patch_failed"}
+#: And per worker: a file made by an earlier call (create), or removed when the call that made it
+#: was refused (patch).
+ALSO_ALLOWED = {"create": {"empty_old_string"}, "patch": {"not_found"}}
 
 #: The flipping runs in its own process: a thread would flip in step with the GIL hand-overs of
 #: the calls it races (a call starting right after each flip to the outside, never the other way).
@@ -102,7 +105,9 @@ def test_a_flipping_component_never_lets_a_call_out_of_the_root(tmp_path, way, k
     assert flips >= MIN_FLIPS
     assert snapshot(outside) == before, "the outside folder changed"
     for name, seen in outcomes.items():
-        assert seen & {"ok", "empty_old_string", "no_match"}, f"{name} never got through: {seen}"
+        assert seen & {"ok", "empty_old_string", "no_match", "patch_failed"}, (
+            f"{name} never got through: {seen}"
+        )
 
 
 def run_workers(way: str, root: str, failures: list[str], outcomes: dict[str, set]) -> None:
@@ -124,6 +129,16 @@ def run_workers(way: str, root: str, failures: list[str], outcomes: dict[str, se
             impl.edit_file("flip/file.txt", "inside the root", "inside  the root", root=root)
             impl.edit_file("flip/file.txt", "inside  the root", "inside the root", root=root)
 
+        def patch():
+            there = (
+                "*** Begin Patch\n*** Update File: flip/file.txt\n@@\n-inside the root\n+inside  the root\n"
+            )
+            impl.apply_patch(there + "*** Add File: flip/patched.txt\n+patched\n*** End Patch", root=root)
+            back = (
+                "*** Begin Patch\n*** Update File: flip/file.txt\n@@\n-inside  the root\n+inside the root\n"
+            )
+            impl.apply_patch(back + "*** Delete File: flip/patched.txt\n*** End Patch", root=root)
+
         def search():
             found = impl.grep("SECRET|inside", ".", limit=None, root=root)["matches"]
             listed = impl.file_list(".", follow=True, root=root)
@@ -140,7 +155,8 @@ def run_workers(way: str, root: str, failures: list[str], outcomes: dict[str, se
             # At least CALLS_PER_WORKER calls, and on until one got through (a loaded machine may
             # leave the name pointing out for a long stretch).
             while calls < CALLS_PER_WORKER or (
-                not seen & {"ok", "empty_old_string", "no_match"} and time.monotonic() < deadline
+                not seen & {"ok", "empty_old_string", "no_match", "patch_failed"}
+                and time.monotonic() < deadline
             ):
                 calls += 1
                 try:
@@ -148,9 +164,7 @@ def run_workers(way: str, root: str, failures: list[str], outcomes: dict[str, se
                     seen.add("ok")
                 except ironcode.IronCodeError as e:
                     seen.add(e.kind)
-                    if e.kind not in ALLOWED_KINDS and not (
-                        e.kind == "empty_old_string" and name == "create"
-                    ):
+                    if e.kind not in ALLOWED_KINDS | ALSO_ALLOWED.get(name, set()):
                         failures.append(f"{name}: {e.kind}: {e}")
 
         threads = [
@@ -162,6 +176,7 @@ def run_workers(way: str, root: str, failures: list[str], outcomes: dict[str, se
                 "edit": edit,
                 "create": create,
                 "search": search,
+                "patch": patch,
             }.items()
         ]
         for thread in threads:

@@ -165,12 +165,20 @@ ffi_fn! {
 // ---- patch (issue 17) -------------------------------------------------------
 
 ffi_fn! {
-    /// `apply_patch(patch, cwd, dry_run)` → `PatchResult`; the patch is pointer + length (it
-    /// may hold NUL bytes; invalid UTF-8 is `invalid_patch`), `dry_run` is 0/1.
-    fn apply_patch_ffi(patch: *const u8, patch_len: usize, cwd: *const c_char, dry_run: i64) {
+    /// `apply_patch(patch, cwd, dry_run, root)` → `PatchResult`; the patch is pointer + length
+    /// (it may hold NUL bytes; invalid UTF-8 is `invalid_patch`), `dry_run` is 0/1, `root` may be
+    /// NULL.
+    fn apply_patch_ffi(
+        patch: *const u8,
+        patch_len: usize,
+        cwd: *const c_char,
+        dry_run: i64,
+        root: *const c_char,
+    ) {
         let cwd = str_arg(cwd, "cwd")?;
+        let root = opt_str_arg(root, "root")?;
         let patch = patch::decode_patch(bytes_arg(patch, patch_len, "patch")?)?;
-        patch::apply_patch(patch, cwd, dry_run != 0)
+        patch::apply_patch(patch, cwd, dry_run != 0, root)
     }
 }
 

@@ -317,7 +317,7 @@ pub fn patch(d: &mut Driver, fx: &Fixture, round: usize) {
     let run = |d: &mut Driver, text: &[u8], dry: i64| {
         call!(
             d,
-            apply_patch_ffi(text.as_ptr(), text.len(), cwd.as_ptr(), dry)
+            apply_patch_ffi(text.as_ptr(), text.len(), cwd.as_ptr(), dry, ptr::null())
         )
     };
     let add = format!(
@@ -340,17 +340,38 @@ pub fn patch(d: &mut Driver, fx: &Fixture, round: usize) {
     .error("apply_patch folder", "is_directory");
     run(d, update.as_bytes(), 0).error("apply_patch missing", "not_found");
     run(d, INVALID_TEXT, 0).error("apply_patch UTF-8", "invalid_patch");
-    call!(d, apply_patch_ffi(ptr::null(), 3, cwd.as_ptr(), 0))
-        .error("apply_patch NULL", "invalid_argument");
-    call!(d, apply_patch_ffi(add.as_ptr(), add.len(), ptr::null(), 0))
-        .error("apply_patch NULL cwd", "invalid_argument");
     call!(
         d,
-        apply_patch_ffi(add.as_ptr(), add.len(), fx.missing.as_ptr(), 0)
+        apply_patch_ffi(ptr::null(), 3, cwd.as_ptr(), 0, ptr::null())
+    )
+    .error("apply_patch NULL", "invalid_argument");
+    call!(
+        d,
+        apply_patch_ffi(add.as_ptr(), add.len(), ptr::null(), 0, ptr::null())
+    )
+    .error("apply_patch NULL cwd", "invalid_argument");
+    call!(
+        d,
+        apply_patch_ffi(add.as_ptr(), add.len(), fx.missing.as_ptr(), 0, ptr::null())
     )
     .error("apply_patch cwd", "not_found");
     let mismatch = b"*** Begin Patch\n*** Add File: patched/q.txt\n+q\n*** Update File: patched/q.txt\n-nothing\n+x\n*** End Patch";
     run(d, mismatch, 0).error("apply_patch no match", "patch_failed");
+    // Confined to the fixture root, with cwd taken from it.
+    let (root, scratch) = (fx.confined.as_ptr(), c("scratch"));
+    let beneath = |d: &mut Driver, text: &[u8]| {
+        call!(
+            d,
+            apply_patch_ffi(text.as_ptr(), text.len(), scratch.as_ptr(), 0, root)
+        )
+    };
+    beneath(d, add.as_bytes()).ok("apply_patch add beneath");
+    beneath(d, delete).ok("apply_patch delete beneath");
+    beneath(
+        d,
+        b"*** Begin Patch\n*** Add File: ../../x\n+x\n*** End Patch",
+    )
+    .error("apply_patch above the root", "outside_root");
 }
 
 // ---- search ----------------------------------------------------------------------------------
