@@ -116,21 +116,17 @@ fn confined_calls(d: &mut Driver, fx: &Fixture) {
     )
     .ok("file_list beneath");
     call!(d, glob_ffi(c("*").as_ptr(), c(".").as_ptr(), -1, root)).ok("glob beneath");
+    // grep takes its root in the options object.
+    let beneath = serde_json::json!({"root": fx.root, "output_mode": "count"}).to_string();
+    let beneath = c(&beneath);
     call!(
         d,
-        grep_ffi(
-            c("TODO").as_ptr(),
-            c("tree").as_ptr(),
-            ptr::null(),
-            -1,
-            0,
-            root
-        )
+        grep_ffi(c("TODO").as_ptr(), c("tree").as_ptr(), beneath.as_ptr())
     )
     .ok("grep beneath");
     call!(
         d,
-        grep_ffi(c("x").as_ptr(), c("..").as_ptr(), ptr::null(), -1, 0, root)
+        grep_ffi(c("x").as_ptr(), c("..").as_ptr(), beneath.as_ptr())
     )
     .error("grep above", "outside_root");
 }
@@ -422,9 +418,10 @@ pub fn search(d: &mut Driver, fx: &Fixture) {
     .error("glob path", "not_found");
     call!(d, glob_ffi(invalid_c(), tree, 10, ptr::null())).error("glob UTF-8", "invalid_argument");
 
+    let options = |json: &str| c(json);
     call!(
         d,
-        grep_ffi(c("TODO").as_ptr(), tree, ptr::null(), 100, 0, ptr::null())
+        grep_ffi(c("TODO").as_ptr(), tree, options("{}").as_ptr())
     )
     .ok("grep");
     call!(
@@ -432,40 +429,38 @@ pub fn search(d: &mut Driver, fx: &Fixture) {
         grep_ffi(
             c("todo").as_ptr(),
             tree,
-            c("*.rs").as_ptr(),
-            -1,
-            1,
-            ptr::null()
+            options(r#"{"include": "*.rs", "ignore_case": true}"#).as_ptr()
         )
     )
     .ok("grep include");
+    for mode in [
+        r#"{"output_mode": "files"}"#,
+        r#"{"output_mode": "count", "multiline": true}"#,
+        r#"{"context": 2, "max_line_chars": 10, "file_type": "rust"}"#,
+    ] {
+        call!(d, grep_ffi(c("fn").as_ptr(), tree, options(mode).as_ptr())).ok("grep modes");
+    }
+    call!(d, grep_ffi(c("(").as_ptr(), tree, options("{}").as_ptr()))
+        .error("regex", "invalid_pattern");
     call!(
         d,
-        grep_ffi(c("(").as_ptr(), tree, ptr::null(), 10, 0, ptr::null())
-    )
-    .error("regex", "invalid_pattern");
-    call!(
-        d,
-        grep_ffi(
-            c("x").as_ptr(),
-            fx.missing.as_ptr(),
-            ptr::null(),
-            10,
-            0,
-            ptr::null()
-        )
+        grep_ffi(c("x").as_ptr(), fx.missing.as_ptr(), options("{}").as_ptr())
     )
     .error("grep missing", "not_found");
     call!(
         d,
-        grep_ffi(c("x").as_ptr(), tree, invalid_c(), 10, 0, ptr::null())
+        grep_ffi(
+            c("x").as_ptr(),
+            tree,
+            options(r#"{"file_type": "nope"}"#).as_ptr()
+        )
     )
-    .error("grep include UTF-8", "invalid_argument");
-    call!(
-        d,
-        grep_ffi(ptr::null(), tree, ptr::null(), 10, 0, ptr::null())
-    )
-    .error("grep NULL", "invalid_argument");
+    .error("grep type", "invalid_argument");
+    call!(d, grep_ffi(c("x").as_ptr(), tree, invalid_c()))
+        .error("grep options UTF-8", "invalid_argument");
+    call!(d, grep_ffi(ptr::null(), tree, options("{}").as_ptr()))
+        .error("grep NULL", "invalid_argument");
+    call!(d, grep_types_ffi()).ok("grep types");
 }
 
 // ---- git -------------------------------------------------------------------------------------
