@@ -409,3 +409,23 @@ def test_patches_inside_the_root_add_update_move_and_delete_through_descriptors(
     assert not os.path.lexists(app / "abs-in") and (app / "sub/inner.txt").exists()  # the link, not its file
     answer = way.apply_patch(f"*** Begin Patch\n*** Add File: {app}/x.txt\n+x\n*** End Patch", root=str(app))
     assert answer["files"][0]["action"] == "add" and (app / "x.txt").read_text() == "x\n"
+
+
+@pytest.mark.parametrize(
+    "keywords",
+    [
+        {"output_mode": "files"},
+        {"output_mode": "count"},
+        {"context": 1},
+        {"multiline": True},
+        {"file_type": "txt"},
+    ],
+)
+def test_every_grep_mode_confined_answers_as_unconfined_and_refuses_escapes(way, tree, keywords):
+    app = tree["app"]
+    for name in ("link-out", "abs-out", "dirlink-out", "absdir-out", "evil-link", "sub/deep/up"):
+        os.remove(app / name)
+    assert way.grep("i", ".", limit=None, root=str(app), **keywords) == way.grep(
+        "i", str(app), limit=None, **keywords
+    )
+    refused(lambda: way.grep("SECRET", "..", root=str(app), **keywords))
