@@ -10,7 +10,7 @@ absolute target must name the root, as given or by its real path); ``..`` return
 the walk came from, and above the root it is ``outside_root``.
 
 Functions of a ``*_beneath`` code path take folder descriptors and never open by name, which
-``test/test_confine_lint.py`` checks.
+``test/test_confine_lint.py`` checks (and ``test/test_confine_syscalls.py``, under strace).
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@
 //!
 //! Functions that act below a root take a folder descriptor ([`Located::dir`], or a folder
 //! opened by [`Root::open_below`]); no function of a `*_beneath` code path opens by name, which
-//! `test/test_confine_lint.py` checks.
+//! `test/test_confine_lint.py` checks in the
+//! sources and `test/test_confine_syscalls.py` in the system calls of every confined operation.
 
 use std::ffi::{CStr, CString, OsStr};
 use std::io;
