@@ -21,9 +21,9 @@
 //!   whatever it has become.
 //!
 //! Functions that act below a root take a folder descriptor ([`Located::dir`], or a folder
-//! opened by [`Root::open_below`]); no function of a `*_beneath` code path opens by name, which
-//! `test/test_confine_lint.py` checks in the
-//! sources and `test/test_confine_syscalls.py` in the system calls of every confined operation.
+//! opened by [`Root::open_below`]); no function of a `*_beneath` code path opens by name:
+//! `test/test_confine_lint.py` checks the sources, `test/test_confine_syscalls.py` the system
+//! calls of every confined operation under strace.
 
 use std::ffi::{CStr, CString, OsStr};
 use std::io;
