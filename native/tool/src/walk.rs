@@ -26,13 +26,14 @@
 //! folders on the way there.
 //! The Python twin (`ironcode/twin/walk.py`) reimplements this precedence step by step.
 
+mod beneath;
 mod ripgrep_ignore;
 
 use std::ffi::{CStr, OsStr};
 use std::fs::{self, File};
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -42,10 +43,12 @@ use ignore::overrides::{Override, OverrideBuilder};
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RawDir};
 use rustix::io::Errno;
 
-use crate::confine::{Place, Root};
+use crate::confine::Root;
 use crate::error::{ErrorKind, IoResultExt, ToolError, ToolResult};
 use crate::paths;
-use ripgrep_ignore::{ByPath, Chain, IgnoreFilesFound, Matcher, RuleFiles};
+pub use beneath::{Beneath, search_target_beneath};
+use beneath::{RuleFilesIn, open_dir_beneath, relative_bytes, root_ancestors_beneath};
+use ripgrep_ignore::{ByPath, Chain, IgnoreFilesFound, Matcher};
 
 /// The override appended after the caller's globs: `.git` is never entered or listed, whatever
 /// the globs say (the last matching override wins).
@@ -81,140 +84,6 @@ pub struct WalkOptions {
     pub max_depth: Option<usize>,
     /// Confined to a root: where the walk starts and what it may open ([`Beneath`]).
     pub beneath: Option<Beneath>,
-}
-
-/// A walk confined to a root ([`crate::confine`]): it starts from a folder opened beneath the
-/// root, opens every folder relative to its open parent without following a symlink, and
-/// reaches what a symlink names (with `follow`) only through the root, so it never leaves it and
-/// never lists a link that leads out. Rule files of the folders between the root and the walked
-/// folder are read beneath the root too; those above the root, as without one.
-#[derive(Debug, Clone)]
-pub struct Beneath {
-    pub root: Arc<Root>,
-    /// The walked folder, opened beneath the root.
-    start: Arc<OwnedFd>,
-    /// The walked folder's path below the root, as given.
-    rel: PathBuf,
-    /// Where the walked folder really is.
-    real: PathBuf,
-}
-
-impl Beneath {
-    /// The walk of the folder `start`, opened beneath `root` at `place`.
-    pub fn new(root: Arc<Root>, place: &Place, start: OwnedFd) -> Self {
-        let link = format!("/proc/self/fd/{}", start.as_raw_fd());
-        let real = fs::read_link(link).unwrap_or_else(|_| root.real().join(place.rel()));
-        Beneath {
-            root,
-            start: Arc::new(start),
-            rel: place.rel().to_path_buf(),
-            real: paths::normalize(&real),
-        }
-    }
-
-    /// The path below the root of what the walk found at `relative` (below the walked folder).
-    fn below_root(&self, relative: &[u8]) -> PathBuf {
-        self.rel.join(OsStr::from_bytes(relative))
-    }
-
-    /// Opens what a walked path names through the root (a followed symlink, a deep folder).
-    fn open(&self, relative: &[u8], flags: OFlags) -> io::Result<OwnedFd> {
-        self.root.open_below_io(&self.below_root(relative), flags)
-    }
-
-    /// The rule files of a folder above the walked one: beneath the root when the folder is
-    /// inside it, by path above it.
-    fn rule_files_of(&self, folder: &Path) -> Box<dyn RuleFiles> {
-        match folder.strip_prefix(self.root.real()) {
-            Ok(rel) => Box::new(RuleFilesBelow {
-                root: self.root.clone(),
-                rel: rel.to_path_buf(),
-            }),
-            Err(_) => Box::new(ByPath(folder.to_path_buf())),
-        }
-    }
-}
-
-/// The rule files of a folder reached through the root's resolver, by its path below the root.
-struct RuleFilesBelow {
-    root: Arc<Root>,
-    rel: PathBuf,
-}
-
-impl RuleFiles for RuleFilesBelow {
-    fn open(&self, name: &str) -> Option<File> {
-        let fd = self
-            .root
-            .open_below_io(&self.rel.join(name), OFlags::RDONLY)
-            .ok()?;
-        Some(File::from(fd))
-    }
-
-    fn is_file(&self, name: &str) -> Option<bool> {
-        let fd = self
-            .root
-            .open_below_io(&self.rel.join(name), OFlags::PATH)
-            .ok()?;
-        let stat = rustix::fs::fstat(&fd).ok()?;
-        Some(FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile)
-    }
-}
-
-/// The rule files of a folder the walk has open, through its descriptor: names looked up in it
-/// (following symlinks as the crate does), or beneath the root when confined (a symlink, or a
-/// name with `/`, goes through the root's resolver).
-struct RuleFilesIn<'a> {
-    dir: BorrowedFd<'a>,
-    /// The root, and the folder's path below the walked one.
-    beneath: Option<(&'a Beneath, &'a [u8])>,
-}
-
-impl RuleFilesIn<'_> {
-    fn below(&self, name: &str) -> Option<(&Beneath, Vec<u8>)> {
-        let (beneath, relative) = self.beneath?;
-        let mut path = relative.to_vec();
-        if !path.is_empty() {
-            path.push(b'/');
-        }
-        path.extend_from_slice(name.as_bytes());
-        Some((beneath, path))
-    }
-}
-
-impl RuleFiles for RuleFilesIn<'_> {
-    fn open(&self, name: &str) -> Option<File> {
-        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
-        let opened = match self.below(name) {
-            None => rustix::fs::openat(self.dir, name, flags, Mode::empty()),
-            Some((beneath, path)) if name.contains('/') => {
-                return beneath.open(&path, OFlags::RDONLY).ok().map(File::from);
-            }
-            Some((beneath, path)) => {
-                match rustix::fs::openat(self.dir, name, flags | OFlags::NOFOLLOW, Mode::empty()) {
-                    Err(Errno::LOOP) => {
-                        return beneath.open(&path, OFlags::RDONLY).ok().map(File::from);
-                    }
-                    other => other,
-                }
-            }
-        };
-        opened.ok().map(File::from)
-    }
-
-    fn is_file(&self, name: &str) -> Option<bool> {
-        let stat = match self.below(name) {
-            None => rustix::fs::statat(self.dir, name, AtFlags::empty()).ok()?,
-            Some((beneath, path)) => {
-                let stat = rustix::fs::statat(self.dir, name, AtFlags::SYMLINK_NOFOLLOW).ok()?;
-                if FileType::from_raw_mode(stat.st_mode) == FileType::Symlink {
-                    rustix::fs::fstat(beneath.open(&path, OFlags::PATH).ok()?).ok()?
-                } else {
-                    stat
-                }
-            }
-        };
-        Some(FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile)
-    }
 }
 
 /// The folder a search walks: `path` made absolute. Raises `not_found` when it does not exist and
@@ -283,22 +152,6 @@ pub fn search_target_at(path: &str, root: Option<&str>) -> ToolResult<SearchTarg
         });
     };
     search_target_beneath(Arc::new(Root::open(root)?), path)
-}
-
-/// What `path` names beneath `root`, opened (a folder with the [`Beneath`] to walk it).
-pub fn search_target_beneath(root: Arc<Root>, path: &str) -> ToolResult<SearchTarget> {
-    let place = root.place(path)?;
-    // Non-blocking, so a FIFO named by the path does not hang the open.
-    let fd = root.open_file(&place, OFlags::RDONLY | OFlags::NONBLOCK)?;
-    let stat = rustix::fs::fstat(&fd).map_err(|e| ToolError::from_io(&e.into(), &place.shown))?;
-    Ok(match FileType::from_raw_mode(stat.st_mode) {
-        FileType::Directory => {
-            let beneath = Beneath::new(root.clone(), &place, fd);
-            SearchTarget::Folder(place.shown, Some(beneath))
-        }
-        FileType::RegularFile => SearchTarget::File(place.shown, File::from(fd)),
-        _ => SearchTarget::Other(place.shown),
-    })
 }
 
 /// Compiles the caller's globs, plus [`NEVER_GIT`], into ripgrep's override matcher rooted at
@@ -392,29 +245,6 @@ fn root_ancestors(root: &Path) -> Option<Arc<Ancestor>> {
     let mut chain = None;
     for parent in parents {
         let stat = rustix::fs::stat(parent).ok()?;
-        chain = Some(Arc::new(Ancestor {
-            id: (stat.st_dev, stat.st_ino),
-            parent: chain,
-        }));
-    }
-    chain
-}
-
-/// [`root_ancestors`] of a confined walk: the folders between the root and the walked one, found
-/// beneath the root (a link to a folder above the root leads out of it and is never followed).
-fn root_ancestors_beneath(beneath: &Beneath) -> Option<Arc<Ancestor>> {
-    let inside = beneath.real.strip_prefix(beneath.root.real()).ok()?;
-    let mut chain = None;
-    let mut rel = PathBuf::new();
-    let mut folders = vec![PathBuf::new()];
-    for part in inside.iter() {
-        rel.push(part);
-        folders.push(rel.clone());
-    }
-    folders.pop(); // the walked folder itself is added by the walk
-    for folder in folders {
-        let fd = beneath.root.open_below_io(&folder, OFlags::PATH).ok()?;
-        let stat = rustix::fs::fstat(&fd).ok()?;
         chain = Some(Arc::new(Ancestor {
             id: (stat.st_dev, stat.st_ino),
             parent: chain,
@@ -1036,32 +866,6 @@ pub fn is_resource_exhausted(error: &io::Error) -> bool {
             || code == Errno::NFILE.raw_os_error()
             || code == Errno::NOMEM.raw_os_error()
     )
-}
-
-/// The path of a walked entry relative to the walked folder (empty for the folder itself).
-fn relative_bytes(path: &Path, root_len: usize) -> &[u8] {
-    path.as_os_str()
-        .as_bytes()
-        .get(root_len..)
-        .unwrap_or_default()
-}
-
-/// [`open_dir`] of a confined walk: by name in the open parent without following a symlink;
-/// a followed symlink, or a folder too deep to have its parent open, through the root.
-fn open_dir_beneath(work: &DirWork, beneath: &Beneath, root_len: usize) -> io::Result<OwnedFd> {
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    match (&work.parent, work.path.file_name()) {
-        (Some(parent), Some(name)) if !work.via_link => Ok(rustix::fs::openat(
-            parent,
-            name,
-            flags | OFlags::NOFOLLOW,
-            Mode::empty(),
-        )?),
-        _ => beneath.open(
-            relative_bytes(&work.path, root_len),
-            OFlags::RDONLY | OFlags::DIRECTORY,
-        ),
-    }
 }
 
 /// Opens a folder to list it: by its name in its open parent when there is one, else by path.
