@@ -132,7 +132,7 @@ def test_a_trailing_pipeline_takes_the_fast_parse_with_the_same_commands():
 
 
 def test_input_the_newline_would_change_is_parsed_as_given():
-    for command in ["echo 'abc", "echo a \\", "cat <<EOF", "echo $("]:
+    for command in ["echo 'abc | x", "a | echo a \\", "cat <<EOF | a", "echo $(a | b", "a && b && c"]:
         source = command.encode()
         assert shell_parse.parse_tree(source).root_node.end_byte == len(source)
 

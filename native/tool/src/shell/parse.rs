@@ -17,10 +17,13 @@
 //!   tree-sitter then runs full error recovery on it (every token of the grammar tried) before
 //!   it looks at the accepted tree and throws that work away. With a newline after the command
 //!   line the doomed version dies one token earlier, while the other is still alive, and is just
-//!   dropped. So the command line is parsed with a `\n` appended; that tree is used when it has
-//!   no error and the newline lies outside every node (it only ended the last statement), else
-//!   the command line is parsed again as given. A newline is what bash itself sees at the end of
-//!   a script, so both trees describe the same commands.
+//!   dropped. So a command line with a `|` is parsed with a `\n` appended; that tree is used
+//!   when it has no error and the newline lies outside every node (it only ended the last
+//!   statement), else the command line is parsed again as given. A newline is what bash sees at
+//!   the end of a script, so both trees describe the same commands (checked on generated command
+//!   lines: `test/test_shell_parse.py`). Measured (py-tree-sitter, µs, plain / with the newline):
+//!   `a | b | c` 111 / 3.4, `! a | b | c` 169 / 3.8, `time a | b | c` 253 / 4.3, `{ a; b; } | c |
+//!   d` 172 / 4.9; lists, loops, heredocs and assignments without a `|` cost the same either way.
 
 use std::cell::RefCell;
 
@@ -59,9 +62,11 @@ pub fn needs_wide_ctype(source: &[u8]) -> bool {
 }
 
 /// `source` parsed with a newline after it when that tree is clean and the newline only ends the
-/// last statement; else `source` parsed as given (see the module docs).
+/// last statement; else `source` parsed as given (see the module docs). Only a command line with
+/// a `|` is tried so (every slow case measured had a pipeline), so input without one — such as
+/// the unbalanced input whose error recovery is quadratic — is never parsed twice.
 fn terminated_parse(parser: &mut Parser, source: &[u8]) -> Option<Tree> {
-    if !source.is_empty() && !source.ends_with(b"\n") && !source.ends_with(b"\\") {
+    if may_end_in_a_pipeline(source) {
         let mut terminated = Vec::with_capacity(source.len() + 1);
         terminated.extend_from_slice(source);
         terminated.push(b'\n');
@@ -74,6 +79,12 @@ fn terminated_parse(parser: &mut Parser, source: &[u8]) -> Option<Tree> {
     }
     parser.reset();
     parser.parse(source, None)
+}
+
+/// True if `source` has a `|` and the appended newline could only end a statement: it does not
+/// end in a newline already, nor in a backslash (which would make the newline a continuation).
+pub fn may_end_in_a_pipeline(source: &[u8]) -> bool {
+    memchr::memchr(b'|', source).is_some() && !source.ends_with(b"\n") && !source.ends_with(b"\\")
 }
 
 /// True if `tree` (of a source whose byte `at` is the appended newline) has no error and no
@@ -201,8 +212,11 @@ mod tests {
     }
 
     #[test]
-    fn an_unterminated_quote_is_parsed_as_given() {
-        let tree = parse_tree(b"echo 'abc").unwrap();
-        assert_eq!(tree.root_node().end_byte(), 9);
+    fn an_unterminated_quote_or_a_pipe_free_line_is_parsed_as_given() {
+        let tree = parse_tree(b"echo 'abc | x").unwrap();
+        assert_eq!(tree.root_node().end_byte(), 13);
+        assert!(!may_end_in_a_pipeline(b"a && b"));
+        assert!(!may_end_in_a_pipeline(b"a | b\\"));
+        assert!(may_end_in_a_pipeline(b"a | b"));
     }
 }
