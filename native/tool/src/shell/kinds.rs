@@ -16,14 +16,15 @@ pub enum Kind {
     Other,
     Command,
     RedirectedStatement,
-    /// `list`, `pipeline` and `negated_command`: their last statement takes their redirections.
+    /// `list` and `negated_command`: their last statement takes their redirections.
     Chain,
+    /// Like a chain, and it also ends a heredoc redirection's own text (`cat <<EOF | grep x`).
+    Pipeline,
     Comment,
     FileRedirect,
     HeredocRedirect,
     HerestringRedirect,
-    /// `heredoc_body`, `heredoc_end` and `pipeline` end a heredoc redirection's own text.
-    Pipeline,
+    /// `heredoc_body` and `heredoc_end`: a heredoc redirection's own text ends before them.
     HeredocTail,
     /// Expansions and substitutions: kept as source text (`VERBATIM_KINDS`).
     Verbatim,
