@@ -34,6 +34,8 @@ __all__ = [
     "edit_candidates",
     "levenshtein",
     "edit_file",
+    # patch
+    "apply_patch",
     # search
     "file_list",
     "glob",
@@ -159,6 +161,21 @@ def edit_file(path: str, old: str, new: str, replace_all: bool = False) -> dict:
     similar region; ``multiple_matches`` lists every match's line.
     """
     return _impl("edit_file")(path, old, new, replace_all)
+
+
+# ---- patch (issue 17) ---------------------------------------------------------
+
+
+def apply_patch(patch: str | bytes, cwd: str = ".", dry_run: bool = False) -> dict:
+    """Applies a Codex ``*** Begin Patch`` patch: ``{"files": [{"path", "action", "move_path"?,
+    "additions", "deletions", "diff"}]}``, one entry per file section.
+
+    Every file is resolved in memory first, so a patch that fails anywhere changes nothing;
+    files keep their line endings, BOM and final-newline state; ``dry_run`` writes nothing.
+    Raises ``invalid_patch`` (grammar), ``patch_failed`` (a chunk not found, with the closest
+    region), ``not_found``, ``is_directory``, ``binary_file``, ``encoding``, ``unsafe_path``, ``io``.
+    """
+    return _impl("apply_patch")(patch, cwd, dry_run)
 
 
 # ---- search (issue 4) ---------------------------------------------------------

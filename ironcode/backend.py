@@ -80,6 +80,16 @@ DECISIONS: dict[str, Decision] = {
         "the chain plus file I/O, 10K-line file: fuzzy edit 16 vs 38 ms (fsync-bound), no match with "
         "the closest-region hint 14 vs 738 ms, measured beside bench-edit",
     ),
+    # patch (issue 17)
+    "apply_patch": Decision(
+        "native",
+        "patch",
+        "bench-patch (3 runs, 2 shared cores at load 7-11): dry runs native 5.3-7.0x faster on a 50-file "
+        "patch of this repo (8-15 vs 59-80 ms), 5.3-13.5x on a 10K-line file with 100 chunks, 3.4-4.9x "
+        "with every chunk re-spaced; applied (fsync-bound) 1.75-2.9x on the 10K-line rows, level on 50 "
+        "files (0.76-1.05x, noise)",
+        ("patch", ""),
+    ),
     # search (issue 4)
     "file_list": Decision(
         "native",
@@ -133,23 +143,24 @@ DECISIONS: dict[str, Decision] = {
     "parse_bash": Decision(
         "native",
         "shell",
-        "bench-shell, the plan's 14 commands: native faster on all 14 (1.2x to 3.7x), "
+        "bench-bash-parse, the plan's 14 commands: native faster on all 14 (1.2x to 3.7x), "
         "28 vs 66 µs per command, 2.3x over one pass",
-        ("shell", "parse "),
+        ("bash-parse", "parse "),
     ),
     "command_prefix": Decision(
         "python",
         "shell",
-        "bench-shell command_prefix: the twin 3.3x faster (1.3 vs 4.5 µs): a dict look-up costs less "
+        "bench-bash-parse command_prefix: the twin 3.3x faster (1.3 vs 4.5 µs): a dict look-up costs less "
         "than crossing ctypes",
-        ("shell", "command_prefix"),
+        ("bash-parse", "command_prefix"),
     ),
     # terminal (issue 7)
     # A session's backend is fixed when it is made: ironcode.Terminal asks for "Terminal" once.
     "Terminal": Decision(
         "native",
         "terminal",
-        "bench-terminal: create+command+read+close 5.53 ms vs 23.11 ms (4.18x), 50 MB bulk 71 vs 25 MB/s",
+        "bench-pty (3 runs, load 5-13): create+command+read+close 3.7-6.3 vs 11.7-19.4 ms (1.9-5.3x); "
+        "50 MB bulk 139-214 vs 33-123 MB/s, 0.96-1.01x a bare os.read loop on the PTY (raw-pty)",
     ),
     "terminals": Decision("native", "terminal", "follows Terminal (lists one backend's registry)"),
     "cleanup_idle": Decision("native", "terminal", "follows Terminal (one backend's registry)"),
@@ -157,14 +168,14 @@ DECISIONS: dict[str, Decision] = {
     "fuzzy_search": Decision(
         "native",
         "fuzzy",
-        "bench-fuzzy, 2 full runs (2 loaded cores): native-nucleo per call beat python-rapidfuzz in 38/40 "
+        "bench-fuzzy-all, 2 full runs (2 loaded cores): native-nucleo per call beat python-rapidfuzz in 38/40 "
         "cases; median of the 4 queries 10K 15-18 vs 24-27 ms, 100K 186-190 vs 306-373 ms; best ranking "
         "(MRR 0.98 vs 0.97). Unlike the plan's JSON calls, items cross NUL-joined (JSON: 1.2-11x slower)",
     ),
     "FuzzyIndex": Decision(
         "native",
         "fuzzy",
-        "bench-fuzzy, 2 full runs: native-index-nucleo beat python-index-rapidfuzz in 38/40 cases (10K "
+        "bench-fuzzy-all, 2 full runs: native-index-nucleo beat python-index-rapidfuzz in 38/40 cases (10K "
         "8-12 vs 15-16 ms, 100K 103-115 vs 197-223 ms); search memory 0.2-2.6 MB (RSS) vs 0.7-13 MB (tracemalloc)",
     ),
     # watcher (issue 9)

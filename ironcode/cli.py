@@ -217,6 +217,56 @@ def edit(
     run_op(obj, lambda: ironcode.edit_file(path, old_text, new_text, replace_all), format_edit)
 
 
+# ---- patch (issue 17) ---------------------------------------------------------
+
+
+@main.command("patch")
+@click.argument("file", required=False)
+@click.option("--dry-run", is_flag=True, help="Check the patch and show what it would change; write nothing.")
+@common_options
+def patch_cmd(obj: Context, file: str | None, dry_run: bool) -> None:
+    """Apply a Codex-style patch (*** Begin Patch ... *** End Patch) from FILE or stdin.
+
+    Every file is checked before any is written, so a patch that fails changes nothing. Files
+    keep their line endings and byte order mark. Prints Codex's summary (A added, M updated,
+    D deleted) and the diffs; a failure is one line on stderr and exit status 1.
+
+        ironcode patch fix.patch
+        git diff | my-converter | ironcode patch --dry-run
+    """
+    import ironcode
+
+    from .errors import from_os_error
+    from .tools.patch import format_patch
+
+    def fail(kind: str, message: str) -> None:
+        # One line, whatever the message holds (a failed chunk quotes the closest region).
+        click.echo(f"ironcode: {kind}: {' | '.join(message.splitlines())}", err=True)
+        sys.exit(EXIT_ERROR)
+
+    try:
+        if file is None or file == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(file, "rb") as f:
+                data = f.read()
+    except OSError as e:
+        error = from_os_error(e, file)
+        fail(error.kind, error.message)
+    try:
+        if obj.backend:
+            with backend_mod.use(obj.backend):
+                result = ironcode.apply_patch(data, ".", dry_run)
+        else:
+            result = ironcode.apply_patch(data, ".", dry_run)
+    except IronCodeError as e:
+        fail(e.kind, e.message)
+    if obj.json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_patch(result, dry_run))
+
+
 # ---- search (issue 4) ---------------------------------------------------------
 
 
@@ -574,8 +624,9 @@ def _forward_input(session: Any) -> None:
 def fuzzy(obj: Context, query: str, path: str, limit: int, algorithm: str | None) -> None:
     """Rank the files below PATH against QUERY, best first, as a file picker does.
 
-    The letters of QUERY must occur in a path in order; case is ignored unless QUERY has an
-    upper-case letter.
+    The files are those `ironcode files` lists (rg's: .gitignore and the other ignore files
+    apply). The letters of QUERY must occur in a path in order; case is ignored unless QUERY has
+    an upper-case letter.
 
         ironcode fuzzy clipy            # finds ironcode/cli.py
         ironcode fuzzy tests/edit src
@@ -583,8 +634,8 @@ def fuzzy(obj: Context, query: str, path: str, limit: int, algorithm: str | None
     import ironcode
 
     def search() -> list[str]:
-        # The file_list walk (issue 4) is not on main yet: ls lists the files meanwhile.
-        files = ironcode.ls(path, limit=None)["files"]
+        # The files every other search tool sees: gitignored ones (build output) are not offered.
+        files = ironcode.file_list(path)
         return ironcode.fuzzy_search(query, files, limit or None, algorithm)
 
     run_op(obj, search, lambda found: "\n".join(found) if found else f"No file matches {query!r}")

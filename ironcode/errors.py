@@ -36,6 +36,8 @@ KINDS = frozenset(
         "unsafe_path",
         "timeout",
         "panic",
+        "invalid_patch",
+        "patch_failed",
         "native_unavailable",
     }
 )

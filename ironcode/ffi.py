@@ -7,7 +7,8 @@ table (:data:`SIGNATURES`); the wrappers below only convert Python arguments.
 The library is loaded on first use, from the first of:
 
 1. ``$IRONCODE_LIB`` (a path to the shared library);
-2. the copy inside the installed package (``ironcode/_native<EXTENSION_SUFFIX>``), unless the source
+2. the copy inside the installed package (``ironcode/_native.so`` from a wheel; any
+   ``_native<EXTENSION_SUFFIX>`` is taken, and ``.so`` is one for every Python), unless the source
    checkout holds a newer ``native/tool/target/release`` build (so ``make native`` takes effect
    in an editable install);
 3. ``native/tool/target/release/libironcode_tool.so`` of the source checkout.
@@ -45,6 +46,8 @@ SIGNATURES: dict[str, tuple[Any, ...]] = {
     "edit_candidates_ffi": (c_char_p, c_char_p, c_size_t, c_char_p, c_size_t),
     "levenshtein_ffi": (c_char_p, c_size_t, c_char_p, c_size_t),
     "edit_file_ffi": (c_char_p, c_char_p, c_size_t, c_char_p, c_size_t, c_int64),
+    # patch (issue 17)
+    "apply_patch_ffi": (c_char_p, c_size_t, c_char_p, c_int64),
     # search (issue 4)
     "file_list_ffi": (c_char_p, c_char_p, c_int64, c_int64, c_int64),
     "glob_ffi": (c_char_p, c_char_p, c_int64),
@@ -63,7 +66,7 @@ SIGNATURES: dict[str, tuple[Any, ...]] = {
     # terminal (issue 7)
     "terminal_create_ffi": (c_char_p, c_char_p, c_int64, c_int64, c_char_p),
     "terminal_write_ffi": (c_char_p, c_char_p, c_size_t),
-    "terminal_read_ffi": (c_char_p, ctypes.c_double),
+    "terminal_read_ffi": (c_char_p, ctypes.c_double, c_void_p, c_size_t),
     "terminal_wait_ffi": (c_char_p, ctypes.c_double),
     "terminal_resize_ffi": (c_char_p, c_int64, c_int64),
     "terminal_info_ffi": (c_char_p,),
@@ -332,6 +335,21 @@ def edit_file(path: str, old: str, new: str, replace_all: bool = False) -> dict:
     )
 
 
+# ---- patch (issue 17) ---------------------------------------------------------
+
+
+def apply_patch(patch: str | bytes, cwd: str = ".", dry_run: bool = False) -> dict:
+    # A str that cannot be UTF-8 (lone surrogates) crosses as the bytes surrogatepass gives, so
+    # the library calls it what the twin does: a patch that is not UTF-8 (invalid_patch).
+    if isinstance(patch, str):
+        data = patch.encode("utf-8", "surrogatepass")
+    elif isinstance(patch, (bytes, bytearray, memoryview)):
+        data = bytes(patch)
+    else:
+        raise IronCodeError("invalid_argument", f"patch must be str or bytes, got {type(patch).__name__}")
+    return _call("apply_patch_ffi", data, len(data), _cstr(cwd, "cwd"), int(bool(dry_run)))
+
+
 # ---- search (issue 4) ---------------------------------------------------------
 
 
@@ -455,8 +473,21 @@ def _str_list(value: Any, name: str) -> list[str]:
 
 
 # ---- terminal (issue 7) -------------------------------------------------------
-# A session lives in the library's registry, keyed by id; `Terminal` is a handle on it. Output
-# comes back as base64 text; read() and wait() block inside the library, GIL released.
+# A session lives in the library's registry, keyed by id; `Terminal` is a handle on it. read()
+# output is copied into a buffer of the calling thread's (buffer() and drain(), snapshots, come
+# back as base64 text); read() and wait() block inside the library, GIL released.
+
+#: The most one read can return (the library's ring buffer, RING_BUFFER_BYTES in terminal.rs):
+#: each thread that reads gets one buffer this large, once, so a read never comes back in parts.
+TERMINAL_READ_BUFFER_BYTES = 2 * 1024 * 1024
+_terminal_read_buffers = threading.local()
+
+
+def _terminal_read_buffer() -> ctypes.Array:
+    buffer = getattr(_terminal_read_buffers, "buffer", None)
+    if buffer is None:
+        buffer = _terminal_read_buffers.buffer = ctypes.create_string_buffer(TERMINAL_READ_BUFFER_BYTES)
+    return buffer
 
 
 def _terminal_seconds(value: float, name: str) -> float:
@@ -522,7 +553,9 @@ class Terminal:
         return _call("terminal_write_ffi", self._key, *_buffer(data, "data"))
 
     def read(self, timeout: float = 0.0) -> bytes:
-        return _terminal_output(_call("terminal_read_ffi", self._key, _terminal_seconds(timeout, "timeout")))
+        buffer = _terminal_read_buffer()
+        seconds = _terminal_seconds(timeout, "timeout")
+        return ctypes.string_at(buffer, _call("terminal_read_ffi", self._key, seconds, buffer, len(buffer)))
 
     def wait(self, timeout: float) -> int | None:
         return _call("terminal_wait_ffi", self._key, _terminal_seconds(timeout, "timeout"))

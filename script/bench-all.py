@@ -67,17 +67,17 @@ TARGETS = [
     Target("File Search (grep)", "grep", "stdlib, import os", "goal 10x; kept rg", "grep", "rg"),
     Target(
         "Fuzzy Search",
-        "fuzzy",
+        "fuzzy-all",
         r"\d+K? · util",
         "goal 10x; kept fuzzysort (Rust 1.5-3.5x slower)",
         "fuzzy_search",
     ),
-    Target("Bash Parsing", "shell", "parse all", "goal 15x; 50-100x (0.020 ms a command)", "parse_bash"),
+    Target("Bash Parsing", "bash-parse", "parse all", "goal 15x; 50-100x (0.020 ms a command)", "parse_bash"),
     Target("Git Status", "vcs", "this repo", "goal 10x; 1.83x (9.43 ms)", "vcs_info", "git-2spawn"),
     Target(
         "File Listing", "file-list", "stdlib", "goal 2x; 1.37x (11.50 ms) vs spawning rg", "file_list", "rg"
     ),
-    Target("PTY I/O", "terminal", "workflow", "goal 10x; 15.29x (3.80 ms) vs Bun's PTY", "Terminal"),
+    Target("PTY I/O", "pty", "workflow", "goal 10x; 15.29x (3.80 ms) vs Bun's PTY", "Terminal"),
     Target("Lock Operations", "lock", "", "goal 10x; 0.79x (kept TypeScript)", "RWLock"),
     Target("Glob", "glob", r"stdlib, \*\*/", "2.99x vs spawning rg (not in the table)", "glob", "rg"),
     Target("File Watcher", "watcher", "latency", "kept @parcel/watcher (4% slower single file)", "Watcher"),

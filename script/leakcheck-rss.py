@@ -200,6 +200,16 @@ def main() -> int:
             lambda: ffi.edit_replace(big, "line 9990 of a ten", "LINE 9990 of a ten"),
         ),
         flat("edit_replace fuzzy (10,000 lines)", large, lambda: ffi.edit_replace(big, fuzzy_old, "X")),
+        flat(
+            "apply_patch dry run (10,000 lines)",
+            large,
+            lambda: ffi.apply_patch(
+                "*** Begin Patch\n*** Update File: big.txt\n@@\n line 9990 of a ten thousand line file\n"
+                "-line 9991 of a ten thousand line file\n+LINE\n*** End Patch\n",
+                work,
+                dry_run=True,
+            ),
+        ),
         flat("terminal create/write/close", args.churn, lambda: terminal_cycle(work), churn=True),
         flat("watcher open/close", args.churn, lambda: ffi.Watcher(watched).close(), churn=True),
         flat("fuzzy index new/search/close", args.churn, lambda: fuzzy_index_cycle(items), churn=True),

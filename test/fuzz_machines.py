@@ -113,11 +113,14 @@ class TerminalMachine(RuleBasedStateMachine):
         elif envelope is not None:
             error(envelope, "invalid_argument")  # the program has exited
 
-    @rule(terminal=terminals, timeout=waits)
-    def read(self, terminal, timeout):
-        envelope = self._expect_session(call("terminal_read_ffi", terminal.encode(), timeout), terminal)
+    @rule(terminal=terminals, timeout=waits, size=st.sampled_from([1, 7, 4096, 2 << 20]))
+    def read(self, terminal, timeout, size):
+        out = fuzzlib.OutBuffer(size)
+        envelope = self._expect_session(
+            call("terminal_read_ffi", terminal.encode(), timeout, out, size), terminal
+        )
         if envelope is not None:
-            base64.b64decode(ok(envelope), validate=True)
+            assert 0 <= ok(envelope) <= size
 
     @rule(terminal=terminals, timeout=waits)
     def wait(self, terminal, timeout):

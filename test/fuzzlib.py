@@ -192,6 +192,31 @@ def buffers(draw, text: st.SearchStrategy = text_content) -> tuple[bytes | None,
     return data, len(data)
 
 
+class OutBuffer:
+    """A writable buffer for an export's out-parameter (terminal_read_ffi's ``out``). ctypes
+    passes it as its memory; it pickles as its size, for the fuzz child's call log."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._as_parameter_ = ctypes.create_string_buffer(size)
+
+    def __reduce__(self):
+        return (OutBuffer, (self.size,))
+
+    def __repr__(self) -> str:
+        return f"OutBuffer({self.size})"
+
+
+@st.composite
+def out_buffers(draw) -> tuple[OutBuffer | None, int]:
+    """One pointer + capacity group for output: a real buffer with its size or less (0 included),
+    or NULL with a capacity (only 0 is acceptable)."""
+    if draw(st.integers(0, 9)) == 0:
+        return None, draw(st.sampled_from([0, 1, 2**63]))
+    size = draw(st.one_of(st.integers(1, 64), st.sampled_from([4096, 2 << 20])))
+    return OutBuffer(size), draw(st.one_of(st.just(size), st.integers(0, size)))
+
+
 @st.composite
 def edit_triples(draw) -> tuple:
     """content, old, new for the replacer chain: old is often a (bent) piece of content."""
@@ -255,6 +280,56 @@ def edit_file_args(draw) -> tuple:
         )
     )
     return (path, *old_buf, *new_buf, draw(flags))
+
+
+# ---- patch ------------------------------------------------------------------------------------------
+
+#: Targets of patch sections: the scratch folder's files (text, CRLF, BOM, binary, not UTF-8, a
+#: folder, links good, looping and dangling), new names (nested ones stay inside the scratch
+#: folder) and ones that must be refused (``..``).
+PATCH_TARGETS = [*FIXTURE_NAMES[:10], "new.txt", "dir/new.txt", "deep/er/x.txt", "../up.txt", "", "a\0b"]
+_fixture_lines = sorted(
+    {line for text in FIXTURE_TEXT.values() for line in text.replace("\r", "").split("\n")}
+)
+
+
+@st.composite
+def patch_lines(draw) -> str:
+    kind = draw(st.integers(0, 9))
+    if kind <= 2:
+        header = draw(
+            st.sampled_from(["*** Add File: ", "*** Delete File: ", "*** Update File: ", "*** Move to: "])
+        )
+        return header + draw(st.sampled_from(PATCH_TARGETS))
+    if kind <= 6:
+        prefix = draw(st.sampled_from([" ", "-", "+", "", "@@ ", "\t"]))
+        return prefix + draw(st.one_of(st.sampled_from(_fixture_lines), st.text(max_size=20)))
+    return draw(
+        st.sampled_from(
+            ["@@", "*** End of File", "*** End Patch", "*** Begin Patch", "", "   ", "@@x", "*** Odd File: x"]
+        )
+    )
+
+
+@st.composite
+def patch_texts(draw) -> tuple[bytes | None, int]:
+    """A patch buffer: mostly patch-shaped text over the scratch files (wrapped in the markers,
+    sometimes in a heredoc, with CRLF, huge or repeated), else any buffer."""
+    choice = draw(st.integers(0, 9))
+    if choice >= 8:
+        return draw(buffers())
+    lines = draw(st.lists(patch_lines(), max_size=25))
+    if choice == 7:  # one chunk repeated: every position matches
+        lines = ["*** Update File: file.txt"] + ["@@", "-    indented 1", "+    indented 1"] * draw(
+            st.integers(1, 3000)
+        )
+    text = "\n".join(["*** Begin Patch", *lines, "*** End Patch"] if choice != 6 else lines)
+    if draw(st.integers(0, 4)) == 0:
+        text = "apply_patch <<'EOF'\n" + text + "\nEOF\n"
+    if draw(st.booleans()):
+        text = text.replace("\n", "\r\n")
+    data = text.encode("utf-8", "surrogatepass")
+    return data, len(data)
 
 
 # ---- bash -----------------------------------------------------------------------------------------
@@ -502,6 +577,9 @@ PLAN_SECTIONS: dict[str, dict[str, tuple[st.SearchStrategy, ...]]] = {
         "levenshtein_ffi": (buffers(st.text(max_size=120)), buffers(st.text(max_size=120))),
         "edit_file_ffi": (edit_file_args(),),
     },
+    "patch": {
+        "apply_patch_ffi": (patch_texts(), one(st.one_of(st.just(b"."), st.just(b"dir"), paths)), FLAG),
+    },
     "search": {
         "file_list_ffi": (PATH, GLOBS_JSON, FLAG, FLAG, I64),
         "glob_ffi": (one(encoded(globs)), PATH, I64),
@@ -537,7 +615,7 @@ PLAN_SECTIONS: dict[str, dict[str, tuple[st.SearchStrategy, ...]]] = {
             one(terminal_env),
         ),
         "terminal_write_ffi": (TERMINAL_ID, BUF),
-        "terminal_read_ffi": (TERMINAL_ID, SECONDS),
+        "terminal_read_ffi": (TERMINAL_ID, SECONDS, out_buffers()),
         "terminal_wait_ffi": (TERMINAL_ID, SECONDS),
         "terminal_resize_ffi": (TERMINAL_ID, one(terminal_dims), one(terminal_dims)),
         "terminal_info_ffi": (TERMINAL_ID,),

@@ -95,7 +95,7 @@ def test_report_tables_keep_each_benchmarks_plan_column_and_escape_pipes():
         {"case": "parse a | b", "impl": impl, "median_s": t, "p95_s": t, "n": 3, "peak_mb": None}
         for impl, t in (("native", 1.0), ("python", 2.0))
     ]
-    report = {"bench": "shell", "rows": rows, "notes": [], "plan": {"parse a | b": "0.02 ms"}}
+    report = {"bench": "bash-parse", "rows": rows, "notes": [], "plan": {"parse a | b": "0.02 ms"}}
     table = markdown_table(bench_all.as_bench(report))
     header, _, row = table.splitlines()[2:5]
     assert header.endswith("| migration plan |")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -102,3 +103,76 @@ def test_demo_runs_both_backends_side_by_side():
     assert out.returncode == 0, out.stderr
     assert "native" in out.stdout and "python" in out.stdout and "read" in out.stdout
     assert "NO" not in out.stdout.split()  # every compared answer agreed
+
+
+def test_demo_has_a_row_for_every_tool_family_of_the_decision_table():
+    from ironcode import backend
+
+    out = cli("--json", "demo", "--runs", "1", cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["absent"] == [], report["absent"]  # git is there: nothing may be left out
+    shown = {row["family"] for row in report["rows"]}
+    families = {decision.module for decision in backend.DECISIONS.values()}
+    assert families - shown == set(), f"the demo shows no {sorted(families - shown)}"
+    expected = ["read", "write", "ls", "edit", "patch", "grep", "glob", "files", "git status", "parse-bash"]
+    expected += ["fuzzy", "pty", "watcher", "lock", "extract", "stats"]
+    tools = [row["tool"] for row in report["rows"]]
+    assert [tool for tool in tools if tool in expected] == expected  # a new family adds a row anywhere
+    for row in report["rows"]:
+        assert row["native_ms"] > 0 and row["python_ms"] > 0, row
+        if row["tool"] not in ("fuzzy", "stats"):  # different algorithms / a moment's readings
+            assert row["same_answer"] is True, row
+    by_tool = {row["tool"]: row["result"] for row in report["rows"]}
+    assert by_tool["patch"] == "update notes.txt, add added.txt"
+    assert by_tool["pty"] == repr("42\r\n") and by_tool["watcher"] == "add probe.txt"
+    assert by_tool["git status"].endswith("2 changed files")  # the clone's change, not the checkout's
+
+
+def snapshot(root) -> dict[str, tuple[int, int, bytes]]:
+    """Every path below ``root`` (``.git`` included) with its mode, mtime and content."""
+    found = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            st = os.lstat(path)
+            content = open(path, "rb").read() if os.path.isfile(path) and not os.path.islink(path) else b""
+            found[os.path.relpath(path, root)] = (st.st_mode, st.st_mtime_ns, content)
+    return found
+
+
+@pytest.mark.parametrize("kind", ["repository", "plain folder"])
+def test_demo_writes_only_in_a_temporary_folder_it_removes(tmp_path, kind):
+    git = shutil.which("git")
+    shown = tmp_path / "project"
+    (shown / "src").mkdir(parents=True)
+    (shown / "README.md").write_text("# project\n\nA line to edit.\nAnother line.\nA third one.\n")
+    (shown / "src" / "cli.py").write_text("def main():\n    pass\n")
+    if kind == "repository":
+        assert git, "git is not installed"
+        for args in (
+            ["init", "-q"],
+            ["add", "."],
+            ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
+        ):
+            subprocess.run([git, *args], cwd=shown, check=True, capture_output=True)
+    before = snapshot(shown)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = dict(os.environ, PYTHONPATH=ROOT, TMPDIR=str(temp))
+    out = subprocess.run(
+        [*IRONCODE, "--json", "demo", "--runs", "1", str(shown)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    rows = {row["tool"]: row for row in report["rows"]}
+    assert rows["edit"]["same_answer"] is True and rows["read"]["result"] == "5 total lines"
+    assert rows["git status"]["same_answer"] is True
+    assert snapshot(shown) == before  # the folder shown is only read
+    assert os.listdir(temp) == []  # and the scratch folder is gone
+    assert sorted(os.listdir(tmp_path)) == ["project", "tmp"]

@@ -7,6 +7,7 @@ it is checked against an independent reference here; only the order differs betw
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -21,6 +22,8 @@ from hypothesis import strategies as st
 import ironcode
 from ironcode import backend, ffi
 from ironcode.cli import main as cli_main
+
+from .searchlib import git_init, rg_files
 
 ROOT = Path(__file__).resolve().parent.parent
 ALGORITHMS = ("nucleo", "skim", "sublime", "rapidfuzz")
@@ -394,7 +397,17 @@ def test_native_index_serves_many_threads_and_survives_a_close_mid_search(expect
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
-    for rel in ["ironcode/cli.py", "src/lib.rs", "docs/readme.md", "node_modules/x/cli.py"]:
+    """A repository whose build output (bench-out/, node_modules/) is gitignored."""
+    git_init(tmp_path)
+    (tmp_path / ".gitignore").write_text("bench-out/\nnode_modules/\n")
+    for rel in [
+        "ironcode/cli.py",
+        "src/lib.rs",
+        "docs/readme.md",
+        "node_modules/x/cli.py",
+        "bench-out/clip.py",
+        "build/cl.txt",
+    ]:
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x\n")
@@ -408,6 +421,21 @@ def test_cli_ranks_the_files_of_a_folder(tree, backend_name):
     found = json.loads(result.output)
     assert found[0] == "ironcode/cli.py"
     assert "node_modules/x/cli.py" not in found
+
+
+@pytest.mark.parametrize("backend_name", ["native", "python"])
+def test_cli_ranks_file_lists_files_so_gitignored_ones_are_not_offered(tree, backend_name):
+    result = CliRunner().invoke(
+        cli_main, ["--json", "--backend", backend_name, "fuzzy", "--limit", "0", "cl", str(tree)]
+    )
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)
+    # the candidates are exactly rg's files (ls would offer bench-out/clip.py and hide build/)
+    listed = ironcode.file_list(str(tree))
+    assert set(found) == {path for path in listed if re.search("c.*l", path, re.IGNORECASE)}
+    assert "bench-out/clip.py" not in found and "node_modules/x/cli.py" not in found
+    assert "build/cl.txt" in found  # not gitignored: rg lists it, so the picker offers it
+    assert set(listed) == set(rg_files(tree))
 
 
 def test_cli_prints_one_path_per_line_and_says_when_nothing_matches(tree):
@@ -442,7 +470,7 @@ def test_cli_refuses_an_unknown_algorithm(tree):
 def test_benchmark_quick_run_writes_the_report(tmp_path):
     out = tmp_path / "fuzzy.json"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "script" / "bench-fuzzy.py"), "--quick", "--json", str(out)],
+        [sys.executable, str(ROOT / "script" / "bench-fuzzy-all.py"), "--quick", "--json", str(out)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -450,7 +478,7 @@ def test_benchmark_quick_run_writes_the_report(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
-    assert report["bench"] == "fuzzy"
+    assert report["bench"] == "fuzzy-all"
     assert set(report["machine"]) >= {"cpu", "cores", "python"}
     impls = {row["impl"] for row in report["rows"]}
     assert {"python-rapidfuzz", "native-nucleo", "native-skim", "native-sublime"} <= impls

@@ -2,7 +2,7 @@
 
 ``test/data/fuzzy-paths.txt`` is this repository's files plus the Python 3.11 standard library (a
 frozen snapshot, so the ranks do not move when files are added); ``fuzzy-quality.json`` pairs each
-query with the file it means. ``script/bench-fuzzy.py`` prints every implementation's rank for
+query with the file it means. ``script/bench-fuzzy-all.py`` prints every implementation's rank for
 every query; here the minimums are asserted.
 """
 

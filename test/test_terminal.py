@@ -219,6 +219,32 @@ def test_blocked_read_wakes_when_output_arrives_from_another_thread(term):
     assert got and got[0].endswith(b"ping\r\nping\r\n")
 
 
+def test_blocked_reads_beside_a_blocked_wait_all_wake_for_output_and_the_exit(term):
+    # Output wakes only the readers (a wait is not woken per chunk): each blocked reader must
+    # still get output, and the wait its wake-up at the exit.
+    t = term(["cat"])
+    got: list[bytes] = []
+    exit_codes: list[int | None] = []
+    readers = [threading.Thread(target=lambda: got.append(t.read(DEADLINE_S))) for _ in range(2)]
+    waiter = threading.Thread(target=lambda: exit_codes.append(t.wait(DEADLINE_S)))
+    for thread in [*readers, waiter]:
+        thread.start()
+    time.sleep(0.2)  # all three are blocked inside the library by now
+    t.write("one\n")
+    deadline = time.monotonic() + DEADLINE_S
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.01)
+    t.write("two\n")  # for the reader the first output did not reach (read takes all there is)
+    for reader in readers:
+        reader.join(DEADLINE_S + 5)
+        assert not reader.is_alive()
+    assert len(got) == 2 and all(got), got  # neither ran into its timeout empty-handed
+    assert waiter.is_alive()  # cat still runs
+    t.write(b"\x04")
+    waiter.join(DEADLINE_S + 5)
+    assert exit_codes == [0]
+
+
 # ---- the buffer --------------------------------------------------------------------------------
 
 

@@ -16,6 +16,15 @@ Intended differences (the only ones; everything else is a bug):
   rapidfuzz), so the *order* of ``fuzzy_search`` results differs, and with a ``limit`` so may which
   items make the cut. Which items match (the in-order, smart-case rule) is the same, and tested.
 
+- ``patch``: none between the backends — but both differ from Codex's apply_patch on purpose:
+  *all or nothing* (every file is resolved in memory before any is written, and a write failing
+  part-way restores what was written; Codex keeps the files changed before a failing one);
+  *final newline and BOM kept* (an updated file keeps whether it ended with a newline, its BOM
+  and its line endings; Codex always ends it with ``\n`` and drops a BOM); *``@@ TEXT`` is an
+  insertion point* (a chunk of only ``+`` lines goes right after its ``@@ TEXT`` line; Codex
+  appends it at the end of the file). ``unwrap_heredoc`` (both backends) reads a heredoc'd
+  patch, leaving a ``<<-`` body's tabs as they are (a shell would strip them).
+
 Intended differences from opencode (both backends alike):
 
 - ``edit_replace`` / ``edit_file`` (issue 22): after a tolerant match of whole lines, ``new`` is

@@ -73,7 +73,30 @@ def unified(path: str, before: str, after: str, patch: Patch) -> Diff:
     changes: list[Change] = []
     for region in _touched_regions(a_starts, len(a), b_starts, len(b), patch):
         _diff_region(a, b, region, changes)
-    return _render(path, a, b, changes)
+    return _render(path, path, a, b, changes)
+
+
+def unified_lines(
+    old_name: str, new_name: str, before: str, after: str, regions: list[tuple[int, int, int, int]]
+) -> Diff:
+    """The unified diff from ``before`` to ``after`` given the line ranges that may differ
+    (``(old_start, old_end, new_start, new_end)`` each, in order, merged where they overlap);
+    the headers name ``old_name`` and ``new_name`` (see diff.rs)."""
+    a, _ = _split_lines(before)
+    b, _ = _split_lines(after)
+    merged: list[Change] = []
+    for a_start, a_end, b_start, b_end in regions:
+        region = Change(min(a_start, len(a)), min(a_end, len(a)), min(b_start, len(b)), min(b_end, len(b)))
+        if merged and region.a_start <= merged[-1].a_end:
+            last = merged[-1]
+            last.a_end = max(last.a_end, region.a_end)
+            last.b_end = max(last.b_end, region.b_end)
+        else:
+            merged.append(region)
+    changes: list[Change] = []
+    for region in merged:
+        _diff_region(a, b, region, changes)
+    return _render(old_name, new_name, a, b, changes)
 
 
 def _touched_regions(
@@ -188,12 +211,12 @@ def _range_header(start: int, length: int) -> str:
     return f"{start if length == 0 else start + 1},{length}"
 
 
-def _render(path: str, a: list[Line], b: list[Line], changes: list[Change]) -> Diff:
+def _render(old_name: str, new_name: str, a: list[Line], b: list[Line], changes: list[Change]) -> Diff:
     additions = sum(c.b_end - c.b_start for c in changes)
     deletions = sum(c.a_end - c.a_start for c in changes)
     if not changes:
         return Diff("", additions, deletions)
-    out = [f"--- {path}\n+++ {path}\n"]
+    out = [f"--- {old_name}\n+++ {new_name}\n"]
     first = 0
     while first < len(changes):
         last = first

@@ -9,7 +9,7 @@ Both steps run inside rapidfuzz's C++ loops, not per item in Python: the in-orde
 "the longest common subsequence of query and item is the whole query" (``LCSseq``, bit-parallel),
 and the scorer is applied by ``process.extract_iter`` to the survivors only.
 
-Why the ``path`` scorer (see :data:`SCORERS`; ``script/bench-fuzzy.py`` prints the quality
+Why the ``path`` scorer (see :data:`SCORERS`; ``script/bench-fuzzy-all.py`` prints the quality
 table that chose it): every item that survives the filter already holds the whole query as a
 subsequence, so what separates them is how much *else* they hold. ``fuzz.ratio`` (normalised Indel
 similarity: 2·|query| / (|query| + |item|) once the filter has passed) says exactly that, shorter
@@ -143,7 +143,7 @@ def _scores(query: str, haystacks: Sequence[str], scorer: Callable) -> list[floa
 
 
 #: Scorer name -> function(query, haystacks) -> scores in input order. The quality table of
-#: ``script/bench-fuzzy.py`` measures each; :data:`SCORER` is the one the twin uses.
+#: ``script/bench-fuzzy-all.py`` measures each; :data:`SCORER` is the one the twin uses.
 SCORERS: dict[str, Callable[[str, Sequence[str]], list[float]]] = {
     "partial_ratio": score_partial,
     "WRatio": score_wratio,

@@ -32,6 +32,10 @@ pub enum ErrorKind {
     UnsafePath,
     Timeout,
     Panic,
+    /// apply_patch: the patch text breaks its grammar.
+    InvalidPatch,
+    /// apply_patch: a chunk's lines (or its `@@` line) are not in the file.
+    PatchFailed,
 }
 
 /// An error with its kind and a message that tells the caller what to do next.

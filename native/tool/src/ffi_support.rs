@@ -151,6 +151,26 @@ pub unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize, name: &str) -> ToolResul
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
+/// Borrows `len` writable bytes at `ptr`: a buffer the caller owns, for output that is copied
+/// out once instead of crossing as base64 inside the JSON envelope.
+///
+/// # Safety
+/// `ptr` must be NULL (only with `len == 0`) or point to `len` writable bytes that nothing else
+/// touches during the call.
+pub unsafe fn out_buffer_arg<'a>(ptr: *mut u8, len: usize, name: &str) -> ToolResult<&'a mut [u8]> {
+    if ptr.is_null() {
+        return if len == 0 {
+            Ok(&mut [])
+        } else {
+            Err(ToolError::invalid_argument(format!(
+                "argument '{name}' is NULL"
+            )))
+        };
+    }
+    // SAFETY: the caller guarantees `len` writable bytes at `ptr`, used only by this call.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+}
+
 /// Like [`bytes_arg`] but the bytes must be UTF-8 text.
 ///
 /// # Safety

@@ -19,6 +19,7 @@ pub mod glob;
 pub mod grep;
 pub mod lock;
 pub mod ls;
+pub mod patch;
 pub mod paths;
 mod probe;
 pub mod read;
@@ -30,7 +31,9 @@ pub mod walk;
 pub mod watcher;
 pub mod write;
 
-use ffi_support::{bytes_arg, json_arg, landingpad, opt_str_arg, opt_usize, str_arg, text_arg};
+use ffi_support::{
+    bytes_arg, json_arg, landingpad, opt_str_arg, opt_usize, out_buffer_arg, str_arg, text_arg,
+};
 
 /// Declares an export: `#[unsafe(no_mangle)] extern "C"`, the body run inside the landing pad.
 /// The body may use `?` on `ToolResult`s and returns `ToolResult<impl Serialize>`.
@@ -150,6 +153,18 @@ ffi_fn! {
             ffi_support::text_arg(new, new_len, "new")?,
             replace_all != 0,
         )
+    }
+}
+
+// ---- patch (issue 17) -------------------------------------------------------
+
+ffi_fn! {
+    /// `apply_patch(patch, cwd, dry_run)` → `PatchResult`; the patch is pointer + length (it
+    /// may hold NUL bytes; invalid UTF-8 is `invalid_patch`), `dry_run` is 0/1.
+    fn apply_patch_ffi(patch: *const u8, patch_len: usize, cwd: *const c_char, dry_run: i64) {
+        let cwd = str_arg(cwd, "cwd")?;
+        let patch = patch::decode_patch(bytes_arg(patch, patch_len, "patch")?)?;
+        patch::apply_patch(patch, cwd, dry_run != 0)
     }
 }
 
@@ -309,9 +324,10 @@ ffi_fn! {
 }
 
 ffi_fn! {
-    /// `read(id, timeout)` → new output as base64, waiting up to `timeout` seconds.
-    fn terminal_read_ffi(id: *const c_char, timeout: f64) {
-        terminal::read(str_arg(id, "id")?, timeout).map(base64_output)
+    /// `read(id, timeout)` → the number of bytes of new output written into `out` (pointer +
+    /// capacity, owned by the caller), waiting up to `timeout` seconds for some.
+    fn terminal_read_ffi(id: *const c_char, timeout: f64, out: *mut u8, out_len: usize) {
+        terminal::read_into(str_arg(id, "id")?, timeout, out_buffer_arg(out, out_len, "out")?)
     }
 }
 

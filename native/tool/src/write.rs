@@ -102,7 +102,7 @@ pub fn create_parents(dir: &Path) -> ToolResult<()> {
 }
 
 /// Follows a chain of symlinks at `path` to the file it names (which may not exist yet).
-fn resolve_symlink(path: &Path) -> ToolResult<PathBuf> {
+pub fn resolve_symlink(path: &Path) -> ToolResult<PathBuf> {
     let mut current = path.to_path_buf();
     for _ in 0..40 {
         match fs::symlink_metadata(&current) {

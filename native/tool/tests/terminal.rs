@@ -78,3 +78,23 @@ fn missing_command_is_not_found_with_its_name() {
     assert_eq!(err.kind, ErrorKind::NotFound);
     assert!(err.message.contains("no-such-program-ironcode"));
 }
+
+#[test]
+fn read_into_a_small_buffer_returns_the_output_in_order_across_calls() {
+    let info = spawn(&["printf", "0123456789"]);
+    assert_eq!(terminal::wait(&info.id, DEADLINE_S).unwrap(), Some(0));
+    let mut out = [0u8; 4];
+    let mut seen = Vec::new();
+    loop {
+        let n = terminal::read_into(&info.id, 0.0, &mut out).unwrap();
+        if n == 0 {
+            break;
+        }
+        assert!(n <= out.len());
+        seen.extend_from_slice(&out[..n]);
+    }
+    assert_eq!(seen, b"0123456789");
+    let empty = terminal::read_into(&info.id, 0.0, &mut []).unwrap_err();
+    assert_eq!(empty.kind, ErrorKind::InvalidArgument);
+    terminal::close(&info.id).unwrap();
+}

@@ -21,7 +21,7 @@ use ironcode_tool as lib;
 use serde_json::Value;
 
 use registries::{fuzzy, lock, terminal, watcher};
-use stateless::{edit, files, git, search, shell, system};
+use stateless::{edit, files, git, patch, search, shell, system};
 
 /// Rounds when none is given on the command line (as make leakcheck runs).
 const DEFAULT_ROUNDS: usize = 150;
@@ -234,9 +234,10 @@ fn main() {
     let mut d = Driver::default();
     let mut spent: BTreeMap<&str, Duration> = BTreeMap::new();
     for round in 0..rounds {
-        let tools: [Tool; 10] = [
+        let tools: [Tool; 11] = [
             ("files", &|d| files(d, &fx)),
             ("edit", &|d| edit(d, &fx, round)),
+            ("patch", &|d| patch(d, &fx, round)),
             ("search", &|d| search(d, &fx)),
             ("git", &|d| git(d, &fx, round)),
             ("shell", &|d| shell(d, &fx)),

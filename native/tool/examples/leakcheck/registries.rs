@@ -29,7 +29,9 @@ pub fn terminal(d: &mut Driver, fx: &Fixture) {
     let id = id.as_ptr();
     let data = b"hello\0\n";
     call!(d, terminal_write_ffi(id, data.as_ptr(), data.len())).ok("terminal write");
-    call!(d, terminal_read_ffi(id, WAIT_S)).ok("terminal read");
+    let mut out = vec![0u8; 4096];
+    let (out_ptr, out_len) = (out.as_mut_ptr(), out.len());
+    call!(d, terminal_read_ffi(id, WAIT_S, out_ptr, out_len)).ok("terminal read");
     call!(d, terminal_wait_ffi(id, 0.0)).ok("terminal wait (running)");
     call!(d, terminal_resize_ffi(id, 40, 120)).ok("resize");
     call!(d, terminal_resize_ffi(id, 0, 120)).error("resize 0", "invalid_argument");
@@ -37,8 +39,12 @@ pub fn terminal(d: &mut Driver, fx: &Fixture) {
     call!(d, terminal_buffer_ffi(id)).ok("buffer");
     call!(d, terminal_drain_ffi(id)).ok("drain");
     call!(d, terminal_clear_ffi(id)).ok("clear");
-    call!(d, terminal_read_ffi(id, -1.0)).error("read timeout", "invalid_argument");
-    call!(d, terminal_read_ffi(id, f64::NAN)).error("read NaN", "invalid_argument");
+    call!(d, terminal_read_ffi(id, -1.0, out_ptr, out_len))
+        .error("read timeout", "invalid_argument");
+    call!(d, terminal_read_ffi(id, f64::NAN, out_ptr, out_len))
+        .error("read NaN", "invalid_argument");
+    call!(d, terminal_read_ffi(id, 0.0, ptr::null_mut(), 8)).error("read NULL", "invalid_argument");
+    call!(d, terminal_read_ffi(id, 0.0, out_ptr, 0)).error("read into 0 bytes", "invalid_argument");
     call!(d, terminal_write_ffi(id, ptr::null(), 3)).error("write NULL", "invalid_argument");
     let open = call!(d, terminals_ffi()).ok("terminals");
     assert_eq!(open.as_array().map(Vec::len), Some(1), "one open terminal");
@@ -46,7 +52,7 @@ pub fn terminal(d: &mut Driver, fx: &Fixture) {
     call!(d, terminal_close_ffi(id)).error("close twice", "not_found");
     for reply in [
         call!(d, terminal_write_ffi(id, data.as_ptr(), data.len())),
-        call!(d, terminal_read_ffi(id, 0.0)),
+        call!(d, terminal_read_ffi(id, 0.0, out_ptr, out_len)),
         call!(d, terminal_wait_ffi(id, 0.0)),
         call!(d, terminal_resize_ffi(id, 24, 80)),
         call!(d, terminal_info_ffi(id)),

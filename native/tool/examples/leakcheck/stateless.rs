@@ -187,6 +187,51 @@ pub fn edit(d: &mut Driver, fx: &Fixture, round: usize) {
     .error("edit_file UTF-8", "invalid_argument");
 }
 
+// ---- patch -----------------------------------------------------------------------------------
+
+/// apply_patch: add, update (a CRLF patch), dry run and delete of one scratch file, so every
+/// round starts alike; then every error path (grammar, no match, invalid UTF-8, NULL, bad cwd).
+pub fn patch(d: &mut Driver, fx: &Fixture, round: usize) {
+    let cwd = cpath(&fx.scratch);
+    let run = |d: &mut Driver, text: &[u8], dry: i64| {
+        call!(
+            d,
+            apply_patch_ffi(text.as_ptr(), text.len(), cwd.as_ptr(), dry)
+        )
+    };
+    let add = format!(
+        "*** Begin Patch\n*** Add File: patched/p.txt\n+round {round}\n*** Add File: patched/n.bin\n+nul\0\n*** End Patch\n"
+    );
+    run(d, add.as_bytes(), 0).ok("apply_patch add");
+    let update = format!(
+        "*** Begin Patch\r\n*** Update File: patched/p.txt\r\n@@\r\n-round {round}\r\n+changed\r\n*** End Patch"
+    );
+    run(d, update.as_bytes(), 1).ok("apply_patch dry run");
+    run(d, update.as_bytes(), 0).ok("apply_patch update");
+    let delete = b"<<'EOF'\n*** Begin Patch\n*** Delete File: patched/p.txt\n*** Delete File: patched/n.bin\n*** End Patch\nEOF\n";
+    run(d, delete, 0).ok("apply_patch delete");
+    run(d, b"", 0).error("apply_patch empty", "invalid_patch");
+    run(
+        d,
+        b"*** Begin Patch\n*** Update File: patched\n-x\n*** End Patch",
+        0,
+    )
+    .error("apply_patch folder", "is_directory");
+    run(d, update.as_bytes(), 0).error("apply_patch missing", "not_found");
+    run(d, INVALID_TEXT, 0).error("apply_patch UTF-8", "invalid_patch");
+    call!(d, apply_patch_ffi(ptr::null(), 3, cwd.as_ptr(), 0))
+        .error("apply_patch NULL", "invalid_argument");
+    call!(d, apply_patch_ffi(add.as_ptr(), add.len(), ptr::null(), 0))
+        .error("apply_patch NULL cwd", "invalid_argument");
+    call!(
+        d,
+        apply_patch_ffi(add.as_ptr(), add.len(), fx.missing.as_ptr(), 0)
+    )
+    .error("apply_patch cwd", "not_found");
+    let mismatch = b"*** Begin Patch\n*** Add File: patched/q.txt\n+q\n*** Update File: patched/q.txt\n-nothing\n+x\n*** End Patch";
+    run(d, mismatch, 0).error("apply_patch no match", "patch_failed");
+}
+
 // ---- search ----------------------------------------------------------------------------------
 
 /// file_list, glob, grep: good calls, bad JSON, bad patterns, missing paths, NULL.

@@ -80,7 +80,44 @@ pub fn unified(path: &str, before: &str, after: &str, patch: &Patch) -> Diff {
     for region in touched_regions(&a_starts, a.len(), &b_starts, b.len(), patch) {
         diff_region(&a, &b, region, &mut changes);
     }
-    render(path, &a, &b, &changes)
+    render(path, path, &a, &b, &changes)
+}
+
+/// The unified diff from `before` to `after` given the line ranges that may differ: each
+/// region `(old_start, old_end, new_start, new_end)` says old lines `old_start..old_end` became
+/// new lines `new_start..new_end`; the lines between regions are the same in both. Regions come
+/// in order and are merged where they overlap. The headers name `old_name` and `new_name`
+/// (apply_patch: `/dev/null` for a file added or deleted).
+pub fn unified_lines(
+    old_name: &str,
+    new_name: &str,
+    before: &str,
+    after: &str,
+    regions: &[(usize, usize, usize, usize)],
+) -> Diff {
+    let (a, _) = split_lines(before);
+    let (b, _) = split_lines(after);
+    let mut merged: Vec<Change> = Vec::new();
+    for &(a_start, a_end, b_start, b_end) in regions {
+        let region = Change {
+            a_start: a_start.min(a.len()),
+            a_end: a_end.min(a.len()),
+            b_start: b_start.min(b.len()),
+            b_end: b_end.min(b.len()),
+        };
+        match merged.last_mut() {
+            Some(last) if region.a_start <= last.a_end => {
+                last.a_end = last.a_end.max(region.a_end);
+                last.b_end = last.b_end.max(region.b_end);
+            }
+            _ => merged.push(region),
+        }
+    }
+    let mut changes = Vec::new();
+    for region in merged {
+        diff_region(&a, &b, region, &mut changes);
+    }
+    render(old_name, new_name, &a, &b, &changes)
 }
 
 /// The line ranges (old, new) each replacement touched, merged where they share lines.
@@ -254,7 +291,13 @@ fn range_header(start: usize, len: usize) -> String {
 }
 
 /// Hunks with [`CONTEXT_LINES`] of context; changes closer than twice that share a hunk.
-fn render(path: &str, a: &[Line<'_>], b: &[Line<'_>], changes: &[Change]) -> Diff {
+fn render(
+    old_name: &str,
+    new_name: &str,
+    a: &[Line<'_>],
+    b: &[Line<'_>],
+    changes: &[Change],
+) -> Diff {
     let additions = changes.iter().map(|c| c.b_end - c.b_start).sum();
     let deletions = changes.iter().map(|c| c.a_end - c.a_start).sum();
     if changes.is_empty() {
@@ -264,7 +307,7 @@ fn render(path: &str, a: &[Line<'_>], b: &[Line<'_>], changes: &[Change]) -> Dif
             deletions,
         };
     }
-    let mut out = format!("--- {path}\n+++ {path}\n");
+    let mut out = format!("--- {old_name}\n+++ {new_name}\n");
     let mut first = 0;
     while first < changes.len() {
         let mut last = first;

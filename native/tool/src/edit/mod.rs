@@ -26,6 +26,10 @@ use serde::Serialize;
 
 use anchor::Occurrences;
 pub use file::{EditFileResult, edit_file};
+// The text conventions apply_patch shares with edit_file (patch/): diffs, the closest-region
+// hint, the BOM.
+pub use diff::{Diff, unified_lines};
+pub use file::{MAX_HINT_LINES, Region, UTF8_BOM, closest_region};
 use strategies::{Strategy, propose};
 use text::{Budget, Text, char_len, levenshtein_counted, trim};
 

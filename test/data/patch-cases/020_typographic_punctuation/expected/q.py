@@ -1,0 +1,2 @@
+msg = "finished"
+z = 1
