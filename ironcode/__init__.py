@@ -215,6 +215,14 @@ def grep(
     include: str | None = None,
     limit: int | None = 100,
     ignore_case: bool = False,
+    *,
+    output_mode: str = "content",
+    before: int | None = None,
+    after: int | None = None,
+    context: int | None = None,
+    multiline: bool = False,
+    file_type: str | None = None,
+    max_line_chars: int | None = None,
 ) -> dict:
     """Lines matching the Rust-regex ``pattern`` in the files rg would search below ``path``:
     ``{"matches": [{"path", "line", "text"}], "total", "truncated"}``, newest files first.
@@ -225,8 +233,37 @@ def grep(
     text is cut to 262,144 characters. Raises ``invalid_pattern`` for a bad regex or glob,
     ``not_found`` for a missing path, ``permission_denied`` for an unreadable file named by
     ``path`` (unreadable files inside a folder are skipped, as rg skips them).
+
+    Keyword-only, each as ripgrep's flag of that name (OPERATIONS.md):
+
+    - ``output_mode="files"`` (``rg -l``): ``{"files", "total", "truncated"}``;
+      ``"count"`` (``rg -c``): ``{"counts": [{"path", "count"}], "total", "truncated"}``;
+    - ``before``/``after``/``context`` (``-B/-A/-C``): context lines too, each entry with
+      ``"kind": "match"|"context"``;
+    - ``multiline=True`` (``-U``): a match may span lines, one entry per line it spans (files
+      of 8 MiB or more are then not searched, and listed in ``long_lines``);
+    - ``file_type="py"`` (``--type``; :func:`ironcode.ffi.grep_types` lists them), with
+      ``include`` too a file must match both;
+    - ``max_line_chars=N``: texts cut to N characters, the entry marked ``"cut": true`` with the
+      line's length in ``"chars"``.
+
+    >>> ironcode.grep("TODO", "src", output_mode="count")   # doctest: +SKIP
+    {'counts': [{'path': '/abs/src/app.py', 'count': 2}], 'total': 2, 'truncated': False}
     """
-    return _impl("grep")(pattern, path, include, limit, ignore_case)
+    return _impl("grep")(
+        pattern,
+        path,
+        include,
+        limit,
+        ignore_case,
+        output_mode=output_mode,
+        before=before,
+        after=after,
+        context=context,
+        multiline=multiline,
+        file_type=file_type,
+        max_line_chars=max_line_chars,
+    )
 
 
 # ---- git (issue 5) ------------------------------------------------------------

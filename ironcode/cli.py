@@ -19,6 +19,7 @@ import click
 
 from . import backend as backend_mod
 from .errors import IronCodeError
+from .tools.grep import MAX_LINE_CHARS as MAX_GREP_LINE_CHARS
 
 #: Exit status of an operation that failed (click uses 2 for usage errors).
 EXIT_ERROR = 1
@@ -317,22 +318,80 @@ def glob(obj: Context, pattern: str, path: str, limit: int) -> None:
 @main.command()
 @click.argument("pattern")
 @click.argument("path", default=".")
-@click.option("--include", help="Only files matching this rg glob, e.g. '*.{ts,tsx}'.")
-@click.option("--limit", default=100, show_default=True, help="How many matching lines at most (0: all).")
+@click.option("--include", "-g", "--glob", help="Only files matching this rg glob, e.g. '*.{ts,tsx}'.")
+@click.option("--type", "-t", "file_type", help="Only files of this rg type, e.g. py, rust, js, ts, md.")
+@click.option(
+    "--mode",
+    type=click.Choice(["content", "files", "count"]),
+    default="content",
+    show_default=True,
+    help="content: matching lines (rg -n); files: paths only (rg -l); count: matches per file (rg -c).",
+)
+@click.option("-A", "--after", type=click.IntRange(min=0), help="Lines of context after each match.")
+@click.option("-B", "--before", type=click.IntRange(min=0), help="Lines of context before each match.")
+@click.option("-C", "--context", type=click.IntRange(min=0), help="Lines of context before and after.")
+@click.option("-U", "--multiline", is_flag=True, help="Let a match span lines (\\n matches a line end).")
+@click.option(
+    "--limit",
+    default=100,
+    show_default=True,
+    help="Match lines (content) or files (files, count) at most; 0: all.",
+)
 @click.option("-i", "--ignore-case", is_flag=True, help="Match case-insensitively.")
+@click.option(
+    "--max-line-chars",
+    type=click.IntRange(min=0),
+    help=f"Cut each line's text to this many characters (text output: {MAX_GREP_LINE_CHARS}).",
+)
 @common_options
-def grep(obj: Context, pattern: str, path: str, include: str | None, limit: int, ignore_case: bool) -> None:
-    r"""Search files below PATH for lines matching the Rust regex PATTERN, as rg does.
+def grep(
+    obj: Context,
+    pattern: str,
+    path: str,
+    include: str | None,
+    file_type: str | None,
+    mode: str,
+    after: int | None,
+    before: int | None,
+    context: int | None,
+    multiline: bool,
+    limit: int,
+    ignore_case: bool,
+    max_line_chars: int | None,
+) -> None:
+    r"""Search files below PATH for the Rust regex PATTERN, as rg does.
 
-    Binary files are skipped; newest files come first.
+    Binary files are skipped; newest files come first. The text output is rg's: path:line:text
+    for matches, path-line-text for context lines, -- between groups.
 
         ironcode grep 'fn \w+' src --include '*.rs'
+        ironcode grep TODO --type py --mode count
+        ironcode grep -C 2 -U 'struct \w+ \{\n' native
     """
     import ironcode
 
-    from .tools.grep import format_grep
+    from .tools.grep import MAX_LINE_CHARS, format_grep
 
-    run_op(obj, lambda: ironcode.grep(pattern, path, include, limit or None, ignore_case), format_grep)
+    if max_line_chars is None and not obj.json:
+        max_line_chars = MAX_LINE_CHARS  # the text shows no more; the engine keeps no more
+    run_op(
+        obj,
+        lambda: ironcode.grep(
+            pattern,
+            path,
+            include,
+            limit or None,
+            ignore_case,
+            output_mode=mode,
+            before=before,
+            after=after,
+            context=context,
+            multiline=multiline,
+            file_type=file_type,
+            max_line_chars=max_line_chars,
+        ),
+        lambda result: format_grep(result, mode),
+    )
 
 
 # ---- git (issue 5) ------------------------------------------------------------

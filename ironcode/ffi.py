@@ -51,7 +51,8 @@ SIGNATURES: dict[str, tuple[Any, ...]] = {
     # search (issue 4)
     "file_list_ffi": (c_char_p, c_char_p, c_int64, c_int64, c_int64),
     "glob_ffi": (c_char_p, c_char_p, c_int64),
-    "grep_ffi": (c_char_p, c_char_p, c_char_p, c_int64, c_int64),
+    "grep_ffi": (c_char_p, c_char_p, c_char_p),
+    "grep_types_ffi": (),
     # git (issue 5)
     "vcs_info_ffi": (c_char_p, c_char_p),
     "git_status_ffi": (c_char_p, c_char_p),
@@ -389,21 +390,58 @@ def glob(pattern: str, path: str = ".", limit: int | None = 100) -> dict:
     return _call("glob_ffi", _cstr(pattern, "pattern"), _cstr(path, "path"), _int(limit, "limit"))
 
 
+#: grep's output modes (OPERATIONS.md).
+GREP_MODES = ("content", "files", "count")
+
+
+def _grep_count(value: int | None, name: str) -> int | None:
+    """An optional count of lines or characters: None, or an integer >= 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise IronCodeError("invalid_argument", f"{name} must be None or an integer >= 0, got {value!r}")
+    return value
+
+
 def grep(
     pattern: str,
     path: str = ".",
     include: str | None = None,
     limit: int | None = 100,
     ignore_case: bool = False,
+    *,
+    output_mode: str = "content",
+    before: int | None = None,
+    after: int | None = None,
+    context: int | None = None,
+    multiline: bool = False,
+    file_type: str | None = None,
+    max_line_chars: int | None = None,
 ) -> dict:
-    return _call(
-        "grep_ffi",
-        _cstr(pattern, "pattern"),
-        _cstr(path, "path"),
-        None if include is None else _cstr(include, "include"),
-        _int(limit, "limit"),
-        _search_flag(ignore_case, "ignore_case"),
-    )
+    if output_mode not in GREP_MODES:
+        raise IronCodeError(
+            "invalid_argument", f"output_mode must be one of {', '.join(GREP_MODES)}, got {output_mode!r}"
+        )
+    limit_value = _int(limit, "limit")
+    options = {
+        "include": None if include is None else _cstr(include, "include").decode("utf-8"),
+        "limit": limit_value if limit_value >= 0 else None,
+        "ignore_case": bool(_search_flag(ignore_case, "ignore_case")),
+        "output_mode": output_mode,
+        "before": _grep_count(before, "before"),
+        "after": _grep_count(after, "after"),
+        "context": _grep_count(context, "context"),
+        "multiline": bool(_search_flag(multiline, "multiline")),
+        "file_type": None if file_type is None else _cstr(file_type, "file_type").decode("utf-8"),
+        "max_line_chars": _grep_count(max_line_chars, "max_line_chars"),
+    }
+    return _call("grep_ffi", _cstr(pattern, "pattern"), _cstr(path, "path"), _json(options))
+
+
+def grep_types() -> list[dict]:
+    """The file types ``grep``'s ``file_type`` knows: ``[{"name", "globs"}]``, sorted (the
+    ``ignore`` crate's built-in table)."""
+    return _call("grep_types_ffi")
 
 
 # ---- git (issue 5) ------------------------------------------------------------

@@ -5,7 +5,10 @@
 
 Cases (full scale; ``--scale small`` divides the inputs by 10, for the test suite):
 - ``read`` of a 1 GB text file with a small limit (100 lines);
-- ``grep`` of a 100 MB file that is one single line (a minified bundle, a log without newlines);
+- ``grep`` of a 100 MB file that is one single line (a minified bundle, a log without newlines),
+  also with ``multiline=True`` (``grep_multiline``: the searcher would hold the whole file);
+- ``grep`` in count mode of a pattern that matches the empty string on every line of a 100 MB
+  file (``grep_count``: 1M matches, counted as they stream);
 - ``ls``, ``file_list`` and ``glob`` over a tree of 200K files.
 
 Each (case, backend) runs in a fresh child process: it warms the operation up on a tiny input,
@@ -52,9 +55,14 @@ FILES_PER_FOLDER = 1000
 #: - ls / glob: the walk keeps the relative paths it will sort (200K × ~40 bytes in Rust, more as
 #:   Python strings); the answer is 100 paths.
 #: - file_list: the answer itself is all 200K paths, as a Python list.
+#: - grep_count: nothing is kept per match; native reads 1 MiB whole, then streams.
+#: - grep_multiline: a multi-line search needs the whole file: files of 8 MiB or more are not
+#:   searched (named in long_lines), so at most 8 MiB is read.
 BOUNDS_MB = {
     "read": 16,
     "grep": 32,
+    "grep_count": 32,
+    "grep_multiline": 32,
     "ls": 64,
     "glob": 96,
     "file_list": 96,
@@ -72,18 +80,22 @@ def status(key):
     raise RuntimeError(key)
 
 case = json.loads(sys.argv[1])
-fn = backend.implementation(case["op"], case["backend"])
-fn(*case["warm_args"])
+op = "grep" if case["op"].startswith("grep_") else case["op"]  # grep with keywords
+keywords = case.get("keywords", {})
+fn = backend.implementation(op, case["backend"])
+fn(*case["warm_args"], **keywords)
 before = status("VmRSS")
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")  # resets VmHWM to the current resident size
 start = __import__("time").perf_counter()
-result = fn(*case["args"])
+result = fn(*case["args"], **keywords)
 seconds = __import__("time").perf_counter() - start
 peak = status("VmHWM")
 if case["op"] == "read":
     shape = {"lines": len(result["lines"]), "total_lines": result["total_lines"]}
-elif case["op"] == "grep":
+elif case["op"] == "grep_count":
+    shape = {"total": result["total"], "files": len(result["counts"])}
+elif op == "grep":
     shape = {"matches": result["total"], "long_lines": len(result.get("long_lines", []))}
 elif case["op"] == "file_list":
     shape = {"files": len(result)}
@@ -131,6 +143,8 @@ def build_inputs(work: Path, divisor: int) -> list[dict]:
     write_text_file(big, READ_FILE_BYTES // divisor)
     line = work / "line.txt"
     write_single_line(line, GREP_LINE_BYTES // divisor)
+    lines = work / "lines.txt"
+    write_text_file(lines, GREP_LINE_BYTES // divisor)
     tree = work / "tree"
     make_tree(tree, TREE_FILES // divisor)
     small = str(tiny / "a.txt")
@@ -146,6 +160,20 @@ def build_inputs(work: Path, divisor: int) -> list[dict]:
             "input": f"{line.stat().st_size >> 20} MB single line",
             "args": ["needle", str(line), None, 100],
             "warm_args": ["needle", small, None, 100],
+        },
+        {
+            "op": "grep_count",
+            "input": f"{lines.stat().st_size >> 20} MB of 100-byte lines, '^'",
+            "args": ["^", str(lines), None, 100],
+            "warm_args": ["^", small, None, 100],
+            "keywords": {"output_mode": "count"},
+        },
+        {
+            "op": "grep_multiline",
+            "input": f"{line.stat().st_size >> 20} MB single line, multiline",
+            "args": ["a\\nb|needle", str(line), None, 100],
+            "warm_args": ["a\\nb|needle", small, None, 100],
+            "keywords": {"multiline": True},
         },
         {
             "op": "ls",

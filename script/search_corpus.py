@@ -37,10 +37,13 @@ MIN_ROUNDS, MAX_ROUNDS, ROUND_BUDGET_S = 5, 200, 3.0
 QUICK_ROUNDS = 2
 
 
-def time_interleaved(bench: Bench, case: str, impls: dict[str, Callable[[], Any]]) -> dict[str, float]:
+def time_interleaved(
+    bench: Bench, case: str, impls: dict[str, Callable[[], Any]], min_rounds: int = MIN_ROUNDS
+) -> dict[str, float]:
     """Times every implementation of ``case`` in rounds (native, python, rg, native, ...) instead
     of one block each: the machine is shared, and load that comes and goes then hits every
-    implementation alike, so the ratios stay fair. One warm-up call each first.
+    implementation alike, so the ratios stay fair. One warm-up call each first; ``min_rounds``
+    lowers the floor for a case whose peer takes minutes a call.
 
     Returns each implementation's median CPU time per call (this process's threads and the
     child processes it waited for): on a loaded machine wall times say how much CPU share a
@@ -66,7 +69,7 @@ def time_interleaved(bench: Bench, case: str, impls: dict[str, Callable[[], Any]
                 if rounds >= QUICK_ROUNDS:
                     break
             elif rounds >= MAX_ROUNDS or (
-                rounds >= MIN_ROUNDS and time.perf_counter() - started > ROUND_BUDGET_S
+                rounds >= min_rounds and time.perf_counter() - started > ROUND_BUDGET_S
             ):
                 break
     finally:
@@ -172,3 +175,138 @@ def rg_grep(root: Path, pattern: str, limit: int | None) -> list[tuple[str, int]
     ordered = sorted(by_file, key=lambda p: (-os.stat(p).st_mtime_ns, p))
     pairs = [(p, n) for p in ordered for n in by_file[p]]
     return pairs if limit is None else pairs[:limit]
+
+
+# ---- grep's output modes, as a tool built on rg gets them ----------------------------------------
+
+#: rg 13's `py` type lacks the stubs (`*.pyi`) the linked ignore crate counts as Python: added to the
+#: peer so both search the same files.
+RG_PY_STUBS = ["--type-add", "py:*.pyi"]
+
+
+def _newest_first(paths) -> list[str]:
+    return sorted(paths, key=lambda p: (-os.stat(p).st_mtime_ns, p))
+
+
+def rg_files_mode(root: Path, pattern: str, flags: list[str], limit: int | None) -> list[str]:
+    """``rg -l``: the paths, newest first, limited."""
+    out = _rg(["-l", "--hidden", "-g", "!.git", *flags, "-e", pattern, str(root)], root)
+    paths = _newest_first(line.decode("utf-8", "replace") for line in out.split(b"\n") if line)
+    return paths if limit is None else paths[:limit]
+
+
+def rg_count_mode(root: Path, pattern: str, flags: list[str], limit: int | None) -> list[tuple[str, int]]:
+    """``rg -c``: (path, count) of the newest files first, limited."""
+    out = _rg(
+        ["-c", "--with-filename", "--null", "--hidden", "-g", "!.git", *flags, "-e", pattern, str(root)], root
+    )
+    counts = {}
+    for line in out.split(b"\n"):
+        if line:
+            path, count = line.split(b"\0", 1)
+            counts[path.decode("utf-8", "replace")] = int(count)
+    found = [(p, counts[p]) for p in _newest_first(counts)]
+    return found if limit is None else found[:limit]
+
+
+def rg_lines_mode(
+    root: Path, pattern: str, flags: list[str], limit: int | None
+) -> list[tuple[str, int, str]]:
+    """``rg -n`` with ``flags`` (context, multi-line, a type): (path, line, "match"|"context") of
+    the newest files first, at most ``limit`` match lines (the last one's after-context kept up
+    to the next match, as ironcode's grep keeps it)."""
+    args = ["-n", "--null", "--no-heading", "--with-filename", "--hidden", "-g", "!.git", *flags]
+    out = _rg([*args, "-e", pattern, str(root)], root)
+    by_file: dict[str, list[tuple[int, str]]] = {}
+    for raw in out.split(b"\n"):
+        if not raw or raw == b"--" or b"\0" not in raw:
+            continue
+        path, rest = raw.split(b"\0", 1)
+        digits = 0
+        while digits < len(rest) and 48 <= rest[digits] <= 57:
+            digits += 1
+        kind = "match" if rest[digits : digits + 1] == b":" else "context"
+        by_file.setdefault(path.decode("utf-8", "replace"), []).append((int(rest[:digits]), kind))
+    found = []
+    kept = 0
+    for path in _newest_first(by_file):
+        for line, kind in by_file[path]:
+            if kept == limit and kind == "match":
+                return found
+            kept += kind == "match"
+            found.append((path, line, kind))
+    return found
+
+
+#: The one-big-folder case: this many files of this many bytes in one folder (issue 23).
+BIG_FOLDER_FILES, BIG_FOLDER_FILE_BYTES = 3000, 110_000
+QUICK_BIG_FOLDER_FILES = 200
+
+
+def big_folder(quick: bool) -> Path:
+    """A folder of BIG_FOLDER_FILES text files of ~110 KB each under the temp folder (made on
+    first use); every file holds a few lines with ``needle``."""
+    count = QUICK_BIG_FOLDER_FILES if quick else BIG_FOLDER_FILES
+    root = Path(tempfile.gettempdir()).resolve() / f"ironcode-bench-bigfolder-{count}"
+    marker = root.parent / f"{root.name}{COMPLETE_MARKER}"  # beside it: not a file it holds
+    if marker.exists():
+        return root
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    line = b"the quick brown fox jumps over the lazy dog while the cat sleeps on a warm mat %05d\n"
+    for i in range(count):
+        lines = [line % n for n in range(BIG_FOLDER_FILE_BYTES // len(line % 0))]
+        for n in range(i % 7, len(lines), 400):
+            lines[n] = b"a needle in the hay, line %05d of this file\n" % n
+        (root / f"file{i:05}.txt").write_bytes(b"".join(lines))
+    marker.write_text("")
+    return root
+
+
+#: How often :func:`thread_cpu_split` looks at the process's threads, in seconds.
+THREAD_SAMPLE_S = 0.02
+
+
+def thread_cpu_split(fn: Callable[[], Any], calls: int) -> tuple[float, float]:
+    """Runs ``fn`` ``calls`` times on this thread while a sampler thread reads every thread's
+    CPU time (``/proc/self/task/*/stat``, utime + stime, last seen value per thread); returns
+    the CPU seconds of the calling thread and of all other threads (the sampler left out).
+    Unlike CPU time over wall time, the split does not depend on how much of the machine other
+    processes take: it says whether the work was spread over threads at all (a thread's last
+    ``THREAD_SAMPLE_S`` before it ends is not seen)."""
+    import threading
+
+    tick = os.sysconf("SC_CLK_TCK")
+    seen: dict[int, float] = {}
+
+    def sample() -> None:
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # it ended meanwhile
+            seen[int(tid)] = (int(fields[11]) + int(fields[12])) / tick
+
+    stop = threading.Event()
+
+    def sampler() -> None:
+        while not stop.wait(THREAD_SAMPLE_S):
+            sample()
+
+    sample()
+    before = dict(seen)
+    watcher = threading.Thread(target=sampler, daemon=True)
+    watcher.start()
+    try:
+        for _ in range(calls):
+            fn()
+    finally:
+        stop.set()
+        watcher.join()
+    sample()
+    me = threading.get_native_id()
+    spent = {tid: used - before.get(tid, 0.0) for tid, used in seen.items() if tid != watcher.native_id}
+    mine = spent.pop(me, 0.0)
+    return mine, sum(spent.values())

@@ -145,6 +145,31 @@ regexes = st.one_of(
 )
 
 
+#: grep's options object: every key, each with good values, edge values and wrong types (a
+#: context of millions of lines, a line cut of 0, unknown modes and types, NUL in a glob).
+_grep_counts = st.one_of(
+    st.none(), st.integers(0, 5), st.sampled_from([10_000, 2**63 - 1, 2**64, -1, 1.5, "3", True])
+)
+grep_options = st.fixed_dictionaries(
+    {},
+    optional={
+        "include": st.one_of(st.none(), globs, st.just("a\0b"), st.integers()),
+        "limit": _grep_counts,
+        "ignore_case": st.one_of(st.booleans(), st.just(1)),
+        "output_mode": st.sampled_from(["content", "files", "count", "lines", "", None, 3]),
+        "before": _grep_counts,
+        "after": _grep_counts,
+        "context": _grep_counts,
+        "multiline": st.one_of(st.booleans(), st.just("yes")),
+        "file_type": st.one_of(
+            st.none(), st.sampled_from(["py", "rust", "txt", "all", "", "pyton", "a\0"]), names
+        ),
+        "max_line_chars": _grep_counts,
+        "root": st.just("."),
+    },
+)
+
+
 def encoded(text_strategy: st.SearchStrategy) -> st.SearchStrategy:
     return text_strategy.map(lambda s: s.encode("utf-8", "surrogatepass"))
 
@@ -583,13 +608,8 @@ PLAN_SECTIONS: dict[str, dict[str, tuple[st.SearchStrategy, ...]]] = {
     "search": {
         "file_list_ffi": (PATH, GLOBS_JSON, FLAG, FLAG, I64),
         "glob_ffi": (one(encoded(globs)), PATH, I64),
-        "grep_ffi": (
-            one(encoded(regexes)),
-            PATH,
-            one(st.one_of(st.none(), encoded(globs), c_strings)),
-            I64,
-            FLAG,
-        ),
+        "grep_ffi": (one(encoded(regexes)), PATH, one(json_of(grep_options))),
+        "grep_types_ffi": (),
     },
     "git": {
         "vcs_info_ffi": (PATH, ENGINE),

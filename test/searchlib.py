@@ -7,6 +7,8 @@ defines each operation (``rg --files --hidden -g '!.git' PATH`` from ``PATH``, a
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import subprocess
@@ -133,3 +135,74 @@ def stdlib_repo(tmp_path_factory) -> Path:
         (root / ".gitignore").write_text("__pycache__/\n*.exe\nidlelib/Icons/\n!idlelib/Icons/idle.ico\n")
         _stdlib_repo = root
     return _stdlib_repo
+
+
+# ---- grep's keyword extensions (output modes, context, multiline, types) ------------------------
+
+
+def _rg_run(root: Path, pattern: str, flags: list[str]) -> bytes:
+    rg = require_tool("rg")
+    cmd = [rg, "--hidden", "-g", "!.git", *flags, "-e", pattern, str(root)]
+    return subprocess.run(cmd, cwd=root, capture_output=True, timeout=300).stdout
+
+
+def rg_files_with_matches(root: Path, pattern: str, flags: list[str] = ()) -> set[str]:
+    """``rg -l`` (plus ``flags``) as a set of paths."""
+    out = _rg_run(root, pattern, ["-l", *flags])
+    return {line.decode("utf-8", "replace") for line in out.split(b"\n") if line}
+
+
+def rg_counts(root: Path, pattern: str, flags: list[str] = ()) -> dict[str, int]:
+    """``rg -c --with-filename`` (plus ``flags``) as path -> count."""
+    out = _rg_run(root, pattern, ["-c", "--with-filename", *flags])
+    counts = {}
+    for line in out.split(b"\n"):
+        if line:
+            path, count = line.rsplit(b":", 1)
+            counts[path.decode("utf-8", "replace")] = int(count)
+    return counts
+
+
+def _json_text(value: dict) -> str:
+    if "text" in value:
+        return value["text"]
+    return base64.b64decode(value["bytes"]).decode("utf-8", "replace")
+
+
+def rg_json_lines(root: Path, pattern: str, flags: list[str] = ()) -> dict[tuple[str, int, str], str]:
+    """``rg --json`` (plus ``flags``): every line of its match and context events as
+    (path, line, "match"|"context") -> the line's text (lossy, without its line end); a match
+    spanning lines gives one entry per line."""
+    out = _rg_run(root, pattern, ["--json", *flags])
+    found = {}
+    for raw in out.split(b"\n"):
+        if not raw:
+            continue
+        event = json.loads(raw)
+        if event["type"] not in ("match", "context"):
+            continue
+        data = event["data"]
+        path = _json_text(data["path"])
+        text = _json_text(data["lines"])
+        lines = text.split("\n")
+        if text.endswith("\n"):
+            lines.pop()
+        for i, line in enumerate(lines or [""]):
+            found[(path, data["line_number"] + i, event["type"])] = line.removesuffix("\r")
+    return found
+
+
+def entries(result: dict) -> dict[tuple[str, int, str], str]:
+    """A content answer as :func:`rg_json_lines` gives rg's."""
+    return {(m["path"], m["line"], m.get("kind", "match")): m["text"] for m in result["matches"]}
+
+
+def rg_type_list() -> dict[str, set[str]]:
+    """``rg --type-list``: type -> globs."""
+    rg = require_tool("rg")
+    out = subprocess.run([rg, "--type-list"], capture_output=True, text=True, check=True).stdout
+    table = {}
+    for line in out.splitlines():
+        name, globs = line.split(": ", 1)
+        table[name] = set(globs.split(", "))
+    return table

@@ -329,3 +329,87 @@ def test_a_walk_that_runs_out_of_descriptors_fails_instead_of_answering_less(imp
     starved, freed = out.stdout.splitlines()
     assert starved == "failed io True"
     assert freed == "answered 20 20"
+
+
+#: Starves the process of descriptors, then frees them one at a time: with each count free, a
+#: grep over the folder must answer in full or fail with `io`, never answer less.
+_STARVED_GREP = """
+import json, os, resource, sys
+from ironcode import backend, IronCodeError
+fn = backend.implementation("grep", sys.argv[1])
+root, mode = sys.argv[2], sys.argv[3]
+def size(result):
+    return len(result["files"] if mode == "files" else result["counts"] if mode == "count" else result["matches"])
+full = size(fn("x", root, limit=None, output_mode=mode))
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+held = []
+try:
+    while True:
+        held.append(os.open("/dev/null", os.O_RDONLY))
+except OSError:
+    pass
+for free in range(4):
+    try:
+        print(json.dumps(["answered", free, size(fn("x", root, limit=None, output_mode=mode)), full]))
+    except IronCodeError as e:
+        print(json.dumps(["failed", free, e.kind, e.message]))
+    os.close(held.pop())
+"""
+
+
+@pytest.mark.parametrize("mode", ["content", "files", "count"])
+def test_grep_that_runs_out_of_descriptors_opening_a_file_fails_instead_of_answering_less(
+    impl, tmp_path, mode
+):
+    """A folder opened, then no descriptor left to open its files with: skipping them (as an
+    unreadable file is skipped) answered less without saying so; it ends the search with an io
+    error, as a folder that cannot be opened does."""
+    for i in range(20):
+        (tmp_path / f"f{i}.txt").write_text("x\n")
+    out = run_python(
+        _STARVED_GREP.replace("sys.argv[1]", repr(impl.name)).replace(
+            "sys.argv[2], sys.argv[3]", f"{str(tmp_path)!r}, {mode!r}"
+        )
+    )
+    assert out.returncode == 0, out.stderr
+    outcomes = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(outcomes) == 4
+    for outcome in outcomes:
+        if outcome[0] == "answered":
+            assert outcome[2] == outcome[3] == 20, outcome
+        else:
+            assert outcome[2] == "io" and "Too many open files" in outcome[3], outcome
+    assert outcomes[0][0] == "failed" and outcomes[-1][0] == "answered"
+    if impl.name == "native":
+        # One descriptor free: the walk holds the folder open and opens its files relative to
+        # it, so it is a file that cannot be opened (the twin lists a folder and closes it first).
+        assert outcomes[1][0] == "failed" and outcomes[1][3].endswith(".txt"), outcomes
+
+
+def test_the_twin_ends_a_search_when_a_file_cannot_be_opened_for_lack_of_descriptors(tmp_path):
+    """The twin's walk closes each folder before opening its files, so a walk cannot starve it
+    between the two; the call that opens a file is checked alone."""
+    (tmp_path / "f.txt").write_text("x\n")
+    code = (
+        "import os, resource\n"
+        "from ironcode import IronCodeError\n"
+        "from ironcode.twin import grep\n"
+        "from ironcode.twin.grep_search import SearchPlan\n"
+        "regex = grep.build_matcher('x', False)[0]\n"
+        f"path = os.fsencode({str(tmp_path / 'f.txt')!r})\n"
+        "print(grep._search_or_skip(regex, path, SearchPlan())[1][1])\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))\n"
+        "held = []\n"
+        "try:\n"
+        "    while True:\n"
+        "        held.append(os.open('/dev/null', os.O_RDONLY))\n"
+        "except OSError:\n"
+        "    pass\n"
+        "try:\n"
+        "    print(grep._search_or_skip(regex, path, SearchPlan()))\n"
+        "except IronCodeError as e:\n"
+        "    print(e.kind, 'Too many open files' in e.message, e.message.endswith('f.txt'))\n"
+    )
+    out = run_python(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["1", "io True True"]

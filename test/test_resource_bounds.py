@@ -38,7 +38,9 @@ def test_resource_bounds_hold_at_a_tenth_of_the_scale(tmp_path):
     assert proc.returncode == 0 and not failed, json.dumps(failed, indent=1) + proc.stderr[-3000:]
     ops = {(row["op"], row["backend"]) for row in report["rows"]}
     assert ops == {
-        (op, b) for op in ("read", "grep", "ls", "file_list", "glob") for b in ("native", "python")
+        (op, b)
+        for op in ("read", "grep", "grep_count", "grep_multiline", "ls", "file_list", "glob")
+        for b in ("native", "python")
     }
     for row in report["rows"]:
         assert 0 <= row["growth_mb"] <= row["bound_mb"]
@@ -46,6 +48,12 @@ def test_resource_bounds_hold_at_a_tenth_of_the_scale(tmp_path):
     assert answers[("read", "native")]["lines"] == 100
     # 10 MB without a newline is past the 8 MiB line limit: no match, the file named as cut.
     assert answers[("grep", "native")] == answers[("grep", "python")] == {"matches": 0, "long_lines": 1}
+    # Count mode streams: '^' matches on every one of the ~100K lines of 10 MB.
+    lines = answers[("grep_count", "native")]
+    assert answers[("grep_count", "python")] == lines and lines["files"] == 1 and lines["total"] > 100_000
+    # A multi-line search holds the whole file, so a file of 8 MiB or more is not searched.
+    assert answers[("grep_multiline", "native")] == answers[("grep_multiline", "python")]
+    assert answers[("grep_multiline", "native")] == {"matches": 0, "long_lines": 1}
     assert answers[("file_list", "native")] == answers[("file_list", "python")] == {"files": 20_000}
     assert os.listdir(tmp_path) == ["bounds.json"]  # the inputs are cleaned up
 

@@ -13,7 +13,7 @@ from ironcode.tools.glob import format_files, format_glob
 from ironcode.tools.grep import MAX_LINE_CHARS, format_grep
 
 
-def test_grep_text_groups_lines_by_file_and_cuts_long_lines():
+def test_grep_text_prints_rg_lines_and_previews_long_lines():
     result = {
         "matches": [
             {"path": "/r/a.py", "line": 1, "text": "import os"},
@@ -24,20 +24,16 @@ def test_grep_text_groups_lines_by_file_and_cuts_long_lines():
         "truncated": False,
     }
     assert format_grep(result).split("\n") == [
-        "Found 3 matches",
-        "/r/a.py:",
-        "  Line 1: import os",
-        f"  Line 7: {'x' * MAX_LINE_CHARS}...",
-        "",
-        "/r/b.py:",
-        "  Line 2: import sys",
+        "/r/a.py:1:import os",
+        f"/r/a.py:7:{'x' * MAX_LINE_CHARS}… [5 more characters]",
+        "/r/b.py:2:import sys",
     ]
 
 
 def test_grep_text_says_how_many_matches_were_hidden_and_how_to_narrow():
     result = {"matches": [{"path": "/r/a.py", "line": 1, "text": "a"}], "total": 40, "truncated": True}
     text = format_grep(result)
-    assert text.startswith("Found 40 matches\n")
+    assert text.startswith("/r/a.py:1:a\n")
     assert "showing 1 of 40 matches, 39 hidden" in text
     assert "more specific pattern" in text
 
@@ -73,11 +69,7 @@ def test_cli_commands_print_text_and_json_on_both_backends(tree, backend):
     assert out.exit_code == 0 and out.output.strip() == str(tree / "src" / "b.rs")
     out = runner.invoke(main, ["--backend", backend, "grep", "import", str(tree), "--include", "*.py"])
     assert out.exit_code == 0
-    assert out.output.split("\n")[:3] == [
-        "Found 1 matches",
-        f"{tree / 'src' / 'a.py'}:",
-        "  Line 1: import os",
-    ]
+    assert out.output.split("\n")[:2] == [f"{tree / 'src' / 'a.py'}:1:import os", ""]
     out = runner.invoke(main, ["--json", "--backend", backend, "grep", "-i", "PRINT", str(tree)])
     assert json.loads(out.output)["matches"] == [
         {"path": str(tree / "src" / "a.py"), "line": 2, "text": "print(1)"}

@@ -50,6 +50,12 @@ and translates Rust regex syntax to ``re`` (``rust_regex.py``); what remains dif
   tables; a few characters fold differently.
 - Size limits: Rust refuses regexes over its compiled-size limit (huge counted repetitions) that
   ``re`` compiles; the twin approximates the nesting limit of 250 by counting groups.
+- A literal ``\\n`` without ``multiline``: regex-syntax folds an alternation of single characters
+  into a class (``\\n|a`` is ``[\\na]``), from which the line terminator is then stripped, so the
+  native side accepts such a pattern; the twin refuses every literal ``\\n`` (``invalid_pattern``).
+- ``multiline`` count mode (``rg -U -c``) finds each match again up to 128 bytes past the matched
+  lines; the twin measures those 128 bytes in whole characters, so a match that needs to see
+  past a character cut there may count differently.
 - UTF-16 files (byte-order mark): the twin transcodes the whole file, so if one holds U+0000 after
   its first read, the lines searched before stopping may differ from the native transcoding
   reader's; malformed UTF-16 may yield a different number of U+FFFD.
@@ -72,6 +78,9 @@ oracle tests keep to the common ground:
 - Regex: ``\\<``, ``\\>`` and ``\\b{start}`` exist (rg 13: "unrecognized escape sequence").
 - grep on one file: rg searches an explicitly named file in "convert" binary mode and prints
   "binary file matches"; ironcode skips binary data exactly as in a walk.
+- grep's ``file_type``: the table is the linked crate's (``py`` includes ``*.pyi``, ``scheme`` has
+  its own type, ``fut`` is ``*.fut``); rg 13's older table lacks those. With ``include`` too, a
+  file must match both the glob and the type (rg lets the glob override the type).
 """
 
 

@@ -17,6 +17,12 @@ refuse the same patterns and match the same lines:
 
 Matches never span lines: every construct that could match ``\\n`` is kept from doing so, so a
 search over a whole file with ``re.MULTILINE`` finds exactly the lines a line-by-line search does.
+With ``multi_line`` (ripgrep ``-U``) they may: a literal ``\\n`` is allowed, classes keep ``\\n``,
+``.`` matches it under ``(?s)``, ``\\A``/``\\z`` are the text's ends; the translation also says
+whether the pattern can match a line end at all (grep-regex's ``non_matching_bytes``: when it
+cannot, the searcher searches line by line even with ``-U``) and whether it holds an assertion
+that reads the text before the search start (``^``, ``\\A``, word boundaries), which the
+searcher's multi-line search evaluates at the start of the rest of the text.
 The text is decoded with ``surrogateescape`` and no construct matches those escapes, as no Rust
 Unicode class matches a byte that is not UTF-8.
 """
@@ -122,14 +128,27 @@ PERL_CLASSES = {
     "s": (_class_body(_without_newline(WHITE_SPACE)), False),
     "S": (_class_body(_without_newline(NOT_WHITE_SPACE)), False),
 }
+#: The same for multi-line patterns, where ``\s`` includes "\n": (text, may it match "\n").
+MULTI_LINE_PERL_CLASSES = {
+    **PERL_CLASSES,
+    "s": (_class_body(WHITE_SPACE), True),
+    "S": (_class_body(NOT_WHITE_SPACE), False),
+}
 
 
 class _Parser:
-    def __init__(self, pattern: str, ignore_case: bool) -> None:
+    def __init__(self, pattern: str, ignore_case: bool, multi_line: bool = False) -> None:
         self.pattern = pattern
         self.pos = 0
         self.case_insensitive = ignore_case
         self.swap_greed = False
+        self.dot_all = False
+        self.multi_line = multi_line
+        self.perl_classes = MULTI_LINE_PERL_CLASSES if multi_line else PERL_CLASSES
+        #: Some construct can match "\n" (or is a line anchor, which grep-regex counts as one).
+        self.may_match_newline = False
+        #: Some assertion looks before the position it is tried at (see the module docstring).
+        self.reads_before = False
         self.names: set[str] = set()
         self.depth = 0
 
@@ -149,7 +168,9 @@ class _Parser:
 
     def literal(self, cp: int) -> str:
         if cp == NEWLINE:
-            raise RegexError('the literal "\\n" is not allowed in a regex')
+            if not self.multi_line:
+                raise RegexError('the literal "\\n" is not allowed in a regex')
+            self.may_match_newline = True
         text = _char(cp)
         return f"(?i:{text})" if self.case_insensitive else text
 
@@ -236,17 +257,23 @@ class _Parser:
         if c == "[":
             return self.parse_class(), "atom"
         if c == ".":
+            if self.multi_line and self.dot_all:
+                self.may_match_newline = True
+                return f"[^{INVALID_BYTES}]", "atom"
             return f"[^\\n{INVALID_BYTES}]", "atom"
         if c == "^":
+            self.may_match_newline = True
+            self.reads_before = True
             return "^", "atom"
         if c == "$":
+            self.may_match_newline = True
             return "$", "atom"
         if c == "\\":
             return self.parse_escape(), "atom"
         return self.literal(ord(c)), "atom"
 
     def parse_group(self) -> tuple[str, str]:
-        saved = (self.case_insensitive, self.swap_greed)
+        saved = (self.case_insensitive, self.swap_greed, self.dot_all)
         if self.peek() == "?":
             self.bump()
             if self.peek() in ("=", "!") or (self.peek() == "<" and self.peek(1) in ("=", "!")):
@@ -268,7 +295,7 @@ class _Parser:
             raise self.error("unclosed group")
         self.bump()
         self.depth -= 1
-        self.case_insensitive, self.swap_greed = saved
+        self.case_insensitive, self.swap_greed, self.dot_all = saved
         return f"(?:{inner})", "atom"
 
     def parse_group_name(self) -> None:
@@ -324,6 +351,8 @@ class _Parser:
                 self.case_insensitive = on
             elif flag == "U":
                 self.swap_greed = on
+            elif flag == "s":
+                self.dot_all = on
             elif (flag, on) in (("x", True), ("R", True), ("u", False)):
                 raise RegexError(
                     f"the flag (?{'' if on else '-'}{flag}) is not supported by the Python backend"
@@ -377,9 +406,13 @@ class _Parser:
         if c in "pP":
             raise RegexError("Unicode property classes (\\p{...}) are not supported by the Python backend")
         if c == "A":
-            return "^"
+            self.may_match_newline = True
+            self.reads_before = True
+            return "\\A" if self.multi_line else "^"
         if c == "z":
-            return "$"
+            self.may_match_newline = True
+            return "\\Z" if self.multi_line else "$"
+        self.reads_before = self.reads_before or c in "B<>b"
         if c == "B":
             return "\\B"
         if c == "<":
@@ -413,12 +446,17 @@ class _Parser:
         return r"\b"
 
     def perl_class(self, c: str) -> str:
-        """A Perl class outside brackets; the negated ones are kept off "\n"."""
+        """A Perl class outside brackets; the negated ones are kept off "\n" (unless the
+        pattern is multi-line)."""
+        body, newline = self.perl_classes[c]
+        if self.multi_line and newline:
+            self.may_match_newline = True
         if c in "dw":
-            return PERL_CLASSES[c][0]
+            return body
         if c in "DW":
-            return f"[^\\{c.lower()}\\n{INVALID_BYTES}]"
-        return f"[{PERL_CLASSES[c][0]}]"
+            newline_text = "" if self.multi_line else "\\n"
+            return f"[^\\{c.lower()}{newline_text}{INVALID_BYTES}]"
+        return f"[{body}]"
 
     # -- classes
 
@@ -451,7 +489,7 @@ class _Parser:
             if c == "\\" and self.peek(1) in PERL_CLASSES:
                 self.bump()
                 name = self.bump()
-                body, newline = PERL_CLASSES[name]
+                body, newline = self.perl_classes[name]
                 perl.append(body)
                 may_match_newline = may_match_newline or newline
                 continue
@@ -467,6 +505,8 @@ class _Parser:
             else:
                 ranges.append((start, start))
         had_any = bool(ranges or perl)
+        if self.multi_line:
+            return self.multi_line_class(negated, ranges, perl, may_match_newline)
         if not negated:
             ranges = _without_newline(ranges)
             if had_any and not ranges and not perl:
@@ -480,6 +520,21 @@ class _Parser:
             text = f"(?:(?![\\n{INVALID_BYTES}])[{body}])"
         else:
             text = f"[{body}]"
+        return f"(?i:{text})" if self.case_insensitive else text
+
+    def multi_line_class(self, negated: bool, ranges: list, perl: list[str], perl_newline: bool) -> str:
+        """A class of a multi-line pattern: "\n" stays in it as written, bytes that are not
+        UTF-8 stay out."""
+        has_newline = perl_newline or any(lo <= NEWLINE <= hi for lo, hi in ranges)
+        body = _class_body(ranges) + "".join(perl)
+        if negated:
+            self.may_match_newline = self.may_match_newline or not has_newline
+            text = f"[^{body}{INVALID_BYTES}]"
+        elif not body:
+            text = "(?!)"
+        else:
+            self.may_match_newline = self.may_match_newline or has_newline
+            text = f"(?:(?![{INVALID_BYTES}])[{body}])" if perl_newline else f"[{body}]"
         return f"(?i:{text})" if self.case_insensitive else text
 
     def parse_ascii_class(self) -> list[tuple[int, int]] | None:
@@ -518,8 +573,23 @@ def translate(pattern: str, ignore_case: bool = False) -> str:
 
 def compile(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
     """:func:`translate` then ``re.compile``; any failure is a :class:`RegexError`."""
-    translated = translate(pattern, ignore_case)
+    return _compiled(translate(pattern, ignore_case))
+
+
+def _compiled(translated: str) -> re.Pattern[str]:
     try:
         return re.compile(translated, re.MULTILINE)
     except (re.error, OverflowError, RecursionError) as e:
         raise RegexError(str(e)) from None
+
+
+class MultiLinePattern:
+    """A pattern compiled for ripgrep ``-U``: ``regex``, whether it can match a line end
+    (``may_match_newline``; when not, the search runs line by line) and whether an assertion
+    in it reads the text before where it is tried (``reads_before``)."""
+
+    def __init__(self, pattern: str, ignore_case: bool = False) -> None:
+        parser = _Parser(f"(?:{pattern})", ignore_case, multi_line=True)
+        self.regex = _compiled(parser.parse())
+        self.may_match_newline = parser.may_match_newline
+        self.reads_before = parser.reads_before

@@ -15,7 +15,16 @@
 //!   earlier matches are kept — and the file is named in `long_lines`. A match's text is cut to
 //!   [`MAX_MATCH_TEXT_CHARS`].
 //!
+//! The keyword extensions ([`GrepOptions`], OPERATIONS.md) are the searcher's own features:
+//! output modes (`rg -l`, `rg -c`), context lines (`-B/-A/-C`), multi-line matching (`-U`),
+//! file types (`-t`, [`types`]) and a per-line cut. [`file`] reads each file, [`sink`] keeps what
+//! the mode needs of its search.
+//!
 //! Files run on the walk's threads; the answer lists files newest first, lines in file order.
+
+pub mod file;
+pub mod sink;
+pub mod types;
 
 use std::fs::File;
 use std::io;
@@ -23,13 +32,13 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use grep_regex::{RegexMatcher, RegexMatcherBuilder};
-use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkFinish, SinkMatch};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorKind, IoResultExt, ToolError, ToolResult};
 use crate::glob::sort_newest_first;
-use crate::paths;
 use crate::walk::{self, WalkOptions};
+use file::{FileFound, FileSearcher, SearchPlan, SearcherSettings};
+use sink::{Collect, LineKind};
 
 /// Matches returned when the caller gives no limit.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -54,15 +63,19 @@ pub const FIRST_READ_BYTES: usize = 4 * 1024;
 /// and a thread's buffer is kept for its whole walk.
 /// No larger than [`MAX_LINE_BYTES`], so no line of a file searched in memory is too long.
 pub const WHOLE_FILE_BYTES: usize = 1024 * 1024;
+/// In files mode only the searcher's first buffer's worth is read whole: the rest of a larger
+/// file streams, so its reading stops at the fill that brings the first match.
+pub const FIRST_MATCH_WHOLE_FILE_BYTES: usize = SEARCHER_BUFFER_BYTES as usize;
 /// How big the line buffer may grow (grep-searcher's `heap_limit`, its whole buffer): the
 /// longest line searched, its newline included. 8 MiB holds minified bundles and bounds grep's
-/// memory.
+/// memory. In multi-line mode, where the searcher holds the whole file, files of this size or
+/// more are not searched.
 pub const MAX_LINE_BYTES: usize = 8 << 20;
 const _: () = assert!(WHOLE_FILE_BYTES <= MAX_LINE_BYTES);
 /// A match's text is cut to this many characters (256 Ki), with [`TEXT_TRUNCATED_SUFFIX`]: lines
 /// as long as rg shows whole in practice (a 100 KB line is), while 100 matches on 8 MiB lines
 /// cannot fill the answer with 800 MB. A caller that shows text cuts far shorter (the grep
-/// tool: 2000 characters).
+/// tool: `max_line_chars`).
 pub const MAX_MATCH_TEXT_CHARS: usize = 1 << 18;
 /// What follows a cut match text.
 pub const TEXT_TRUNCATED_SUFFIX: &str = "... (line truncated to 262144 chars)";
@@ -71,10 +84,46 @@ pub const TEXT_TRUNCATED_SUFFIX: &str = "... (line truncated to 262144 chars)";
 /// Python's `re` (the twin) keeps such a cache too.
 pub const MATCHER_CACHE_SIZE: usize = 32;
 
-type MatcherKey = (String, bool);
+/// (pattern, ignore_case, multi_line)
+type MatcherKey = (String, bool, bool);
 static MATCHERS: Mutex<Vec<(MatcherKey, RegexMatcher)>> = Mutex::new(Vec::new());
 
-/// One matching line.
+/// What [`grep_with`] answers with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputMode {
+    /// Match (and context) lines: [`GrepResult`].
+    #[default]
+    Content,
+    /// The files with a match: [`FilesResult`] (`rg -l`).
+    Files,
+    /// Matches per file: [`CountResult`] (`rg -c`).
+    Count,
+}
+
+/// The keyword arguments of `grep` (OPERATIONS.md), as the C boundary passes them in JSON.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GrepOptions {
+    /// A ripgrep `--glob` override choosing the files.
+    pub include: Option<String>,
+    /// Lines (content) or files (files, count) returned at most; None = all.
+    pub limit: Option<usize>,
+    pub ignore_case: bool,
+    pub output_mode: OutputMode,
+    /// Context lines before / after each match; `context` sets both, the others override it.
+    pub before: Option<usize>,
+    pub after: Option<usize>,
+    pub context: Option<usize>,
+    /// ripgrep `-U`: a match may span lines.
+    pub multiline: bool,
+    /// ripgrep `--type`: only files of this built-in type.
+    pub file_type: Option<String>,
+    /// Line texts are cut to this many characters, and the entry marked `cut`.
+    pub max_line_chars: Option<usize>,
+}
+
+/// One matching (or context) line.
 #[derive(Debug, Serialize, PartialEq, Eq, Clone)]
 pub struct GrepMatch {
     /// Absolute path of the file.
@@ -83,9 +132,18 @@ pub struct GrepMatch {
     pub line: u64,
     /// The line without its `\n` (or `\r\n`), invalid UTF-8 replaced by U+FFFD.
     pub text: String,
+    /// `"match"` or `"context"`, when context lines were asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
+    /// The text was cut to `max_line_chars`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cut: Option<bool>,
+    /// The whole line's length in characters, when cut.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chars: Option<usize>,
 }
 
-/// The answer of [`grep`].
+/// The answer of [`grep`] in content mode.
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct GrepResult {
     pub matches: Vec<GrepMatch>,
@@ -96,6 +154,46 @@ pub struct GrepResult {
     /// are kept), sorted; the key is left out when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub long_lines: Vec<String>,
+}
+
+/// The answer in files mode: the files with a match, newest first.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct FilesResult {
+    pub files: Vec<String>,
+    /// How many files matched.
+    pub total: usize,
+    pub truncated: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub long_lines: Vec<String>,
+}
+
+/// One file's count.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct FileCount {
+    pub path: String,
+    pub count: u64,
+}
+
+/// The answer in count mode.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct CountResult {
+    pub counts: Vec<FileCount>,
+    /// The sum of every file's count.
+    pub total: u64,
+    pub truncated: bool,
+    /// How many files matched (`counts` holds at most `limit` of them).
+    pub matched_files: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub long_lines: Vec<String>,
+}
+
+/// The answer of [`grep_with`], shaped by the output mode.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum GrepAnswer {
+    Content(GrepResult),
+    Files(FilesResult),
+    Count(CountResult),
 }
 
 /// Searches the files below `path` (or the one file `path`) for lines matching `pattern`.
@@ -113,24 +211,104 @@ pub fn grep(
     limit: Option<usize>,
     ignore_case: bool,
 ) -> ToolResult<GrepResult> {
-    let matcher = cached_matcher(pattern, ignore_case)?;
+    let options = GrepOptions {
+        include: include.map(str::to_string),
+        limit,
+        ignore_case,
+        ..Default::default()
+    };
+    match grep_with(pattern, path, &options)? {
+        GrepAnswer::Content(result) => Ok(result),
+        _ => unreachable!("content mode answers with lines"),
+    }
+}
+
+/// [`grep`] with every keyword argument: the output mode, context lines, multi-line matching,
+/// a file type and a per-line cut (OPERATIONS.md, "Keyword-only extensions of grep").
+///
+/// Raises `invalid_argument` for an unknown file type (naming the close ones) or a text
+/// argument holding a NUL byte, and what [`grep`] raises. Running out of descriptors or memory
+/// while opening or reading a file ends the search with an `io` error, as a folder does
+/// (skipping the file would answer less without saying so).
+pub fn grep_with(pattern: &str, path: &str, options: &GrepOptions) -> ToolResult<GrepAnswer> {
+    for (name, value) in [
+        ("include", &options.include),
+        ("file_type", &options.file_type),
+    ] {
+        if value.as_deref().is_some_and(|v| v.contains('\0')) {
+            return Err(ToolError::invalid_argument(format!(
+                "{name} contains a NUL byte"
+            )));
+        }
+    }
+    let matcher = cached_matcher(pattern, options.ignore_case, options.multiline)?;
+    let file_type = options
+        .file_type
+        .as_deref()
+        .map(types::select)
+        .transpose()?;
+    let mode = options.output_mode;
+    let with_context = mode == OutputMode::Content
+        && (options.before.is_some() || options.after.is_some() || options.context.is_some());
+    let settings = SearcherSettings {
+        before: if with_context {
+            options.before.or(options.context).unwrap_or(0)
+        } else {
+            0
+        },
+        after: if with_context {
+            options.after.or(options.context).unwrap_or(0)
+        } else {
+            0
+        },
+        multi_line: options.multiline,
+        first_match_only: mode == OutputMode::Files,
+    };
+    let multi_line = FileSearcher::new(settings).multi_line_with(&matcher);
+    let limit = options.limit.unwrap_or(usize::MAX);
+    let plan = SearchPlan {
+        collect: match mode {
+            OutputMode::Content => Collect::Lines {
+                keep_matches: limit,
+                max_chars: options.max_line_chars,
+            },
+            OutputMode::Files => Collect::FirstMatch,
+            OutputMode::Count => Collect::Count { multi_line },
+        },
+        whole_file_bytes: if mode == OutputMode::Files {
+            FIRST_MATCH_WHOLE_FILE_BYTES
+        } else {
+            WHOLE_FILE_BYTES
+        },
+        multi_line,
+        context: settings.before + settings.after > 0,
+        binary_drops_file: mode == OutputMode::Count,
+    };
     let target = walk::search_target(path)?;
     let mut files = if target.is_dir() {
-        let options = WalkOptions {
-            globs: include.map(str::to_string).into_iter().collect(),
+        let walk_options = WalkOptions {
+            globs: options.include.clone().into_iter().collect(),
             ..Default::default()
         };
-        walk::collect_files_with(&target, &options, FileSearcher::new, |searcher, entry| {
-            searcher.search(&matcher, entry.open().ok()?, entry.path())
+        let init = || FileSearcher::new(settings);
+        walk::collect_files_with(&target, &walk_options, init, |searcher, entry| {
+            if let Some(file_type) = &file_type
+                && !file_type.keeps(entry.path())
+            {
+                return Ok(None);
+            }
+            let found = entry
+                .open()
+                .and_then(|file| searcher.search(&matcher, file, entry.path(), &plan));
+            skip_unreadable(found, entry.path())
         })?
     } else if target.is_file() {
         // A file named directly that cannot be opened is an error, as rg reports it: "no
-        // matches" would tell the caller something false. In a folder walk it is skipped.
+        // matches" would tell the caller something false. In a folder walk it is skipped. As
+        // in rg, a file named directly is searched whatever its type.
         let file = File::open(&target).at(&target)?;
-        FileSearcher::new()
-            .search(&matcher, file, &target)
-            .into_iter()
-            .collect()
+        let found = FileSearcher::new(settings).search(&matcher, file, &target, &plan);
+        skip_unreadable(found, &target)?.into_iter().collect()
     } else {
         // A FIFO or device given by name: reading it could block forever; rg would try.
         Vec::new()
@@ -141,34 +319,104 @@ pub fn grep(
         .map(|(_, f)| f.path.clone())
         .collect();
     long_lines.sort();
-    files.retain(|(_, f)| !f.lines.is_empty());
+    files.retain(|(_, f)| f.matched > 0);
     sort_newest_first(&mut files);
-    let total: usize = files.iter().map(|(_, f)| f.lines.len()).sum();
-    let limit = limit.unwrap_or(usize::MAX);
-    let mut matches = Vec::with_capacity(total.min(limit));
-    'files: for (_, file) in files {
-        for &(line, start, end) in &file.lines {
-            if matches.len() == limit {
-                break 'files;
-            }
-            matches.push(GrepMatch {
-                path: file.path.clone(),
-                line,
-                text: file.text[start..end].to_string(),
-            });
+    Ok(match mode {
+        OutputMode::Content => GrepAnswer::Content(content(files, limit, with_context, long_lines)),
+        OutputMode::Files => {
+            let total = files.len();
+            let shown: Vec<String> = files.into_iter().take(limit).map(|(_, f)| f.path).collect();
+            GrepAnswer::Files(FilesResult {
+                truncated: total > shown.len(),
+                files: shown,
+                total,
+                long_lines,
+            })
         }
-    }
-    Ok(GrepResult {
-        truncated: total > matches.len(),
-        total,
-        matches,
-        long_lines,
+        OutputMode::Count => {
+            let total = files.iter().map(|(_, f)| f.matched).sum();
+            let matched_files = files.len();
+            let counts: Vec<FileCount> = files
+                .into_iter()
+                .take(limit)
+                .map(|(_, f)| FileCount {
+                    path: f.path,
+                    count: f.matched,
+                })
+                .collect();
+            GrepAnswer::Count(CountResult {
+                truncated: matched_files > counts.len(),
+                counts,
+                total,
+                matched_files,
+                long_lines,
+            })
+        }
     })
 }
 
+/// A file's search result, with errors that only say the file could not be read made "no
+/// match" (ripgrep reports them and goes on) and running out of descriptors or memory an
+/// error that ends the search.
+fn skip_unreadable<T>(found: io::Result<Option<T>>, path: &Path) -> ToolResult<Option<T>> {
+    match found {
+        Ok(found) => Ok(found),
+        Err(error) if walk::is_resource_exhausted(&error) => Err(ToolError::from_io(&error, path)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The content answer: the lines of the newest files first, `limit` match lines at most (the
+/// last one kept still gets its after-context, up to the next match line).
+fn content(
+    files: Vec<(i128, FileFound)>,
+    limit: usize,
+    with_context: bool,
+    long_lines: Vec<String>,
+) -> GrepResult {
+    let total: u64 = files.iter().map(|(_, f)| f.matched).sum();
+    let mut matches = Vec::new();
+    let mut kept = 0;
+    'files: for (_, file) in files {
+        for line in &file.lines {
+            if kept == limit && line.kind != LineKind::After {
+                break 'files;
+            }
+            if line.kind == LineKind::Match {
+                kept += 1;
+            }
+            matches.push(GrepMatch {
+                path: file.path.clone(),
+                line: line.number,
+                text: file.text[line.start..line.end].to_string(),
+                kind: with_context.then_some(match line.kind {
+                    LineKind::Match => "match",
+                    LineKind::Before | LineKind::After => "context",
+                }),
+                cut: line.chars.map(|_| true),
+                chars: line.chars,
+            });
+        }
+        if kept == limit {
+            break;
+        }
+    }
+    let total = usize::try_from(total).unwrap_or(usize::MAX);
+    GrepResult {
+        truncated: total > kept,
+        total,
+        matches,
+        long_lines,
+    }
+}
+
 /// [`build_matcher`] through a small most-recently-used cache.
-pub fn cached_matcher(pattern: &str, ignore_case: bool) -> ToolResult<RegexMatcher> {
-    let key = (pattern.to_string(), ignore_case);
+pub fn cached_matcher(
+    pattern: &str,
+    ignore_case: bool,
+    multi_line: bool,
+) -> ToolResult<RegexMatcher> {
+    let key = (pattern.to_string(), ignore_case, multi_line);
     {
         let mut cache = MATCHERS.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(at) = cache.iter().position(|(k, _)| *k == key) {
@@ -179,7 +427,7 @@ pub fn cached_matcher(pattern: &str, ignore_case: bool) -> ToolResult<RegexMatch
         }
     }
     // Compiled outside the lock, so one slow pattern does not hold up other searches.
-    let matcher = build_matcher(pattern, ignore_case)?;
+    let matcher = build_matcher(pattern, ignore_case, multi_line)?;
     let mut cache = MATCHERS.lock().unwrap_or_else(|p| p.into_inner());
     if cache.len() >= MATCHER_CACHE_SIZE {
         cache.remove(0);
@@ -188,23 +436,30 @@ pub fn cached_matcher(pattern: &str, ignore_case: bool) -> ToolResult<RegexMatch
     Ok(matcher)
 }
 
-/// The regex matcher `rg` builds without flags: Rust regex syntax, Unicode, multi-line anchors,
-/// no octal escapes, never matching the line terminator.
-pub fn build_matcher(pattern: &str, ignore_case: bool) -> ToolResult<RegexMatcher> {
-    RegexMatcherBuilder::new()
+/// The regex matcher `rg` builds: Rust regex syntax, Unicode, multi-line anchors, no octal
+/// escapes, `.` not matching a line end; without `multi_line` (rg without `-U`) never matching
+/// the line terminator (a literal `\n` is refused), with it free to match one.
+pub fn build_matcher(
+    pattern: &str,
+    ignore_case: bool,
+    multi_line: bool,
+) -> ToolResult<RegexMatcher> {
+    let mut builder = RegexMatcherBuilder::new();
+    builder
         .case_insensitive(ignore_case)
         .multi_line(true)
         .unicode(true)
         .octal(false)
-        .dot_matches_new_line(false)
-        .line_terminator(Some(b'\n'))
-        .build(pattern)
-        .map_err(|e| {
-            ToolError::new(
-                ErrorKind::InvalidPattern,
-                format!("Invalid regex '{pattern}': {}", one_line(&e.to_string())),
-            )
-        })
+        .dot_matches_new_line(false);
+    if !multi_line {
+        builder.line_terminator(Some(b'\n'));
+    }
+    builder.build(pattern).map_err(|e| {
+        ToolError::new(
+            ErrorKind::InvalidPattern,
+            format!("Invalid regex '{pattern}': {}", one_line(&e.to_string())),
+        )
+    })
 }
 
 /// regex-syntax explains a parse error over several lines (the pattern, a caret, the reason);
@@ -213,290 +468,6 @@ fn one_line(message: &str) -> String {
     match message.rfind("error: ") {
         Some(at) => message[at + "error: ".len()..].trim().to_string(),
         None => message.split_whitespace().collect::<Vec<_>>().join(" "),
-    }
-}
-
-/// The searcher `rg -n` uses for files it finds by walking: line numbers, BOM sniffing, and
-/// binary files abandoned at the first NUL byte; plus a line buffer that stops growing at
-/// [`MAX_LINE_BYTES`].
-pub fn new_searcher() -> Searcher {
-    SearcherBuilder::new()
-        .line_number(true)
-        .binary_detection(BinaryDetection::quit(BINARY_BYTE))
-        .heap_limit(Some(MAX_LINE_BYTES))
-        .build()
-}
-
-/// The matching lines of one file.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct FileMatches {
-    pub path: String,
-    /// (line number, start, end) of each matching line in `text`.
-    pub lines: Vec<(u64, usize, usize)>,
-    /// The matching lines back to back: one allocation per file, not one per line.
-    pub text: String,
-    /// The search stopped at a line longer than [`MAX_LINE_BYTES`].
-    pub cut: bool,
-}
-
-/// One thread's reusable searcher and read buffer.
-pub struct FileSearcher {
-    searcher: Searcher,
-    /// Always initialised to its full length (the part a file filled is tracked apart), so
-    /// reusing it costs no zeroing.
-    buffer: Vec<u8>,
-}
-
-/// How much of a file [`read_searchable`] read, and so how to search it.
-#[derive(Debug, PartialEq, Eq)]
-enum Loaded {
-    /// All of it (this many bytes), with no NUL byte: searched in memory.
-    Whole(usize),
-    /// Up to a NUL byte; the searcher stops at the read that brings it, and only the bytes
-    /// before that read (this many) are searched.
-    UpTo(usize),
-    /// Not all of it (this many bytes so far): the rest is read by the searcher itself.
-    Stream(usize),
-}
-
-impl FileSearcher {
-    /// A searcher configured as `rg -n` is, with an empty buffer.
-    pub fn new() -> Self {
-        FileSearcher {
-            searcher: new_searcher(),
-            buffer: Vec::new(),
-        }
-    }
-
-    /// Searches one open file; None when nothing matched (and no line was too long) or the
-    /// file could not be read (ripgrep reports such files on stderr and goes on). Returns the file's modification
-    /// time for sorting.
-    ///
-    /// The file is read into memory and searched there, with ripgrep's answer: a file with a
-    /// NUL byte is searched only up to the read that brings the first one (see
-    /// [`searched_length`]), and a file starting with a byte-order mark, or too long to read
-    /// whole, goes through the searcher's own reads. Its line buffer is replaced after any
-    /// file that may have grown it, so every file is read in the same chunks a fresh searcher
-    /// would use.
-    pub fn search(
-        &mut self,
-        matcher: &RegexMatcher,
-        mut file: File,
-        path: &Path,
-    ) -> Option<(i128, FileMatches)> {
-        let loaded = read_searchable(&mut file, &mut self.buffer).ok()?;
-        let mut sink = LineCollector::default();
-        let searched = match loaded {
-            Loaded::Whole(len) | Loaded::UpTo(len) => {
-                self.searcher
-                    .search_slice(matcher, &self.buffer[..len], &mut sink)
-            }
-            Loaded::Stream(len) => {
-                let rest = Prefixed {
-                    prefix: &self.buffer[..len],
-                    file: &mut file,
-                };
-                self.searcher.search_reader(matcher, rest, &mut sink)
-            }
-        };
-        // Only the searcher's own reads (a stream, or a slice it transcodes) use its buffer.
-        let streamed = match loaded {
-            Loaded::Stream(_) => true,
-            Loaded::Whole(len) | Loaded::UpTo(len) => starts_with_bom(&self.buffer[..len]),
-        };
-        if searched.is_err() || (streamed && sink.reach >= SEARCHER_BUFFER_BYTES) {
-            self.searcher = new_searcher();
-        }
-        if self.buffer.len() > WHOLE_FILE_BYTES {
-            self.buffer = Vec::new(); // a file bigger than most does not pin its buffer
-        }
-        // grep-searcher reports a full line buffer only as this io::Error text; the lines
-        // before the long one were searched and are kept.
-        let cut = matches!(&searched, Err(e) if e.to_string().contains("allocation limit"));
-        if !cut && (searched.is_err() || sink.lines.is_empty()) {
-            return None;
-        }
-        let modified = crate::glob::metadata_modified_ns(&file.metadata().ok()?);
-        Some((
-            modified,
-            FileMatches {
-                path: paths::display(path),
-                lines: sink.lines,
-                text: sink.text,
-                cut,
-            },
-        ))
-    }
-}
-
-impl Default for FileSearcher {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Reads `file` into `buffer` from its start: whole, or up to its first NUL byte, or (a BOM
-/// with a NUL, or past [`WHOLE_FILE_BYTES`]) the part read so far.
-fn read_searchable(file: &mut File, buffer: &mut Vec<u8>) -> io::Result<Loaded> {
-    if buffer.len() < SEARCHER_BUFFER_BYTES as usize {
-        buffer.resize(SEARCHER_BUFFER_BYTES as usize, 0);
-    }
-    let mut filled = 0;
-    let mut want = FIRST_READ_BYTES;
-    loop {
-        if filled + want > buffer.len() {
-            buffer.resize(filled + want, 0);
-        }
-        // rustix's read is the bare system call; libc's also toggles thread cancellation
-        // around it, 2 % of a search that makes 100K reads.
-        let read = match rustix::io::read(&*file, &mut buffer[filled..filled + want]) {
-            Err(rustix::io::Errno::INTR) => continue,
-            other => other?,
-        };
-        if read == 0 {
-            return Ok(Loaded::Whole(filled));
-        }
-        let before = filled;
-        filled += read;
-        if let Some(at) = memchr::memchr(BINARY_BYTE, &buffer[before..filled]) {
-            if starts_with_bom(&buffer[..filled]) {
-                return Ok(Loaded::Stream(filled)); // transcoded: the NUL may move or vanish
-            }
-            return Ok(Loaded::UpTo(searched_length(&buffer[..=before + at])));
-        }
-        if filled >= WHOLE_FILE_BYTES {
-            return Ok(Loaded::Stream(filled));
-        }
-        // Read into the rest of the buffer; once it is full, double it.
-        want = if filled < buffer.len() {
-            buffer.len() - filled
-        } else {
-            buffer.len()
-        };
-    }
-}
-
-/// Whether `data` starts with a byte-order mark the searcher acts on (UTF-8 is dropped, UTF-16
-/// transcoded), which `search_slice` hands to the searcher's reader.
-fn starts_with_bom(data: &[u8]) -> bool {
-    data.starts_with(b"\xEF\xBB\xBF")
-        || data.starts_with(b"\xFF\xFE")
-        || data.starts_with(b"\xFE\xFF")
-}
-
-/// How much of a file grep-searcher searches before binary detection stops it, given the file
-/// from its start up to and including its first NUL byte (no BOM).
-///
-/// Replays `LineBuffer::fill`: the first read is the bytes the BOM sniffer peeked at; each fill
-/// keeps the unfinished last line, reads into the free space (growing the buffer threefold when
-/// full, up to [`MAX_LINE_BYTES`]), and stops at a read that brings a line end. A read that brings a NUL byte ends the
-/// search without searching that fill's lines. The twin's `searched_length` is the same replay.
-pub fn searched_length(stream: &[u8]) -> usize {
-    let mut capacity = SEARCHER_BUFFER_BYTES as usize;
-    let (mut end, mut searched) = (0, 0);
-    let mut first_read = true;
-    loop {
-        let start = searched;
-        loop {
-            if end - start == capacity {
-                // Full: it grows threefold, but never past MAX_LINE_BYTES in all; when it
-                // cannot grow the searcher stops there (a stream given here is shorter than
-                // that, as read_searchable hands over at most WHOLE_FILE_BYTES).
-                let grow = (capacity * 2).min(MAX_LINE_BYTES - capacity);
-                if grow == 0 {
-                    return searched;
-                }
-                capacity += grow;
-            }
-            let mut want = capacity - (end - start);
-            if first_read {
-                want = want.min(BOM_PEEK_BYTES);
-                first_read = false;
-            }
-            let chunk = &stream[end..stream.len().min(end + want)];
-            if chunk.is_empty() {
-                return end; // no NUL after all: everything is searched
-            }
-            let old_end = end;
-            end += chunk.len();
-            if chunk.contains(&BINARY_BYTE) {
-                return searched;
-            }
-            if let Some(newline) = memchr::memrchr(b'\n', chunk) {
-                searched = old_end + newline + 1;
-                break;
-            }
-        }
-    }
-}
-
-/// The rest of a file after the part already read: each read is filled as a read of the file
-/// itself would be (all that is asked, short only at its end), so the searcher's reads fall
-/// where they would on the file.
-struct Prefixed<'a> {
-    prefix: &'a [u8],
-    file: &'a mut File,
-}
-
-impl io::Read for Prefixed<'_> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let from_prefix = self.prefix.len().min(out.len());
-        out[..from_prefix].copy_from_slice(&self.prefix[..from_prefix]);
-        self.prefix = &self.prefix[from_prefix..];
-        let mut filled = from_prefix;
-        while filled < out.len() {
-            match self.file.read(&mut out[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if filled == 0 => return Err(e),
-                Err(_) => break, // reported by the next read
-            }
-        }
-        Ok(filled)
-    }
-}
-
-/// Collects (line number, text) for every matching line, and how far into the file the
-/// searcher read (its line buffer only grows for a file at least that long).
-#[derive(Default)]
-struct LineCollector {
-    lines: Vec<(u64, usize, usize)>,
-    text: String,
-    reach: u64,
-}
-
-impl Sink for LineCollector {
-    type Error = io::Error;
-
-    fn matched(&mut self, _searcher: &Searcher, found: &SinkMatch<'_>) -> Result<bool, io::Error> {
-        let line = found.line_number().unwrap_or(0);
-        let start = self.text.len();
-        push_line_text(found.bytes(), &mut self.text);
-        self.lines.push((line, start, self.text.len()));
-        Ok(true)
-    }
-
-    fn finish(&mut self, _searcher: &Searcher, finish: &SinkFinish) -> Result<(), io::Error> {
-        self.reach = finish
-            .byte_count()
-            .max(finish.binary_byte_offset().unwrap_or(0));
-        Ok(())
-    }
-}
-
-/// Appends a matched line as text: its `\n` and a `\r` before it removed, invalid UTF-8 made
-/// U+FFFD, cut to [`MAX_MATCH_TEXT_CHARS`].
-pub fn push_line_text(bytes: &[u8], text: &mut String) {
-    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    let line = String::from_utf8_lossy(bytes);
-    match line.char_indices().nth(MAX_MATCH_TEXT_CHARS) {
-        Some((cut, _)) => {
-            text.push_str(&line[..cut]);
-            text.push_str(TEXT_TRUNCATED_SUFFIX);
-        }
-        None => text.push_str(&line),
     }
 }
 
@@ -523,16 +494,17 @@ mod tests {
     #[test]
     fn look_around_and_newline_literals_are_invalid_patterns() {
         for bad in ["(?=x)", r"\1", "a\\nb", "(", "a{"] {
-            let err = build_matcher(bad, false).unwrap_err();
+            let err = build_matcher(bad, false, false).unwrap_err();
             assert_eq!(err.kind, ErrorKind::InvalidPattern, "{bad}");
         }
+        assert!(build_matcher("a\\nb", false, true).is_ok());
     }
 
     #[test]
     fn the_matcher_cache_keeps_answers_right_past_its_size() {
         for i in 0..MATCHER_CACHE_SIZE + 8 {
-            let matcher = cached_matcher(&format!("a{i}b"), i % 2 == 0).unwrap();
-            let again = cached_matcher(&format!("a{i}b"), i % 2 == 0).unwrap();
+            let matcher = cached_matcher(&format!("a{i}b"), i % 2 == 0, false).unwrap();
+            let again = cached_matcher(&format!("a{i}b"), i % 2 == 0, false).unwrap();
             use grep_matcher::Matcher;
             let text = format!("xA{i}B");
             assert_eq!(matcher.is_match(text.as_bytes()).unwrap(), i % 2 == 0);
@@ -543,47 +515,83 @@ mod tests {
 
     #[test]
     fn regex_errors_are_one_line_reasons() {
-        let err = build_matcher("(", false).unwrap_err();
+        let err = build_matcher("(", false, false).unwrap_err();
         assert_eq!(err.message, "Invalid regex '(': unclosed group");
     }
 
-    #[test]
-    fn searched_length_stops_before_the_read_that_brings_a_nul() {
-        // The first read is the 3 bytes peeked for a BOM: "a\nb" ends a fill with line 1.
-        assert_eq!(searched_length(b"a\nb\0"), 2);
-        // "aaa" has no line end, so the fill goes on into the read with the NUL.
-        assert_eq!(searched_length(b"aaaa\nb\0"), 0);
-        assert_eq!(searched_length(b"\0"), 0);
-        // Later fills read the 64 KiB buffer's free space: bytes 3..65538 end with a line end
-        // at 65537; the next fill brings the NUL at 80000.
-        let mut late = b"a\n".repeat(40_000);
-        late.push(0);
-        assert_eq!(searched_length(&late), 65_538);
+    fn run(dir: &Path, pattern: &str, options: GrepOptions) -> GrepAnswer {
+        grep_with(pattern, dir.to_str().unwrap(), &options).unwrap()
     }
 
     #[test]
-    fn a_file_is_read_whole_or_up_to_where_the_searcher_would_stop() {
+    fn files_and_count_modes_list_files_and_counts() {
         let dir = tempfile::tempdir().unwrap();
-        let mut buffer = Vec::new();
-        let mut load = |content: &[u8]| {
-            let path = dir.path().join("f");
-            fs::write(&path, content).unwrap();
-            read_searchable(&mut File::open(&path).unwrap(), &mut buffer).unwrap()
+        fs::write(dir.path().join("a.txt"), "foo\nfoo foo\nbar\n").unwrap();
+        fs::write(dir.path().join("b.txt"), "bar\n").unwrap();
+        let files = GrepOptions {
+            output_mode: OutputMode::Files,
+            ..Default::default()
         };
-        assert_eq!(load(b""), Loaded::Whole(0));
-        let text = b"line\n".repeat(10_000);
-        assert_eq!(load(&text), Loaded::Whole(text.len()));
-        assert_eq!(load(b"a\nb\0c\n"), Loaded::UpTo(2));
-        assert_eq!(load(b"\xef\xbb\xbfa\0"), Loaded::Stream(5));
-        // Past WHOLE_FILE_BYTES the rest streams; what was read is the stream's start.
-        let big = b"line\n".repeat(WHOLE_FILE_BYTES / 5 + 10);
-        assert_eq!(load(&big), Loaded::Stream(WHOLE_FILE_BYTES));
+        let GrepAnswer::Files(found) = run(dir.path(), "foo", files) else {
+            panic!("files mode")
+        };
+        assert_eq!((found.files.len(), found.total), (1, 1));
+        let count = GrepOptions {
+            output_mode: OutputMode::Count,
+            ..Default::default()
+        };
+        let GrepAnswer::Count(counted) = run(dir.path(), "foo", count) else {
+            panic!("count mode")
+        };
+        assert_eq!(counted.counts[0].count, 2);
+        assert_eq!(counted.total, 2);
     }
 
     #[test]
-    fn line_text_drops_crlf_and_replaces_invalid_utf8() {
-        let mut text = String::from("x");
-        push_line_text(b"a\xffb\r\n", &mut text);
-        assert_eq!(text, "xa\u{fffd}b");
+    fn context_lines_come_once_each_in_file_order() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.txt"), "1\nx\n3\nx\n5\n6\n7\n").unwrap();
+        let options = GrepOptions {
+            context: Some(1),
+            ..Default::default()
+        };
+        let GrepAnswer::Content(out) = run(dir.path(), "x", options) else {
+            panic!("content")
+        };
+        let got: Vec<_> = out
+            .matches
+            .iter()
+            .map(|m| (m.line, m.kind.unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, "context"),
+                (2, "match"),
+                (3, "context"),
+                (4, "match"),
+                (5, "context")
+            ]
+        );
+        assert_eq!(out.total, 2);
+    }
+
+    #[test]
+    fn a_multi_line_match_gives_one_entry_per_line() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.txt"), "a\nfoo\nbar\nz\n").unwrap();
+        let options = GrepOptions {
+            multiline: true,
+            ..Default::default()
+        };
+        let GrepAnswer::Content(out) = run(dir.path(), "foo\\nbar", options) else {
+            panic!("content")
+        };
+        let got: Vec<_> = out
+            .matches
+            .iter()
+            .map(|m| (m.line, m.text.as_str()))
+            .collect();
+        assert_eq!(got, vec![(2, "foo"), (3, "bar")]);
     }
 }

@@ -196,19 +196,23 @@ ffi_fn! {
 }
 
 ffi_fn! {
-    /// `grep(pattern, path, include, limit, ignore_case)` → `GrepResult`; `include` may be NULL,
-    /// a negative `limit` means no limit, `ignore_case` is 0/1.
-    fn grep_ffi(
-        pattern: *const c_char,
-        path: *const c_char,
-        include: *const c_char,
-        limit: i64,
-        ignore_case: i64,
-    ) {
+    /// `grep(pattern, path, **options)` → `GrepAnswer` (its shape follows `output_mode`);
+    /// `options_json` is a JSON object of `GrepOptions` (include, limit, ignore_case,
+    /// output_mode, before, after, context, multiline, file_type, max_line_chars; each may be
+    /// left out or null).
+    fn grep_ffi(pattern: *const c_char, path: *const c_char, options_json: *const c_char) {
         let pattern = str_arg(pattern, "pattern")?;
         let path = str_arg(path, "path")?;
-        let include = ffi_support::opt_str_arg(include, "include")?;
-        grep::grep(pattern, path, include, opt_usize(limit), ignore_case != 0)
+        let options: grep::GrepOptions = json_arg(options_json, "options")?;
+        grep::grep_with(pattern, path, &options)
+    }
+}
+
+ffi_fn! {
+    /// `grep_types()` → `[{"name", "globs"}]`: the file types `grep`'s `file_type` knows (the
+    /// `ignore` crate's built-in table), sorted.
+    fn grep_types_ffi() {
+        Ok(grep::types::type_table())
     }
 }
 

@@ -61,6 +61,11 @@ pub const DIR_BUFFER_BYTES: usize = 32 * 1024;
 /// not the whole path); the parent's descriptor stays open until its last subfolder is. The
 /// queue is depth first, so this bounds the descriptors held to about this many per thread.
 pub const OPEN_RELATIVE_DEPTH: usize = 32;
+/// A folder with more entries than this hands its files to the queue in batches of this many,
+/// so every walk thread can take some: otherwise the thread that listed a folder searches all
+/// of its files, and one folder of 3,000 files of 110 KB kept one core busy and the other idle
+/// (bench-grep's one-big-folder row). Small folders keep their files (no queue traffic).
+pub const FILES_PER_BATCH: usize = 128;
 
 /// What to walk and how; the defaults are ripgrep's with `--hidden`.
 #[derive(Debug, Clone, Default)]
@@ -284,14 +289,16 @@ where
     T: Send,
     F: Fn(&FileEntry) -> Option<T> + Sync,
 {
-    collect_files_with(root, options, || (), |_, entry| keep(entry))
+    collect_files_with(root, options, || (), |_, entry| Ok(keep(entry)))
 }
 
 /// Like [`collect_files`], with per-thread state made by `init` and lent to every `keep` call
-/// on that thread (grep keeps one reusable searcher and read buffer per thread).
+/// on that thread (grep keeps one reusable searcher and read buffer per thread). An error from
+/// `keep` ends the walk and is returned (grep: no descriptor left to open a file with).
 ///
 /// The walk starts on the calling thread; once it has seen [`PARALLEL_AFTER_ENTRIES`] entries,
-/// helper threads (one per further core) take folders from the same queue.
+/// helper threads (one per further core) take folders, and batches of a large folder's files,
+/// from the same queue.
 pub fn collect_files_with<S, T, I, F>(
     root: &Path,
     options: &WalkOptions,
@@ -302,16 +309,16 @@ where
     S: Send,
     T: Send,
     I: Fn() -> S + Sync,
-    F: Fn(&mut S, &FileEntry) -> Option<T> + Sync,
+    F: Fn(&mut S, &FileEntry) -> ToolResult<Option<T>> + Sync,
 {
     let walk = builder(root, options)?;
-    let queue = Queue::new(DirWork {
+    let queue = Queue::new(Work::Dir(DirWork {
         path: root.to_path_buf(),
         parent: None,
         depth: 0,
         rules: walk.parents.clone(),
         ancestors: walk.root_ancestors.clone(),
-    });
+    }));
     let (walk, queue, init, keep) = (&walk, &queue, &init, &keep);
     let found = std::thread::scope(|scope| {
         let mut helpers = Vec::new();
@@ -360,21 +367,38 @@ struct DirWork {
     ancestors: Option<Arc<Ancestor>>,
 }
 
+/// Files of one large folder, already kept by the rules, waiting to be handed to `keep`.
+struct FileBatch {
+    /// The open folder they lie in (they are opened relative to it).
+    dir: Arc<OwnedFd>,
+    /// The folder's path, ending with `/`.
+    dir_path: Arc<[u8]>,
+    /// Their names, NUL-terminated, back to back.
+    names: Vec<u8>,
+}
+
+/// What a walk thread takes from the queue.
+enum Work {
+    Dir(DirWork),
+    Files(FileBatch),
+}
+
 /// A folder on the way down (device and inode), when following symlinks.
 struct Ancestor {
     id: (u64, u64),
     parent: Option<Arc<Ancestor>>,
 }
 
-/// The folders still to read, shared by the walk's threads (last in, first out: depth first).
+/// The folders still to read and file batches still to search, shared by the walk's threads
+/// (last in, first out: depth first, a folder's batches before its subfolders).
 struct Queue {
     state: Mutex<QueueState>,
     ready: Condvar,
 }
 
 struct QueueState {
-    folders: Vec<DirWork>,
-    /// Threads reading a folder (which may add more).
+    folders: Vec<Work>,
+    /// Threads reading a folder or searching a batch (which may add more).
     busy: usize,
     /// Threads waiting for a folder.
     idle: usize,
@@ -386,7 +410,7 @@ struct QueueState {
 }
 
 impl Queue {
-    fn new(root: DirWork) -> Self {
+    fn new(root: Work) -> Self {
         Queue {
             state: Mutex::new(QueueState {
                 folders: vec![root],
@@ -403,8 +427,9 @@ impl Queue {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The next folder to read; None once the walk is over (nothing queued and nobody busy).
-    fn next(&self) -> Option<DirWork> {
+    /// The next folder to read or batch to search; None once the walk is over (nothing queued
+    /// and nobody busy).
+    fn next(&self) -> Option<Work> {
         let mut state = self.lock();
         loop {
             if state.failed {
@@ -423,11 +448,12 @@ impl Queue {
         }
     }
 
-    /// Hands over the subfolders of a folder just read.
-    fn finish(&self, subfolders: &mut Vec<DirWork>) {
+    /// Hands over the subfolders of a folder just read, then its file batches (taken first).
+    fn finish(&self, subfolders: &mut Vec<Work>, batches: &mut Vec<Work>) {
         let mut state = self.lock();
         state.busy -= 1;
         state.folders.append(subfolders);
+        state.folders.append(batches);
         if state.idle > 0 && (!state.folders.is_empty() || state.busy == 0) {
             self.ready.notify_all();
         }
@@ -470,13 +496,15 @@ struct Worker<'w, S, T, F> {
     entries: Vec<(usize, FileType)>,
     /// The path of the entry being looked at.
     path: Vec<u8>,
-    subfolders: Vec<DirWork>,
+    subfolders: Vec<Work>,
+    /// The batches of the folder being read, when it is a large one.
+    batches: Vec<Work>,
     seen: usize,
 }
 
 impl<'w, S, T, F> Worker<'w, S, T, F>
 where
-    F: Fn(&mut S, &FileEntry) -> Option<T>,
+    F: Fn(&mut S, &FileEntry) -> ToolResult<Option<T>>,
 {
     fn new(walk: &'w Walk, keep: &'w F, state: S) -> Self {
         Worker {
@@ -489,6 +517,7 @@ where
             entries: Vec::new(),
             path: Vec::new(),
             subfolders: Vec::new(),
+            batches: Vec::new(),
             seen: 0,
         }
     }
@@ -499,8 +528,11 @@ where
         let mut grown = false;
         while let Some(work) = queue.next() {
             let guard = PanicGuard(queue);
-            let read = self.read_dir(work);
-            queue.finish(&mut self.subfolders);
+            let read = match work {
+                Work::Dir(work) => self.read_dir(work),
+                Work::Files(batch) => self.search_batch(batch),
+            };
+            queue.finish(&mut self.subfolders, &mut self.batches);
             if let Err(error) = read {
                 queue.fail(error);
             }
@@ -549,6 +581,10 @@ where
             self.path.push(b'/');
         }
         let dir_len = self.path.len();
+        // A large folder's files go to the queue in batches, for any thread to search.
+        let split = self.entries.len() > FILES_PER_BATCH;
+        let mut batch = Vec::new();
+        let mut in_batch = 0;
         for i in 0..self.entries.len() {
             let (start, file_type) = self.entries[i];
             let Ok(name) = CStr::from_bytes_until_nul(&self.names[start..]) else {
@@ -576,13 +612,25 @@ where
             match kind {
                 // A folder at the depth limit would only be dropped by the thread taking it.
                 EntryKind::Dir if self.walk.max_depth.is_some_and(|max| work.depth + 1 >= max) => {}
-                EntryKind::Dir => self.subfolders.push(DirWork {
+                EntryKind::Dir => self.subfolders.push(Work::Dir(DirWork {
                     path: path.to_path_buf(),
                     parent: (work.depth < OPEN_RELATIVE_DEPTH).then(|| dir.clone()),
                     depth: work.depth + 1,
                     rules: rules.clone(),
                     ancestors: ancestors.clone(),
-                }),
+                })),
+                EntryKind::File if split => {
+                    batch.extend_from_slice(name.to_bytes_with_nul());
+                    in_batch += 1;
+                    if in_batch == FILES_PER_BATCH {
+                        self.batches.push(Work::Files(FileBatch {
+                            dir: dir.clone(),
+                            dir_path: Arc::from(&self.path[..dir_len]),
+                            names: std::mem::take(&mut batch),
+                        }));
+                        in_batch = 0;
+                    }
+                }
                 EntryKind::File => {
                     let entry = FileEntry {
                         path,
@@ -590,11 +638,41 @@ where
                         dir: dir.as_fd(),
                         name,
                     };
-                    if let Some(value) = (self.keep)(&mut self.state, &entry) {
+                    if let Some(value) = (self.keep)(&mut self.state, &entry)? {
                         self.found.push(value);
                     }
                 }
                 EntryKind::Other => {}
+            }
+        }
+        if in_batch > 0 {
+            self.batches.push(Work::Files(FileBatch {
+                dir: dir.clone(),
+                dir_path: Arc::from(&self.path[..dir_len]),
+                names: batch,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Hands each file of a batch to `keep`, as [`Self::read_dir`] hands those of a small folder.
+    fn search_batch(&mut self, batch: FileBatch) -> ToolResult<()> {
+        self.path.clear();
+        self.path.extend_from_slice(&batch.dir_path);
+        let dir_len = self.path.len();
+        let mut names = &batch.names[..];
+        while let Ok(name) = CStr::from_bytes_until_nul(names) {
+            names = &names[name.to_bytes_with_nul().len()..];
+            self.path.truncate(dir_len);
+            self.path.extend_from_slice(name.to_bytes());
+            let entry = FileEntry {
+                path: Path::new(OsStr::from_bytes(&self.path)),
+                root_len: self.walk.root_len,
+                dir: batch.dir.as_fd(),
+                name,
+            };
+            if let Some(value) = (self.keep)(&mut self.state, &entry)? {
+                self.found.push(value);
             }
         }
         Ok(())
@@ -655,10 +733,10 @@ where
     }
 }
 
-/// Opens a folder to list it: by its name in its open parent when there is one, else by path.
 /// Whether an error says the process ran out of descriptors or memory, not that the entry is
-/// unreadable.
-fn is_resource_exhausted(error: &io::Error) -> bool {
+/// unreadable: such an error ends a walk (an answer that silently lacks the entry would be
+/// wrong), where an unreadable entry is skipped as ripgrep skips it.
+pub fn is_resource_exhausted(error: &io::Error) -> bool {
     matches!(
         error.raw_os_error(),
         Some(code) if code == Errno::MFILE.raw_os_error()
@@ -667,6 +745,7 @@ fn is_resource_exhausted(error: &io::Error) -> bool {
     )
 }
 
+/// Opens a folder to list it: by its name in its open parent when there is one, else by path.
 fn open_dir(work: &DirWork) -> io::Result<OwnedFd> {
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let opened = match (&work.parent, work.path.file_name()) {
@@ -791,6 +870,28 @@ mod tests {
             })
         }));
         assert!(outcome.is_err());
+    }
+
+    #[test]
+    fn a_large_folder_is_handed_out_in_batches_and_each_file_kept_once() {
+        // More entries than start the helper threads, in one folder: its files go out in
+        // batches (the last one short), searched by whichever thread takes them.
+        let count = PARALLEL_AFTER_ENTRIES + 3 * FILES_PER_BATCH + 5;
+        let names: Vec<String> = (0..count).map(|i| format!("f{i:05}.txt")).collect();
+        let mut owned: Vec<(&str, &str)> = names.iter().map(|f| (f.as_str(), "")).collect();
+        owned.push(("sub/inner.txt", ""));
+        let dir = tree(&owned);
+        let root = dir.path().canonicalize().unwrap();
+        let mut expected = names.clone();
+        expected.push("sub/inner.txt".to_string());
+        expected.sort();
+        assert_eq!(list(&root, &WalkOptions::default()), expected);
+        // Files of a batch are opened relative to their folder, as the others are.
+        let sizes = collect_files(&root, &WalkOptions::default(), |e| {
+            Some(e.open().ok()?.metadata().ok()?.len())
+        })
+        .unwrap();
+        assert_eq!(sizes.len(), count + 1);
     }
 
     #[test]

@@ -257,22 +257,49 @@ pub fn search(d: &mut Driver, fx: &Fixture) {
     call!(d, glob_ffi(c("*").as_ptr(), fx.missing.as_ptr(), 10)).error("glob path", "not_found");
     call!(d, glob_ffi(invalid_c(), tree, 10)).error("glob UTF-8", "invalid_argument");
 
-    call!(d, grep_ffi(c("TODO").as_ptr(), tree, ptr::null(), 100, 0)).ok("grep");
+    let options = |json: &str| c(json);
     call!(
         d,
-        grep_ffi(c("todo").as_ptr(), tree, c("*.rs").as_ptr(), -1, 1)
+        grep_ffi(c("TODO").as_ptr(), tree, options("{}").as_ptr())
+    )
+    .ok("grep");
+    call!(
+        d,
+        grep_ffi(
+            c("todo").as_ptr(),
+            tree,
+            options(r#"{"include": "*.rs", "ignore_case": true}"#).as_ptr()
+        )
     )
     .ok("grep include");
-    call!(d, grep_ffi(c("(").as_ptr(), tree, ptr::null(), 10, 0)).error("regex", "invalid_pattern");
+    for mode in [
+        r#"{"output_mode": "files"}"#,
+        r#"{"output_mode": "count", "multiline": true}"#,
+        r#"{"context": 2, "max_line_chars": 10, "file_type": "rust"}"#,
+    ] {
+        call!(d, grep_ffi(c("fn").as_ptr(), tree, options(mode).as_ptr())).ok("grep modes");
+    }
+    call!(d, grep_ffi(c("(").as_ptr(), tree, options("{}").as_ptr()))
+        .error("regex", "invalid_pattern");
     call!(
         d,
-        grep_ffi(c("x").as_ptr(), fx.missing.as_ptr(), ptr::null(), 10, 0)
+        grep_ffi(c("x").as_ptr(), fx.missing.as_ptr(), options("{}").as_ptr())
     )
     .error("grep missing", "not_found");
-    call!(d, grep_ffi(c("x").as_ptr(), tree, invalid_c(), 10, 0))
-        .error("grep include UTF-8", "invalid_argument");
-    call!(d, grep_ffi(ptr::null(), tree, ptr::null(), 10, 0))
+    call!(
+        d,
+        grep_ffi(
+            c("x").as_ptr(),
+            tree,
+            options(r#"{"file_type": "nope"}"#).as_ptr()
+        )
+    )
+    .error("grep type", "invalid_argument");
+    call!(d, grep_ffi(c("x").as_ptr(), tree, invalid_c()))
+        .error("grep options UTF-8", "invalid_argument");
+    call!(d, grep_ffi(ptr::null(), tree, options("{}").as_ptr()))
         .error("grep NULL", "invalid_argument");
+    call!(d, grep_types_ffi()).ok("grep types");
 }
 
 // ---- git -------------------------------------------------------------------------------------
