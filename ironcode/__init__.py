@@ -115,13 +115,19 @@ _exact_replace = None
 
 
 def edit_replace(content: str, old: str, new: str, replace_all: bool = False) -> str:
-    """``content`` with the text ``old`` means replaced by ``new`` (inserted literally).
+    """``content`` with the text ``old`` means replaced by ``new``.
 
     Tries ``old`` exactly, then opencode's fuzzy strategies in order (trimmed lines, block
-    anchors, collapsed whitespace, indentation, escapes, trimmed ends, context):
+    anchors, collapsed whitespace, indentation, escapes, trimmed ends, context). An exact match
+    gets ``new`` as written. A tolerant match of whole lines keeps the file's indentation: with
+    trailing whitespace and blank lines left out of the comparison, if every matched line is P +
+    its line of ``old`` for one whitespace string P, every non-blank line of ``new`` gets P in
+    front; if every line of ``old`` is P + its matched line, P is taken off the front of every
+    non-blank line of ``new`` that starts with it; blank lines of ``new`` stay as they are, and in
+    every other case ``new`` goes in as written. With ``replace_all`` every copy gets the same text.
 
     >>> edit_replace("    if x:\\n        y()\\n", "if x:\\n    y()", "if z:\\n    w()")
-    'if z:\\n    w()\\n'
+    '    if z:\\n        w()\\n'
 
     Raises ``no_match``, ``multiple_matches`` (lists the lines; exact duplicates never fall
     through to fuzzy matching), ``disproportionate``, ``same_strings``, ``empty_old_string``,
@@ -157,9 +163,11 @@ def levenshtein(a: str, b: str) -> int:
 def edit_file(path: str, old: str, new: str, replace_all: bool = False, *, root: str | None = None) -> dict:
     """Edits a UTF-8 file in place: ``{"path", "diff", "additions", "deletions"}``.
 
-    Keeps the file's BOM and line endings (``old``/``new`` are converted to them), writes
-    atomically, and returns a unified diff. ``old == ""`` creates a missing file. ``no_match``
-    names the most similar region; ``multiple_matches`` lists every match's line.
+    Finds ``old`` as :func:`edit_replace` does, re-indenting ``new`` after a tolerant match of
+    whole lines by the whitespace the file's lines and ``old``'s differ by (same rule). Keeps the
+    file's BOM and line endings (``old``/``new`` are converted to them), writes atomically, and
+    returns a unified diff. ``old == ""`` creates a missing file. ``no_match`` names the most
+    similar region; ``multiple_matches`` lists every match's line.
     """
     return _impl("edit_file")(path, old, new, replace_all, root=root)
 

@@ -431,6 +431,12 @@ bash_words = st.sampled_from(
         "$",
         "((",
         "]]",
+        # Brace ranges, and a `{` before a code point past U+00FF: tree-sitter-bash's scanner
+        # read glibc's isdigit table out of bounds there and crashed (issue 23).
+        "{1..3}",
+        "{\U000d8176",
+        "{日..本}",
+        "a{1..\U00031860}",
     ]
 )
 

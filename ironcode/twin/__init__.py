@@ -29,6 +29,15 @@ Intended differences (the only ones; everything else is a bug):
   appends it at the end of the file). ``unwrap_heredoc`` (both backends) reads a heredoc'd
   patch, leaving a ``<<-`` body's tabs as they are (a shell would strip them).
 
+Intended differences from opencode (both backends alike):
+
+- ``edit_replace`` / ``edit_file`` (issue 22): after a tolerant match of whole lines, ``new`` is
+  re-indented by the one leading-whitespace prefix that the matched lines and ``old``'s lines
+  differ by (added where ``old`` lacks it, removed where ``old`` has it extra); opencode inserts
+  ``new`` as written (its golden test pins that), which breaks the file's indentation after the
+  commonest model mistake, an ``old_string`` without the code's indentation. The exact match is
+  never re-indented (``edit_reindent.py``).
+
 Search (``walk``, ``file_list``, ``glob``, ``grep``; issue 4). The twin ports ripgrep's ``ignore``
 and ``globset`` crates (``ripgrep_ignore.py``, ``globset.py``) and grep-searcher's reading rules,
 and translates Rust regex syntax to ``re`` (``rust_regex.py``); what remains different:
