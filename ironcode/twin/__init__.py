@@ -12,6 +12,10 @@ Intended differences (the only ones; everything else is a bug):
   entry per name and by Python's zipfile as every entry, so the results may differ for such
   (malformed) archives.
 - Error *messages* may differ in wording; error *kinds* never do.
+- ``confine`` (``root=``; issue 19): Python has no ``openat2``, so the twin always resolves a confined
+  path by the component walk the native side falls back to (plain names first, opened one by one
+  with ``O_NOFOLLOW``, then the full walk). Answers, kinds and ``outside_root`` messages are the same
+  (tested on both native paths and the twin).
 - ``fuzzy``: each backend ranks with its own algorithms (native: nucleo, skim, sublime; Python:
   rapidfuzz), so the *order* of ``fuzzy_search`` results differs, and with a ``limit`` so may which
   items make the cut. Which items match (the in-order, smart-case rule) is the same, and tested.

@@ -179,11 +179,11 @@ def levenshtein(a: str, b: str) -> int:
     return levenshtein_counted(a, b, Budget(0))
 
 
-def edit_file(path: str, old: str, new: str, replace_all: bool = False) -> dict:
+def edit_file(path: str, old: str, new: str, replace_all: bool = False, *, root: str | None = None) -> dict:
     """Replaces the text ``old`` means in the file at ``path`` (see :mod:`.edit_file`)."""
     from .edit_file import edit_file as run
 
-    return run(path, old, new, replace_all)
+    return run(path, old, new, replace_all, root=root)
 
 
 def _check_text(value: object, name: str) -> None:
