@@ -73,26 +73,35 @@ __all__ = [
 # ---- files -----------------------------------------------------------------------------------
 
 
-def read(path: str, offset: int = 1, limit: int = 2000) -> dict:
+# Every file and search operation takes a keyword ``root``: with it, the path (relative to the
+# root, or absolute) and everything the operation finds or creates are resolved beneath the
+# root's descriptor, and a path that leaves it raises ``outside_root`` (OPERATIONS.md, "Confined
+# operations"); result paths are spelled from the root as given.
+
+
+def read(path: str, offset: int = 1, limit: int = 2000, *, root: str | None = None) -> dict:
     """Lines of a UTF-8 text file: ``{"path", "lines", "offset", "total_lines", "truncated"}``.
 
     ``offset`` is 1-based; lines over 2000 characters are cut; reading stops before 50 KB.
-    Raises ``not_found``, ``is_directory``, ``binary_file``, ``encoding``, ``invalid_argument``.
+    Raises ``not_found``, ``is_directory``, ``binary_file``, ``encoding``, ``invalid_argument``
+    (and ``outside_root`` with a ``root``).
     """
-    return _impl("read")(path, offset, limit)
+    return _impl("read")(path, offset, limit, root=root)
 
 
-def write(path: str, content: str | bytes) -> dict:
+def write(path: str, content: str | bytes, *, root: str | None = None) -> dict:
     """Atomically writes ``content`` (creating parent folders): ``{"path", "bytes", "created"}``."""
-    return _impl("write")(path, content)
+    return _impl("write")(path, content, root=root)
 
 
-def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100) -> dict:
+def ls(
+    path: str = ".", ignore: list[str] | None = None, limit: int | None = 100, *, root: str | None = None
+) -> dict:
     """Files below ``path``, recursive and sorted: ``{"root", "files", "truncated"}``.
 
     Skips dependency, build and cache folders and any matching the gitignore-style ``ignore`` globs.
     """
-    return _impl("ls")(path, ignore, limit)
+    return _impl("ls")(path, ignore, limit, root=root)
 
 
 # ---- edit (issue 3) -----------------------------------------------------------
@@ -106,13 +115,19 @@ _exact_replace = None
 
 
 def edit_replace(content: str, old: str, new: str, replace_all: bool = False) -> str:
-    """``content`` with the text ``old`` means replaced by ``new`` (inserted literally).
+    """``content`` with the text ``old`` means replaced by ``new``.
 
     Tries ``old`` exactly, then opencode's fuzzy strategies in order (trimmed lines, block
-    anchors, collapsed whitespace, indentation, escapes, trimmed ends, context):
+    anchors, collapsed whitespace, indentation, escapes, trimmed ends, context). An exact match
+    gets ``new`` as written. A tolerant match of whole lines keeps the file's indentation: with
+    trailing whitespace and blank lines left out of the comparison, if every matched line is P +
+    its line of ``old`` for one whitespace string P, every non-blank line of ``new`` gets P in
+    front; if every line of ``old`` is P + its matched line, P is taken off the front of every
+    non-blank line of ``new`` that starts with it; blank lines of ``new`` stay as they are, and in
+    every other case ``new`` goes in as written. With ``replace_all`` every copy gets the same text.
 
     >>> edit_replace("    if x:\\n        y()\\n", "if x:\\n    y()", "if z:\\n    w()")
-    'if z:\\n    w()\\n'
+    '    if z:\\n        w()\\n'
 
     Raises ``no_match``, ``multiple_matches`` (lists the lines; exact duplicates never fall
     through to fuzzy matching), ``disproportionate``, ``same_strings``, ``empty_old_string``,
@@ -145,20 +160,24 @@ def levenshtein(a: str, b: str) -> int:
     return _impl("levenshtein")(a, b)
 
 
-def edit_file(path: str, old: str, new: str, replace_all: bool = False) -> dict:
+def edit_file(path: str, old: str, new: str, replace_all: bool = False, *, root: str | None = None) -> dict:
     """Edits a UTF-8 file in place: ``{"path", "diff", "additions", "deletions"}``.
 
-    Keeps the file's BOM and line endings (``old``/``new`` are converted to them), writes
-    atomically, and returns a unified diff. ``old == ""`` creates a missing file. ``no_match``
-    names the most similar region; ``multiple_matches`` lists every match's line.
+    Finds ``old`` as :func:`edit_replace` does, re-indenting ``new`` after a tolerant match of
+    whole lines by the whitespace the file's lines and ``old``'s differ by (same rule). Keeps the
+    file's BOM and line endings (``old``/``new`` are converted to them), writes atomically, and
+    returns a unified diff. ``old == ""`` creates a missing file. ``no_match`` names the most
+    similar region; ``multiple_matches`` lists every match's line.
     """
-    return _impl("edit_file")(path, old, new, replace_all)
+    return _impl("edit_file")(path, old, new, replace_all, root=root)
 
 
 # ---- patch (issue 17) ---------------------------------------------------------
 
 
-def apply_patch(patch: str | bytes, cwd: str = ".", dry_run: bool = False) -> dict:
+def apply_patch(
+    patch: str | bytes, cwd: str = ".", dry_run: bool = False, *, root: str | None = None
+) -> dict:
     """Applies a Codex ``*** Begin Patch`` patch: ``{"files": [{"path", "action", "move_path"?,
     "additions", "deletions", "diff"}]}``, one entry per file section.
 
@@ -167,7 +186,7 @@ def apply_patch(patch: str | bytes, cwd: str = ".", dry_run: bool = False) -> di
     Raises ``invalid_patch`` (grammar), ``patch_failed`` (a chunk not found, with the closest
     region), ``not_found``, ``is_directory``, ``binary_file``, ``encoding``, ``unsafe_path``, ``io``.
     """
-    return _impl("apply_patch")(patch, cwd, dry_run)
+    return _impl("apply_patch")(patch, cwd, dry_run, root=root)
 
 
 # ---- search (issue 4) ---------------------------------------------------------
@@ -179,6 +198,8 @@ def file_list(
     hidden: bool = True,
     follow: bool = False,
     max_depth: int | None = None,
+    *,
+    root: str | None = None,
 ) -> list[str]:
     """The files a ripgrep search of ``path`` would look at, relative and sorted.
 
@@ -191,14 +212,14 @@ def file_list(
     >>> ironcode.file_list("src", globs=["*.py"])   # doctest: +SKIP
     ['app.py', 'pkg/util.py']
     """
-    return _impl("file_list")(path, globs, hidden, follow, max_depth)
+    return _impl("file_list")(path, globs, hidden, follow, max_depth, root=root)
 
 
-def glob(pattern: str, path: str = ".", limit: int | None = 100) -> dict:
+def glob(pattern: str, path: str = ".", limit: int | None = 100, *, root: str | None = None) -> dict:
     """Files below ``path`` matching the rg glob ``pattern``, newest first: ``{"files", "total",
     "truncated"}`` with absolute paths. ``**/*.py`` or ``*.py`` match at any depth.
     """
-    return _impl("glob")(pattern, path, limit)
+    return _impl("glob")(pattern, path, limit, root=root)
 
 
 def grep(
@@ -215,6 +236,7 @@ def grep(
     multiline: bool = False,
     file_type: str | None = None,
     max_line_chars: int | None = None,
+    root: str | None = None,
 ) -> dict:
     """Lines matching the Rust-regex ``pattern`` in the files rg would search below ``path``:
     ``{"matches": [{"path", "line", "text"}], "total", "truncated"}``, newest files first.
@@ -255,6 +277,7 @@ def grep(
         multiline=multiline,
         file_type=file_type,
         max_line_chars=max_line_chars,
+        root=root,
     )
 
 

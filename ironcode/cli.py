@@ -195,7 +195,10 @@ def edit(
 
     The old text is found exactly or, failing that, with small differences in indentation,
     whitespace or escaping, but only where the match is unique (or everywhere with --all).
-    The file keeps its line endings and BOM. An empty --old creates a new file.
+    When whole lines matched with every line off by the same leading whitespace, the new text
+    is shifted by it too, so it keeps the file's indentation (blank lines stay as they are;
+    lines off by different amounts leave the new text as given). The file keeps its line
+    endings and BOM. An empty --old creates a new file.
 
         ironcode edit app.py --old 'x = 1' --new 'x = 2'
         ironcode edit app.py --old-file before.txt --new-file after.txt

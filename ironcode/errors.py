@@ -34,6 +34,7 @@ KINDS = frozenset(
         "disproportionate",
         "search_too_large",
         "unsafe_path",
+        "outside_root",
         "timeout",
         "panic",
         "invalid_patch",

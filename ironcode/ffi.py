@@ -38,19 +38,20 @@ CHECKOUT_LIB = _CHECKOUT_LIB_DIR / _LIB_NAMES.get(sys.platform, "libironcode_too
 #: symbol -> argument types. Every symbol returns ``c_void_p`` (never ``c_char_p``: that would
 #: copy the string and lose the pointer ``free_string`` needs).
 SIGNATURES: dict[str, tuple[Any, ...]] = {
-    "read_ffi": (c_char_p, c_int64, c_int64),
-    "write_ffi": (c_char_p, c_char_p, c_size_t),
-    "ls_ffi": (c_char_p, c_char_p, c_int64),
+    # The file and search exports end with the confinement root (NULL: none; issue 19).
+    "read_ffi": (c_char_p, c_int64, c_int64, c_char_p),
+    "write_ffi": (c_char_p, c_char_p, c_size_t, c_char_p),
+    "ls_ffi": (c_char_p, c_char_p, c_int64, c_char_p),
     # edit (issue 3)
     "edit_replace_ffi": (c_char_p, c_size_t, c_char_p, c_size_t, c_char_p, c_size_t, c_int64),
     "edit_candidates_ffi": (c_char_p, c_char_p, c_size_t, c_char_p, c_size_t),
     "levenshtein_ffi": (c_char_p, c_size_t, c_char_p, c_size_t),
-    "edit_file_ffi": (c_char_p, c_char_p, c_size_t, c_char_p, c_size_t, c_int64),
+    "edit_file_ffi": (c_char_p, c_char_p, c_size_t, c_char_p, c_size_t, c_int64, c_char_p),
     # patch (issue 17)
-    "apply_patch_ffi": (c_char_p, c_size_t, c_char_p, c_int64),
+    "apply_patch_ffi": (c_char_p, c_size_t, c_char_p, c_int64, c_char_p),
     # search (issue 4)
-    "file_list_ffi": (c_char_p, c_char_p, c_int64, c_int64, c_int64),
-    "glob_ffi": (c_char_p, c_char_p, c_int64),
+    "file_list_ffi": (c_char_p, c_char_p, c_int64, c_int64, c_int64, c_char_p),
+    "glob_ffi": (c_char_p, c_char_p, c_int64, c_char_p),
     "grep_ffi": (c_char_p, c_char_p, c_char_p),
     "grep_types_ffi": (),
     # git (issue 5)
@@ -110,6 +111,7 @@ PROBE_SIGNATURES: dict[str, tuple[Any, ...]] = {
 #: Exports built only with the crate's ``test-exports`` feature (``make native``).
 OPTIONAL_SIGNATURES: dict[str, tuple[Any, ...]] = {
     "debug_panic_ffi": (c_char_p,),
+    "confine_force_walk_ffi": (c_int64,),
 }
 
 _lock = threading.Lock()
@@ -263,19 +265,35 @@ def _int(value: int | None, name: str) -> int:
     return value
 
 
+# ---- confinement (issue 19) -------------------------------------------------------------------
+
+
+def _root(root: Any) -> bytes | None:
+    """The confinement root argument: None (not confined) or a path."""
+    return None if root is None else _cstr(root, "root")
+
+
+def confine_force_walk(on: bool) -> dict:
+    """Test hook (a ``make native`` build only): resolve confined paths by the component walk
+    (``True``) or by ``openat2`` where the kernel has it. Returns ``{"previous", "kernel_path"}``."""
+    return _call("confine_force_walk_ffi", int(bool(on)))
+
+
 # ---- files -----------------------------------------------------------------------------------
 
 
-def read(path: str, offset: int = 1, limit: int = 2000) -> dict:
-    return _call("read_ffi", _cstr(path, "path"), _int(offset, "offset"), _int(limit, "limit"))
+def read(path: str, offset: int = 1, limit: int = 2000, *, root: str | None = None) -> dict:
+    return _call("read_ffi", _cstr(path, "path"), _int(offset, "offset"), _int(limit, "limit"), _root(root))
 
 
-def write(path: str, content: str | bytes) -> dict:
-    return _call("write_ffi", _cstr(path, "path"), *_buffer(content, "content"))
+def write(path: str, content: str | bytes, *, root: str | None = None) -> dict:
+    return _call("write_ffi", _cstr(path, "path"), *_buffer(content, "content"), _root(root))
 
 
-def ls(path: str = ".", ignore: list[str] | None = None, limit: int | None = 100) -> dict:
-    return _call("ls_ffi", _cstr(path, "path"), _json(list(ignore or [])), _int(limit, "limit"))
+def ls(
+    path: str = ".", ignore: list[str] | None = None, limit: int | None = 100, *, root: str | None = None
+) -> dict:
+    return _call("ls_ffi", _cstr(path, "path"), _json(list(ignore or [])), _int(limit, "limit"), _root(root))
 
 
 # ---- edit (issue 3) -----------------------------------------------------------
@@ -330,16 +348,23 @@ def levenshtein(a: str, b: str) -> int:
     return _call("levenshtein_ffi", *_text(a, "a"), *_text(b, "b"))
 
 
-def edit_file(path: str, old: str, new: str, replace_all: bool = False) -> dict:
+def edit_file(path: str, old: str, new: str, replace_all: bool = False, *, root: str | None = None) -> dict:
     return _call(
-        "edit_file_ffi", _cstr(path, "path"), *_text(old, "old"), *_text(new, "new"), int(bool(replace_all))
+        "edit_file_ffi",
+        _cstr(path, "path"),
+        *_text(old, "old"),
+        *_text(new, "new"),
+        int(bool(replace_all)),
+        _root(root),
     )
 
 
 # ---- patch (issue 17) ---------------------------------------------------------
 
 
-def apply_patch(patch: str | bytes, cwd: str = ".", dry_run: bool = False) -> dict:
+def apply_patch(
+    patch: str | bytes, cwd: str = ".", dry_run: bool = False, *, root: str | None = None
+) -> dict:
     # A str that cannot be UTF-8 (lone surrogates) crosses as the bytes surrogatepass gives, so
     # the library calls it what the twin does: a patch that is not UTF-8 (invalid_patch).
     if isinstance(patch, str):
@@ -348,7 +373,7 @@ def apply_patch(patch: str | bytes, cwd: str = ".", dry_run: bool = False) -> di
         data = bytes(patch)
     else:
         raise IronCodeError("invalid_argument", f"patch must be str or bytes, got {type(patch).__name__}")
-    return _call("apply_patch_ffi", data, len(data), _cstr(cwd, "cwd"), int(bool(dry_run)))
+    return _call("apply_patch_ffi", data, len(data), _cstr(cwd, "cwd"), int(bool(dry_run)), _root(root))
 
 
 # ---- search (issue 4) ---------------------------------------------------------
@@ -375,6 +400,8 @@ def file_list(
     hidden: bool = True,
     follow: bool = False,
     max_depth: int | None = None,
+    *,
+    root: str | None = None,
 ) -> list[str]:
     return _call(
         "file_list_ffi",
@@ -383,11 +410,14 @@ def file_list(
         _search_flag(hidden, "hidden"),
         _search_flag(follow, "follow"),
         _int(max_depth, "max_depth"),
+        _root(root),
     )
 
 
-def glob(pattern: str, path: str = ".", limit: int | None = 100) -> dict:
-    return _call("glob_ffi", _cstr(pattern, "pattern"), _cstr(path, "path"), _int(limit, "limit"))
+def glob(pattern: str, path: str = ".", limit: int | None = 100, *, root: str | None = None) -> dict:
+    return _call(
+        "glob_ffi", _cstr(pattern, "pattern"), _cstr(path, "path"), _int(limit, "limit"), _root(root)
+    )
 
 
 #: grep's output modes (OPERATIONS.md).
@@ -417,6 +447,7 @@ def grep(
     multiline: bool = False,
     file_type: str | None = None,
     max_line_chars: int | None = None,
+    root: str | None = None,
 ) -> dict:
     if output_mode not in GREP_MODES:
         raise IronCodeError(
@@ -434,6 +465,7 @@ def grep(
         "multiline": bool(_search_flag(multiline, "multiline")),
         "file_type": None if file_type is None else _cstr(file_type, "file_type").decode("utf-8"),
         "max_line_chars": _grep_count(max_line_chars, "max_line_chars"),
+        "root": None if root is None else _cstr(root, "root").decode("utf-8"),
     }
     return _call("grep_ffi", _cstr(pattern, "pattern"), _cstr(path, "path"), _json(options))
 

@@ -5,15 +5,25 @@ parsed 100 times each, with the average per command (the plan reports 0.020 ms p
 native tree-sitter against WASM). Here both sides run native tree-sitter — the twin through
 py-tree-sitter — so the comparison is the walk over the tree and the call overhead, not the parser.
 
+The one-pass case also has tree-sitter's own parse of the same 14 commands from Python (impl
+``tree-sitter``: py-tree-sitter, one parser, nothing walked or returned), the floor under both
+backends; and ``tree-sitter-terminated``, the same with the newline appended that ironcode's parse
+appends (native/tool/src/shell/parse.rs: a pipeline of three commands at the very end otherwise
+costs tree-sitter ~100 µs of wasted error recovery).
+
     python script/bench-bash-parse.py [--quick] [--json PATH]
 """
 
 from __future__ import annotations
 
+import statistics
+
+import tree_sitter
 from benchlib import Bench, fmt_time
 
 from ironcode import ffi
 from ironcode.twin import shell as twin
+from ironcode.twin.shell_parse import _LANGUAGE
 
 #: The migration plan's 14 commands (script/bench-bash-parse-simple.ts there), in its order.
 COMMANDS = [
@@ -62,6 +72,14 @@ def main() -> None:
         bench.time(ALL_CASE, name, lambda fn=fn: one_pass(fn), memory=True, runs=runs)
     bench.plan[ALL_CASE] = f"{0.020 * len(COMMANDS):.2f} ms ({PLAN_PER_COMMAND})"
 
+    # The floor: tree-sitter's bare parse (no walk, no answer, so no result to check equal).
+    parser = tree_sitter.Parser(_LANGUAGE)
+    sources = [c.encode() for c in COMMANDS]
+    terminated = [s + b"\n" for s in sources]
+    assert all(not parser.parse(s).root_node.has_error for s in sources)
+    for impl, inputs in (("tree-sitter", sources), ("tree-sitter-terminated", terminated)):
+        bench.time(ALL_CASE, impl, lambda inputs=inputs: [parser.parse(s) for s in inputs], runs=runs)
+
     tokens = ["git", "checkout", "main"]
     bench.same(
         "command_prefix git checkout main",
@@ -70,11 +88,19 @@ def main() -> None:
     bench.time("command_prefix git checkout main", "native", lambda: ffi.command_prefix(tokens))
     bench.time("command_prefix git checkout main", "python", lambda: twin.command_prefix(tokens))
 
-    for name in impls:
+    for name in [*impls, "tree-sitter", "tree-sitter-terminated"]:
         per_command = bench.median(ALL_CASE, name) / len(COMMANDS)
         bench.note(
             f"{name}: {fmt_time(per_command)} per command on average "
             f"({len(COMMANDS)} commands x {runs or 'a few'} passes; the plan: {PLAN_PER_COMMAND})"
+        )
+    for name in impls:
+        singles = [bench.median(case_name(c), name) for c in COMMANDS]
+        middle = statistics.median(singles)
+        slowest = max(singles)
+        bench.note(
+            f"{name}: median command {fmt_time(middle)}, slowest {fmt_time(slowest)} "
+            f"({slowest / middle:.2f}x the median; target: at most 2x)"
         )
     peaks = ", ".join(
         f"{row.impl} {row.peak_mb:.3f} MB"

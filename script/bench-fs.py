@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""File tools, native vs twin: read (100 / 1K / 10K / 100K lines), write, ls, extract (with unzip).
+"""File tools, native vs twin: read (100 / 1K / 10K / 100K lines), write, ls, extract (with unzip),
+and what ``root=`` costs on read, write and edit_file.
 
     python script/bench-fs.py [--quick] [--json out.json]
 
@@ -16,10 +17,12 @@ import subprocess
 import tempfile
 import zipfile
 
+from benchconfine import time_confined
 from benchlib import ROOT, Bench
 
 from ironcode import ffi
 from ironcode.twin import archive as twin_archive
+from ironcode.twin import edit_file as twin_edit
 from ironcode.twin import ls as twin_ls
 from ironcode.twin import read as twin_read
 from ironcode.twin import stats as twin_stats
@@ -52,6 +55,7 @@ def main() -> None:
         bench_ls(bench)
         bench_extract(bench, work)
         bench_stats(bench)
+        bench_confined(bench, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     bench.note("read returns the first 2000 lines / 50 KB; both backends decode the whole file first.")
@@ -145,6 +149,47 @@ def bench_stats(bench: Bench) -> None:
     case = "stats"
     bench.time(case, "native", ffi.stats)
     bench.time(case, "python", twin_stats.stats)
+
+
+def bench_confined(bench: Bench, work: str) -> None:
+    """read (100 lines), write (1 KB) and edit_file with root= beside the same calls without one
+    (the same absolute path, so the answers are equal)."""
+    folder = os.path.join(work, "confined")
+    os.makedirs(folder)
+    source = os.path.join(folder, "read-100.py")
+    with open(source, "w") as f:
+        f.writelines(source_line(i) for i in range(100))
+    read = {"native": ffi.read, "python": twin_read.read}
+    time_confined(
+        bench,
+        "read 100 lines",
+        {impl: (lambda fn=fn: fn(source)) for impl, fn in read.items()},
+        {impl: (lambda fn=fn: fn(source, root=folder)) for impl, fn in read.items()},
+    )
+    written, content = os.path.join(folder, "write.txt"), ("x" * 79 + "\n") * (1024 // 80)
+    ffi.write(written, content)  # every timed call replaces it
+    write = {"native": ffi.write, "python": twin_write.write}
+    time_confined(
+        bench,
+        "write 1 KB",
+        {impl: (lambda fn=fn: fn(written, content)) for impl, fn in write.items()},
+        {impl: (lambda fn=fn: fn(written, content, root=folder)) for impl, fn in write.items()},
+    )
+    edited = os.path.join(folder, "edit.py")
+    with open(edited, "w") as f:
+        f.writelines(source_line(i) for i in range(100))
+    old, new = source_line(50).strip(), source_line(50).strip().replace("value", "amount")
+
+    def there_and_back(fn, **root):
+        return fn(edited, old, new, **root)["diff"], fn(edited, new, old, **root)["diff"]
+
+    edit = {"native": ffi.edit_file, "python": twin_edit.edit_file}
+    time_confined(
+        bench,
+        "edit_file 100 lines (a change and back)",
+        {impl: (lambda fn=fn: there_and_back(fn)) for impl, fn in edit.items()},
+        {impl: (lambda fn=fn: there_and_back(fn, root=folder)) for impl, fn in edit.items()},
+    )
 
 
 if __name__ == "__main__":

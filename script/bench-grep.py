@@ -1,4 +1,5 @@
-"""grep: ripgrep's searcher in-process vs the Python twin vs spawning ``rg -n``.
+"""grep: ripgrep's searcher in-process vs the Python twin vs spawning ``rg -n``, and what
+``root=`` costs on a grep of this repository.
 
 The rg peer does what a grep tool built on rg must: spawn it, parse its output, stat the matching
 files to list the newest first. Answers ((path, line) pairs, all of them) are checked equal
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import os
 
+from benchconfine import time_confined
 from benchlib import ROOT, Bench
 from search_corpus import (
     MIN_ROUNDS,
@@ -169,4 +171,16 @@ bench.note(
     f"the CPU work, the walk's helper threads {helpers / max(caller + helpers, 1e-9):.0%}"
 )
 bench.note(cpu_note(case, cpu))
+
+# The cost of confinement: the same grep of this repository with the repository as the root.
+greps = {"native": ffi.grep, "python": twin.grep}
+time_confined(
+    bench,
+    "grep this repo, fn \\w+",
+    {impl: (lambda fn=fn: pairs(fn(r"fn \w+", str(ROOT), None, LIMIT))) for impl, fn in greps.items()},
+    {
+        impl: (lambda fn=fn: pairs(fn(r"fn \w+", str(ROOT), None, LIMIT, root=str(ROOT))))
+        for impl, fn in greps.items()
+    },
+)
 bench.finish()

@@ -80,6 +80,28 @@ invalid_utf8 = st.sampled_from([b"\xff", b"\xc3", b"a\xed\xa0\x80b", b"\xf4\x90\
 raw_bytes = st.binary(max_size=200).map(lambda b: b.replace(b"\0", b"").replace(b"/", b""))
 
 paths = st.one_of(names.map(str.encode), invalid_utf8, raw_bytes, st.none())
+#: The confinement root of the file and search exports: mostly none (NULL), else a folder of the
+#: scratch tree, one that is a file, a link, missing, empty or not UTF-8 (never above the scratch
+#: folder, so confined writes stay in it).
+roots = st.one_of(
+    st.none(),
+    st.none(),
+    st.sampled_from(
+        [
+            b".",
+            b"dir",
+            b"dir/sub",
+            b"./dir/../dir",
+            b"link",
+            b"loop",
+            b"dangling",
+            b"nowhere",
+            b"file.txt",
+            b"",
+        ]
+    ),
+    invalid_utf8,
+)
 #: Any C string: a path-like name, random bytes, JSON, invalid UTF-8, huge, NULL.
 c_strings = st.one_of(
     paths,
@@ -165,7 +187,11 @@ grep_options = st.fixed_dictionaries(
             st.none(), st.sampled_from(["py", "rust", "txt", "all", "", "pyton", "a\0"]), names
         ),
         "max_line_chars": _grep_counts,
-        "root": st.just("."),
+        # The confinement root (see `roots` below): a folder of the scratch tree, a file, a
+        # link, a missing path, empty.
+        "root": st.one_of(
+            st.none(), st.sampled_from([".", "dir", "dir/sub", "link", "file.txt", "nowhere", ""])
+        ),
     },
 )
 
@@ -405,6 +431,12 @@ bash_words = st.sampled_from(
         "$",
         "((",
         "]]",
+        # Brace ranges, and a `{` before a code point past U+00FF: tree-sitter-bash's scanner
+        # read glibc's isdigit table out of bounds there and crashed (issue 23).
+        "{1..3}",
+        "{\U000d8176",
+        "{日..本}",
+        "a{1..\U00031860}",
     ]
 )
 
@@ -576,6 +608,7 @@ def one(strategy: st.SearchStrategy) -> st.SearchStrategy:
 
 
 PATH, CSTR, I64, U64, FLAG, SECONDS = one(paths), one(c_strings), one(i64), one(u64), one(flags), one(seconds)
+CONFINE_ROOT = one(roots)
 BUF = buffers()
 GLOBS_JSON = one(json_of(glob_lists))
 FILES_JSON = one(json_of(st.lists(names, max_size=4)))
@@ -586,22 +619,27 @@ TERMINAL_ID = one(terminal_ids)
 #: lib.rs has a row (test_fuzz checks).
 PLAN_SECTIONS: dict[str, dict[str, tuple[st.SearchStrategy, ...]]] = {
     "files": {
-        "read_ffi": (PATH, I64, I64),
-        "write_ffi": (PATH, BUF),
-        "ls_ffi": (PATH, GLOBS_JSON, I64),
+        "read_ffi": (PATH, I64, I64, CONFINE_ROOT),
+        "write_ffi": (PATH, BUF, CONFINE_ROOT),
+        "ls_ffi": (PATH, GLOBS_JSON, I64, CONFINE_ROOT),
     },
     "edit": {
         "edit_replace_ffi": (edit_triples(), one(flags)),
         "edit_candidates_ffi": (edit_candidate_args(),),
         "levenshtein_ffi": (buffers(st.text(max_size=120)), buffers(st.text(max_size=120))),
-        "edit_file_ffi": (edit_file_args(),),
+        "edit_file_ffi": (edit_file_args(), CONFINE_ROOT),
     },
     "patch": {
-        "apply_patch_ffi": (patch_texts(), one(st.one_of(st.just(b"."), st.just(b"dir"), paths)), FLAG),
+        "apply_patch_ffi": (
+            patch_texts(),
+            one(st.one_of(st.just(b"."), st.just(b"dir"), paths)),
+            FLAG,
+            CONFINE_ROOT,
+        ),
     },
     "search": {
-        "file_list_ffi": (PATH, GLOBS_JSON, FLAG, FLAG, I64),
-        "glob_ffi": (one(encoded(globs)), PATH, I64),
+        "file_list_ffi": (PATH, GLOBS_JSON, FLAG, FLAG, I64, CONFINE_ROOT),
+        "glob_ffi": (one(encoded(globs)), PATH, I64, CONFINE_ROOT),
         "grep_ffi": (one(encoded(regexes)), PATH, one(json_of(grep_options))),
         "grep_types_ffi": (),
     },
@@ -673,6 +711,7 @@ PLAN_SECTIONS: dict[str, dict[str, tuple[st.SearchStrategy, ...]]] = {
         "probe_echo_ffi": (CSTR,),
         "probe_barrier_ffi": (barrier_args(),),
         "debug_panic_ffi": (CSTR,),
+        "confine_force_walk_ffi": (one(st.one_of(st.sampled_from([0, 1]), i64)),),
     },
 }
 #: symbol -> argument groups.

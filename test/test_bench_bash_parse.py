@@ -10,7 +10,10 @@ def test_quick_benchmark_writes_the_json_report():
     assert report["bench"] == "bash-parse"
     assert set(report["machine"]) >= {"cpu", "cores", "python"}
     rows = report["rows"]
-    assert {row["impl"] for row in rows} == {"native", "python"}
+    assert {row["impl"] for row in rows} == {"native", "python", "tree-sitter", "tree-sitter-terminated"}
+    # tree-sitter's bare parse (the floor) is a row of the one-pass case only.
+    floor = {row["case"] for row in rows if row["impl"].startswith("tree-sitter")}
+    assert floor == {next(c for c in (row["case"] for row in rows) if c.startswith("parse all 14"))}
     cases = {row["case"] for row in rows}
     assert len(cases) == 14 + 2  # the plan's 14 commands, one pass over all, command_prefix
     for row in rows:

@@ -57,24 +57,24 @@ def test_many_panics_in_threads_are_all_caught():
 
 
 def test_null_argument_is_invalid_argument():
-    envelope = raw_call("read_ffi", None, 1, 10)
+    envelope = raw_call("read_ffi", None, 1, 10, None)
     assert envelope["error"]["kind"] == "invalid_argument" and "NULL" in envelope["error"]["message"]
 
 
 def test_invalid_utf8_argument_is_invalid_argument():
-    envelope = raw_call("read_ffi", b"/tmp/\xff\xfe", 1, 10)
+    envelope = raw_call("read_ffi", b"/tmp/\xff\xfe", 1, 10, None)
     assert envelope["error"]["kind"] == "invalid_argument"
     assert "UTF-8" in envelope["error"]["message"]
 
 
 def test_null_content_pointer_with_length_is_invalid_argument(tmp_path):
-    envelope = raw_call("write_ffi", str(tmp_path / "x").encode(), None, 5)
+    envelope = raw_call("write_ffi", str(tmp_path / "x").encode(), None, 5, None)
     assert envelope["error"]["kind"] == "invalid_argument"
     assert not (tmp_path / "x").exists()
 
 
 def test_invalid_json_argument_is_invalid_argument(tmp_path):
-    envelope = raw_call("ls_ffi", str(tmp_path).encode(), b"[not json", -1)
+    envelope = raw_call("ls_ffi", str(tmp_path).encode(), b"[not json", -1, None)
     assert envelope["error"]["kind"] == "invalid_argument"
 
 

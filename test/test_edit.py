@@ -155,9 +155,9 @@ def test_exact_duplicates_are_multiple_matches_without_fuzzy_fall_through(impl, 
     assert "2 times" in err.message and "line 1" in err.message
 
 
-def test_reindented_block_is_replaced_without_a_blank_line(impl):
+def test_reindented_block_is_replaced_at_the_files_indentation_without_a_blank_line(impl):
     result = impl.edit_replace("    if x:\n        y()\n", "if x:\n    y()", "if z:\n    w()")
-    assert result == "if z:\n    w()\n"
+    assert result == "    if z:\n        w()\n"
 
 
 def test_multi_line_find_in_one_line_text_is_no_match(impl, expect_error):
@@ -184,8 +184,8 @@ def test_trailing_newline_of_new_is_dropped_when_the_match_has_none(impl):
     assert impl.edit_replace("\ta\r\nb", "  a\n", "c\r\n") == "c\r\nb"
 
 
-def test_a_crlf_window_keeps_its_carriage_return(impl):
-    assert impl.edit_replace("a\r\n  b\r\nc", "b\n", "B\n") == "a\r\nB\r\nc"
+def test_a_crlf_window_keeps_its_carriage_return_and_its_indentation(impl):
+    assert impl.edit_replace("a\r\n  b\r\nc", "b\n", "B\n") == "a\r\n  B\r\nc"
 
 
 def test_overlapping_copies_are_ambiguous(impl, expect_error):
@@ -304,7 +304,7 @@ def test_public_edit_replace_gives_the_same_answers_on_either_backend(chosen, ex
 
     with ironcode.backend.use(chosen):
         assert ironcode.edit_replace("a = 1\nb = 2\n", "b = 2", "b = 3") == "a = 1\nb = 3\n"
-        assert ironcode.edit_replace("    if x:\n        y()\n", "if x:\n    y()", "z") == "z\n"
+        assert ironcode.edit_replace("    if x:\n        y()\n", "if x:\n    y()", "z") == "    z\n"
         big = "filler line\n" * 10_000 + "  target\n"
         assert ironcode.edit_replace(big, "target", "done").endswith("  done\n")
         assert ironcode.edit_replace(big, "target\n", "done\n").endswith("  done\n")

@@ -83,11 +83,20 @@ def line_edits(draw):
     first = draw(st.integers(0, len(lines) - 1))
     last = draw(st.integers(first, len(lines)))
     old_lines = lines[first:last]
-    bend = draw(st.sampled_from(["none", "strip", "indent", "escape", "typo", "pad", "crlf"]))
+    bend = draw(
+        st.sampled_from(["none", "strip", "indent", "under", "over", "escape", "typo", "pad", "crlf"])
+    )
     if bend == "strip":
         old_lines = [line.strip() for line in old_lines]
     elif bend == "indent":
         old_lines = ["  " + line for line in old_lines]
+    elif bend == "under":
+        # The common mistake of issue 22: the block's indentation left off (as far as it goes).
+        cut = draw(st.sampled_from([1, 2, 4]))
+        old_lines = [line[cut:] if line[:cut].isspace() else line for line in old_lines]
+    elif bend == "over":
+        extra = draw(st.sampled_from(["  ", "\t", "    "]))
+        old_lines = [extra + line if line.strip() else line for line in old_lines]
     elif bend == "escape":
         old_lines = [line.replace('"', '\\"').replace("\\", "\\\\") for line in old_lines]
     elif bend == "typo":
@@ -101,8 +110,16 @@ def line_edits(draw):
     return content, old
 
 
+#: New texts shaped like code: several lines, indented and not, blank ones among them (so the
+#: re-indenting of issue 22 has something to shift), or arbitrary text.
+news = st.one_of(
+    text,
+    st.lists(st.sampled_from([*LINES, "        deeper()", "\tz = 1"]), min_size=2, max_size=6).map("\n".join),
+)
+
+
 @SETTINGS
-@given(case=line_edits(), new=text, replace_all=st.booleans())
+@given(case=line_edits(), new=news, replace_all=st.booleans())
 def test_backends_agree_on_bent_copies_of_the_content(both, case, new, replace_all):
     native, python = both
     content, old = case
@@ -147,7 +164,7 @@ def apply_unified_diff(before: str, diff: str) -> str:
 
 
 @SETTINGS
-@given(case=line_edits(), new=text, replace_all=st.booleans())
+@given(case=line_edits(), new=news, replace_all=st.booleans())
 def test_edit_file_agrees_across_backends_and_its_diff_replays(both, case, new, replace_all):
     content, old = case
     results = {}
@@ -206,7 +223,7 @@ def test_backends_agree_on_realistic_code(both, seed, functions, data, bend, rep
         block = [line.replace("value", "valeu", 1) for line in block]
     old = "\n".join(block) + ("\n" if bend == "pad" else "")
     content = "\n".join(lines)
-    for new in ("", "X", "pass\n"):
+    for new in ("", "X", "pass\n", "if y:\n\n    return 2\n  done()", "\tx = 1\n        y = 2\n"):
         assert outcome(native.edit_replace, content, old, new, replace_all) == outcome(
             python.edit_replace, content, old, new, replace_all
         )

@@ -12,6 +12,10 @@ Intended differences (the only ones; everything else is a bug):
   entry per name and by Python's zipfile as every entry, so the results may differ for such
   (malformed) archives.
 - Error *messages* may differ in wording; error *kinds* never do.
+- ``confine`` (``root=``; issue 19): Python has no ``openat2``, so the twin always resolves a confined
+  path by the component walk the native side falls back to (plain names first, opened one by one
+  with ``O_NOFOLLOW``, then the full walk). Answers, kinds and ``outside_root`` messages are the same
+  (tested on both native paths and the twin).
 - ``fuzzy``: each backend ranks with its own algorithms (native: nucleo, skim, sublime; Python:
   rapidfuzz), so the *order* of ``fuzzy_search`` results differs, and with a ``limit`` so may which
   items make the cut. Which items match (the in-order, smart-case rule) is the same, and tested.
@@ -24,6 +28,15 @@ Intended differences (the only ones; everything else is a bug):
   insertion point* (a chunk of only ``+`` lines goes right after its ``@@ TEXT`` line; Codex
   appends it at the end of the file). ``unwrap_heredoc`` (both backends) reads a heredoc'd
   patch, leaving a ``<<-`` body's tabs as they are (a shell would strip them).
+
+Intended differences from opencode (both backends alike):
+
+- ``edit_replace`` / ``edit_file`` (issue 22): after a tolerant match of whole lines, ``new`` is
+  re-indented by the one leading-whitespace prefix that the matched lines and ``old``'s lines
+  differ by (added where ``old`` lacks it, removed where ``old`` has it extra); opencode inserts
+  ``new`` as written (its golden test pins that), which breaks the file's indentation after the
+  commonest model mistake, an ``old_string`` without the code's indentation. The exact match is
+  never re-indented (``edit_reindent.py``).
 
 Search (``walk``, ``file_list``, ``glob``, ``grep``; issue 4). The twin ports ripgrep's ``ignore``
 and ``globset`` crates (``ripgrep_ignore.py``, ``globset.py``) and grep-searcher's reading rules,

@@ -2,12 +2,15 @@
 
 - :func:`edit_replace` runs the chain: the exact ``old`` first (ambiguous → ``multiple_matches``,
   no fuzzy fall-through), then each fuzzy strategy's proposals in order; the first proposal that
-  occurs exactly once (or, with ``replace_all``, at all) is replaced by ``new``, literally.
+  occurs exactly once (or, with ``replace_all``, at all) is replaced by ``new``, literally —
+  except that after a tolerant match of whole lines ``new`` takes on the indentation the file has
+  and ``old`` lacks, or loses what ``old`` has and the file lacks (:mod:`.edit_reindent`, issue 22).
 - Every call is bounded: a size guard refuses proposals much larger than ``old``
   (``disproportionate``) and a search budget stops pathological inputs (``search_too_large``).
 
 The strategies live in :mod:`.edit_strategies`, the shared text helpers in :mod:`.edit_text`,
-the file tool in :mod:`.edit_file` and its diff in :mod:`.edit_diff`.
+the re-indenting in :mod:`.edit_reindent`, the file tool in :mod:`.edit_file` and its diff in
+:mod:`.edit_diff`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import IronCodeError
+from .edit_reindent import reindent
 from .edit_strategies import parse, propose
 from .edit_text import Budget, Text, levenshtein_counted, proposal_len, trim, utf8_len
 
@@ -55,12 +59,7 @@ class Patch:
 
     @classmethod
     def every(cls, content: str, needle: str, text: str) -> Patch:
-        spans = []
-        at = content.find(needle)
-        while at >= 0:
-            spans.append((at, at + len(needle)))
-            at = content.find(needle, at + len(needle))
-        return cls(spans, text)
+        return cls([(at, at + len(needle)) for at in _non_overlapping(content, needle)], text)
 
     def apply(self, content: str) -> str:
         """The content with every span replaced. Every span of a patch holds the same text and
@@ -116,13 +115,16 @@ def replace_patch(content: str, old: str, new: str, replace_all: bool = False) -
                 if refused is None:
                     refused = value
                 continue
-            replacement = _adjust_new(old, value, new)
             if replace_all:
-                return Patch.every(content, value, replacement)
-            if content.find(value, first + 1) < 0:
-                return Patch.one(first, first + len(value), replacement)
-            if ambiguous is None:
-                ambiguous = value
+                starts = _non_overlapping(content, value)
+            elif content.find(value, first + 1) < 0:
+                starts = [first]
+            else:
+                if ambiguous is None:
+                    ambiguous = value
+                continue
+            replacement = _adjust_new(old, value, reindent(content, starts, old, value, new))
+            return Patch([(at, at + len(value)) for at in starts], replacement)
     if refused is not None:
         raise _disproportionate(old, refused)
     if ambiguous is not None:
@@ -142,6 +144,16 @@ def exact_patch(content: str, old: str, new: str, replace_all: bool) -> Patch | 
     if content.find(old, first + 1) >= 0:
         raise _multiple_matches(content, old, fuzzy=False)
     return Patch.one(first, first + len(old), replacement)
+
+
+def _non_overlapping(content: str, needle: str) -> list[int]:
+    """Where the non-overlapping occurrences of ``needle`` start, left to right."""
+    starts = []
+    at = content.find(needle)
+    while at >= 0:
+        starts.append(at)
+        at = content.find(needle, at + len(needle))
+    return starts
 
 
 def edit_candidates(strategy: str, content: str, find: str) -> list[str]:
@@ -167,11 +179,11 @@ def levenshtein(a: str, b: str) -> int:
     return levenshtein_counted(a, b, Budget(0))
 
 
-def edit_file(path: str, old: str, new: str, replace_all: bool = False) -> dict:
+def edit_file(path: str, old: str, new: str, replace_all: bool = False, *, root: str | None = None) -> dict:
     """Replaces the text ``old`` means in the file at ``path`` (see :mod:`.edit_file`)."""
     from .edit_file import edit_file as run
 
-    return run(path, old, new, replace_all)
+    return run(path, old, new, replace_all, root=root)
 
 
 def _check_text(value: object, name: str) -> None:

@@ -7,17 +7,19 @@ converted to its line ending. The write is atomic and keeps permission bits.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import stat
 from dataclasses import dataclass
 
 from ..errors import IronCodeError, from_os_error
+from .confine import DIRECTORY, Located, Place, Root
 from .edit import Patch, _check_text, _same_strings, replace_patch
 from .edit_diff import Diff, unified
 from .edit_text import Budget, Text, levenshtein_counted, search_lines, trim
 from .paths import absolute
-from .write import write_atomic
+from .write import write_atomic, write_atomic_located
 
 UTF8_BOM = "\ufeff"
 #: ``no_match`` names the closest region only if it is at least this similar to ``old``.
@@ -26,30 +28,51 @@ MIN_HINT_SIMILARITY = 0.5
 MAX_HINT_LINES = 20
 
 
-def edit_file(path: str, old: str, new: str, replace_all: bool = False) -> dict:
+def edit_file(path: str, old: str, new: str, replace_all: bool = False, *, root: str | None = None) -> dict:
     """Replaces the text ``old`` means in the file at ``path`` by ``new``.
 
     ``old == ""`` creates a missing file (and its folders) holding ``new``, and is
-    ``empty_old_string`` for an existing one.
+    ``empty_old_string`` for an existing one. With ``root``, the file is found, read and replaced
+    beneath it (leaving it is ``outside_root``).
     """
     _check_text(old, "old")
     _check_text(new, "new")
     if old == new:
         raise _same_strings()
-    abs_path = absolute(path)
-    if not old:
-        return _create(abs_path, new)
+    if root is None:
+        return _edit(absolute(path), old, new, replace_all, None)
+    with Root.open(root) as confined:
+        place = confined.place(path)
+        if not old:
+            return _create_beneath(confined, place, new)
+        with confined.locate(place, create=False, follow_last=True) as target:
+            if target.kind is None:
+                raise from_os_error(FileNotFoundError(errno.ENOENT, ""), place.shown)
+            if target.kind == DIRECTORY:
+                raise _directory_error(place.shown)
+            return _edit(place.shown, old, new, replace_all, target)
+
+
+def _edit(abs_path: str, old: str, new: str, replace_all: bool, located: Located | None) -> dict:
+    """The edit itself; the file by name (``located`` None) or where ``Root.locate`` found it."""
+    if located is None:
+        if not old:
+            return _create(abs_path, new)
+        try:
+            is_dir = stat.S_ISDIR(os.stat(abs_path).st_mode)
+        except OSError as e:
+            raise from_os_error(e, abs_path) from None
+        if is_dir:
+            raise _directory_error(abs_path)
+        # Edit the file a symlink points at; renaming over the link would replace it with a copy.
+        target = os.path.realpath(abs_path)
     try:
-        is_dir = stat.S_ISDIR(os.stat(abs_path).st_mode)
-    except OSError as e:
-        raise from_os_error(e, abs_path) from None
-    if is_dir:
-        raise IronCodeError("is_directory", f"Path is a directory, not a file: {abs_path}")
-    # Edit the file a symlink points at; renaming over the link would replace it with a copy.
-    target = os.path.realpath(abs_path)
-    try:
-        with open(target, "rb") as f:
-            data = f.read()
+        if located is None:
+            with open(target, "rb") as f:
+                data = f.read()
+        else:
+            with open(located.open(os.O_RDONLY), "rb") as f:
+                data = f.read()
     except OSError as e:
         raise from_os_error(e, abs_path) from None
     try:
@@ -70,7 +93,10 @@ def edit_file(path: str, old: str, new: str, replace_all: bool = False) -> dict:
             raise _no_match_here(abs_path, body, old) from None
         raise
     updated = patch.apply(body)
-    write_atomic(target, (bom + updated).encode("utf-8"))
+    if located is None:
+        write_atomic(target, (bom + updated).encode("utf-8"))
+    else:
+        write_atomic_located(located, (bom + updated).encode("utf-8"))
     return _result(abs_path, unified(abs_path, body, updated, patch))
 
 
@@ -87,12 +113,8 @@ def _create(abs_path: str, new: str) -> dict:
         raise from_os_error(e, abs_path) from None
     if st is not None:
         if stat.S_ISDIR(st.st_mode):
-            raise IronCodeError("is_directory", f"Path is a directory, not a file: {abs_path}")
-        raise IronCodeError(
-            "empty_old_string",
-            f"old_string is empty but {abs_path} already exists. Give the text to replace, or "
-            "use write to replace the whole file.",
-        )
+            raise _directory_error(abs_path)
+        raise _exists_error(abs_path)
     parent = os.path.dirname(abs_path)
     try:
         os.makedirs(parent, exist_ok=True)
@@ -100,6 +122,30 @@ def _create(abs_path: str, new: str) -> dict:
         raise from_os_error(e, parent) from None
     write_atomic(abs_path, new.encode("utf-8"))
     return _result(abs_path, unified(abs_path, "", new, Patch([(0, 0)], new)))
+
+
+def _directory_error(shown: str) -> IronCodeError:
+    return IronCodeError("is_directory", f"Path is a directory, not a file: {shown}")
+
+
+def _exists_error(shown: str) -> IronCodeError:
+    return IronCodeError(
+        "empty_old_string",
+        f"old_string is empty but {shown} already exists. Give the text to replace, or "
+        "use write to replace the whole file.",
+    )
+
+
+def _create_beneath(root: Root, place: Place, new: str) -> dict:
+    """``old == ""`` beneath a root: a new file, its folders created beneath the root; a symlink in
+    its place is an existing file, if it stays inside the root."""
+    with root.locate(place, create=True, follow_last=False) as target:
+        if target.kind == DIRECTORY:
+            raise _directory_error(place.shown)
+        if target.kind is not None:
+            raise _exists_error(place.shown)
+        write_atomic_located(target, new.encode("utf-8"))
+    return _result(place.shown, unified(place.shown, "", new, Patch([(0, 0)], new)))
 
 
 def _with_line_ending(s: str, crlf: bool) -> str:

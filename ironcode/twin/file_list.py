@@ -17,16 +17,21 @@ def file_list(
     hidden: bool = True,
     follow: bool = False,
     max_depth: int | None = None,
+    *,
+    root: str | None = None,
 ) -> list[str]:
-    """Files below ``path`` that ripgrep would search, relative, ``/``-separated and sorted."""
+    """Files below ``path`` that ripgrep would search, relative, ``/``-separated and sorted; with
+    ``root``, the folder is resolved beneath it and the walk never leaves it."""
     for name, flag in (("hidden", hidden), ("follow", follow)):
         if not isinstance(flag, bool):
             raise IronCodeError("invalid_argument", f"{name} must be True or False, got {flag!r}")
     globs = check_globs(globs)
     max_depth = optional_count(max_depth, "max_depth")
-    root = walk.search_root(path)
-    options = WalkOptions(globs=globs, skip_hidden=not hidden, follow=follow, max_depth=max_depth)
-    files = walk.collect_files(root, options, lambda p: walk.relative(root, p))
+    with walk.searching(path, root) as (folder, beneath):
+        options = WalkOptions(
+            globs=globs, skip_hidden=not hidden, follow=follow, max_depth=max_depth, beneath=beneath
+        )
+        files = walk.collect_files(folder, options, lambda p: walk.relative(folder, p))
     files.sort()
     return files
 

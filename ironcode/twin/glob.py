@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from ..errors import IronCodeError
 from . import walk
 from .file_list import optional_count
@@ -13,20 +11,22 @@ from .walk import WalkOptions
 DEFAULT_LIMIT = 100
 
 
-def glob(pattern: str, path: str = ".", limit: int | None = DEFAULT_LIMIT) -> dict:
-    """``{"files": [absolute paths, newest first], "total", "truncated"}``."""
+def glob(
+    pattern: str, path: str = ".", limit: int | None = DEFAULT_LIMIT, *, root: str | None = None
+) -> dict:
+    """``{"files": [absolute paths, newest first], "total", "truncated"}``; with ``root``, the
+    folder is resolved beneath it and the walk never leaves it."""
     check_text(pattern, "pattern")
     limit = optional_count(limit, "limit")
     if pattern == "":
         raise IronCodeError("invalid_pattern", 'The glob pattern is empty (try "**/*" for every file)')
-    root = walk.search_root(path)
-    options = WalkOptions(globs=[pattern])
 
     def keep(path: bytes) -> tuple[int, str] | None:
         modified = modified_ns(path)
         return None if modified is None else (modified, walk.display(path))
 
-    found = walk.collect_files(root, options, keep)
+    with walk.searching(path, root) as (folder, beneath):
+        found = walk.collect_files(folder, WalkOptions(globs=[pattern], beneath=beneath), keep)
     sort_newest_first(found)
     total = len(found)
     files = [p for _, p in (found if limit is None else found[:limit])]
@@ -36,7 +36,7 @@ def glob(pattern: str, path: str = ".", limit: int | None = DEFAULT_LIMIT) -> di
 def modified_ns(path: bytes) -> int | None:
     """Modification time in nanoseconds since the epoch, following symlinks; None if it vanished."""
     try:
-        return os.stat(path).st_mtime_ns
+        return walk.stat_entry(path).st_mtime_ns
     except OSError:
         return None
 

@@ -59,9 +59,11 @@ def grep(
     multiline: bool = False,
     file_type: str | None = None,
     max_line_chars: int | None = None,
+    root: str | None = None,
 ) -> dict:
     """``{"matches": [{"path", "line", "text"}], "total", "truncated"}``: files newest first,
-    lines in order; the other modes and keywords as grep.rs ``grep_with``."""
+    lines in order; the other modes and keywords as grep.rs ``grep_with``. With ``root``, the
+    path is resolved beneath it and the walk never leaves it."""
     check_text(pattern, "pattern")
     if include is not None:
         check_text(include, "include")
@@ -96,8 +98,9 @@ def grep(
         reads_before=reads_before,
         binary_drops_file=output_mode == "count",
     )
-    target = walk.search_target(path)
-    if os.path.isdir(target):
+    if root is not None:
+        files = search_beneath(regex, path, include, root, selected, plan)
+    elif os.path.isdir(target := walk.search_target(path)):
         options = WalkOptions(globs=[] if include is None else [include])
 
         def keep(file_path: bytes):
@@ -137,6 +140,25 @@ def grep(
     return result
 
 
+def search_beneath(regex, path: str, include: str | None, root: str, selected, plan: SearchPlan) -> list:
+    """The files :func:`grep` found, confined to ``root``: a folder walked beneath it, or the one
+    file opened beneath it."""
+    with walk.search_target_beneath(path, root) as (kind, shown, opened):
+        if kind == "folder":
+
+            def keep(file_path: bytes):
+                if selected is not None and not selected.keeps(file_path):
+                    return None
+                return _search_or_skip(regex, file_path, plan)
+
+            options = WalkOptions(globs=[] if include is None else [include], beneath=opened)
+            return walk.collect_files(shown, options, keep)
+        if kind == "file":
+            found = _search_or_skip(regex, os.fsencode(shown), plan, os.dup(opened))
+            return [] if found is None else [found]
+        return []  # a FIFO or device given by name: reading it could block forever
+
+
 def grep_types() -> list[dict]:
     """The file types ``file_type`` knows: ``[{"name", "globs"}]``, sorted."""
     return type_table()
@@ -156,11 +178,11 @@ def _count(value: object, name: str) -> int | None:
     return value
 
 
-def _search_or_skip(regex, path: bytes, plan: SearchPlan):
+def _search_or_skip(regex, path: bytes, plan: SearchPlan, fd: int | None = None):
     """:func:`search_file`, with a file that cannot be read skipped (ripgrep reports it and goes
     on) and running out of descriptors or memory an error that ends the search."""
     try:
-        return search_file(regex, path, plan)
+        return search_file(regex, path, plan, fd)
     except OSError as e:
         if e.errno in RESOURCE_ERRNOS:
             raise from_os_error(e, walk.display(path)) from None

@@ -116,12 +116,13 @@ class Collector:
             self.lines.append((number, text, chars, kind))
 
 
-def search_file(regex, path: bytes, plan: SearchPlan) -> tuple[int, tuple] | None:
+def search_file(regex, path: bytes, plan: SearchPlan, fd: int | None = None) -> tuple[int, tuple] | None:
     """(modification time, (path, matched, lines, cut)) or None when nothing matched (and
     nothing was too long). ``lines`` hold (number, text, full length when cut, kind). Errors
     reading the file are raised (the caller skips the file, or ends the walk when the process
-    ran out of descriptors or memory)."""
-    with open(path, "rb") as f:
+    ran out of descriptors or memory). ``fd``: the file already open (it is closed); a file a
+    confined walk found is opened beneath its root (``walk.open_entry``)."""
+    with open(walk.open_entry(path) if fd is None else fd, "rb") as f:
         info = os.fstat(f.fileno())
         if not stat.S_ISREG(info.st_mode):
             return None

@@ -35,9 +35,13 @@ NO_FILE = "/dev/null"
 _ORIGINAL, _MISSING = "original", "missing"
 
 
-def apply_patch(patch: str | bytes, cwd: str = ".", dry_run: bool = False) -> dict:
+def apply_patch(
+    patch: str | bytes, cwd: str = ".", dry_run: bool = False, *, root: str | None = None
+) -> dict:
     """Applies ``patch`` to the files it names, relative paths taken from ``cwd``:
-    ``{"files": [{"path", "action", "move_path"?, "additions", "deletions", "diff"}]}``."""
+    ``{"files": [{"path", "action", "move_path"?, "additions", "deletions", "diff"}]}``. With
+    ``root``, ``cwd`` is taken from the root and every file is reached beneath it (leaving it is
+    ``outside_root``; ``unsafe_path`` stays for leaving ``cwd`` inside the root)."""
     # Checked in the order the native backend checks them, so both raise the same kind first.
     if not isinstance(patch, (str, bytes, bytearray, memoryview)):
         raise IronCodeError("invalid_argument", f"patch must be str or bytes, got {type(patch).__name__}")
@@ -50,13 +54,14 @@ def apply_patch(patch: str | bytes, cwd: str = ".", dry_run: bool = False) -> di
         text = patch
     else:
         text = decode_patch(bytes(patch))
-    cwd = disk.working_folder(cwd)
-    sections = parse_patch(normalize_newlines(text))
-    plan = _Plan()
-    budget = Budget()
-    files = [plan.apply(section, cwd, budget) for section in sections]
-    if not dry_run:
-        disk.commit(plan.changes())
+    with disk.Disk.open(root) as place:
+        cwd = place.working_folder(cwd)
+        sections = parse_patch(normalize_newlines(text))
+        plan = _Plan(place)
+        budget = Budget()
+        files = [plan.apply(section, cwd, budget) for section in sections]
+        if not dry_run:
+            disk.commit(place, plan.changes())
     return {"files": files}
 
 
@@ -93,7 +98,8 @@ class _Entry:
 class _Plan:
     """Every path the patch touches, in the order it first touches them."""
 
-    def __init__(self) -> None:
+    def __init__(self, place: disk.Disk) -> None:
+        self.disk = place  # by name, or beneath a root
         self.entries: list[_Entry] = []
         self.index: dict[str, int] = {}
 
@@ -101,7 +107,7 @@ class _Plan:
         found = self.index.get(path)
         if found is not None:
             return found
-        self.entries.append(_Entry(path, disk.inspect(path)))
+        self.entries.append(_Entry(path, self.disk.inspect(path)))
         self.index[path] = len(self.entries) - 1
         return len(self.entries) - 1
 
@@ -125,7 +131,7 @@ class _Plan:
                 break
             ancestor = up
             i = self.index.get(ancestor)
-            kind = self.view(i)[0] if i is not None else disk.kind_of(ancestor)
+            kind = self.view(i)[0] if i is not None else self.disk.kind_of(ancestor)
             if kind == disk.DIRECTORY:
                 break
             if kind == disk.FILE:
@@ -148,7 +154,7 @@ class _Plan:
         return self.update(section.path, section.move_to, section.chunks, cwd, budget)
 
     def add(self, shown: str, content: str, cwd: str) -> dict:
-        abs_path = resolve_path(cwd, shown)
+        abs_path = resolve_path(self.disk, cwd, shown)
         i = self.entry(abs_path)
         kind, data = self.view(i)
         if kind == disk.DIRECTORY:
@@ -160,7 +166,7 @@ class _Plan:
         return _change(shown, "add", None, _whole_diff(old_name, shown, before or "", content))
 
     def delete(self, shown: str, cwd: str) -> dict:
-        abs_path = resolve_path(cwd, shown)
+        abs_path = resolve_path(self.disk, cwd, shown)
         i = self.entry(abs_path)
         kind, data = self.view(i)
         if kind == disk.DIRECTORY:
@@ -173,7 +179,7 @@ class _Plan:
         )
 
     def update(self, shown: str, move_to: str | None, chunks: list[Chunk], cwd: str, budget: Budget) -> dict:
-        abs_path = resolve_path(cwd, shown)
+        abs_path = resolve_path(self.disk, cwd, shown)
         i = self.entry(abs_path)
         kind, data = self.view(i)
         if kind == disk.DIRECTORY:
@@ -194,7 +200,7 @@ class _Plan:
         new_name = move_to if move_to is not None else shown
         diff = unified_lines(shown, new_name, body, applied.body, applied.regions)
         new = (bom + applied.body).encode("utf-8")
-        target = resolve_path(cwd, move_to) if move_to is not None else abs_path
+        target = resolve_path(self.disk, cwd, move_to) if move_to is not None else abs_path
         if target == abs_path:
             self.entries[i].current = new
         else:
@@ -216,11 +222,18 @@ class _Plan:
         return out
 
 
-def resolve_path(cwd: str, written: str) -> str:
-    """A patch path as an absolute path: relative ones taken from ``cwd`` and kept inside it."""
+def resolve_path(place: disk.Disk, cwd: str, written: str) -> str:
+    """A patch path as an absolute path: relative ones taken from ``cwd`` and kept inside it (and
+    inside the root, when there is one)."""
     if written.startswith("/"):
         return "/" + os.path.normpath(written).lstrip("/")
     joined = "/" + os.path.normpath(os.path.join(cwd, written)).lstrip("/")
+    root = place.root
+    if root is not None and not _starts_with(joined, root.shown):
+        raise IronCodeError(
+            "outside_root",
+            f"Path is outside the root {root.shown}: {written} (a path in a patch must stay inside it)",
+        )
     inside = cwd if cwd.endswith("/") else cwd + "/"
     if joined != cwd and not joined.startswith(inside):
         raise IronCodeError(
@@ -228,6 +241,11 @@ def resolve_path(cwd: str, written: str) -> str:
             f"{written} leaves the working folder {cwd}: a relative path in a patch must stay inside it",
         )
     return joined
+
+
+def _starts_with(path: str, folder: str) -> bool:
+    """``Path::starts_with``: whole components only."""
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def _whole_diff(old_name: str, new_name: str, before: str, after: str) -> Diff:

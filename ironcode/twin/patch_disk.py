@@ -1,6 +1,7 @@
 """Twin of native/tool/src/patch/disk.rs: every filesystem access of apply_patch, in one place —
 looking at a target, creating parent folders, writing atomically, removing, putting things back.
-Confinement (``root=``) routes these few functions through descriptors beneath the root."""
+Confinement (``root=``) routes these few functions through descriptors beneath the root: :class:`Disk`
+picks the by-name function here or its twin in :mod:`.patch_beneath`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import stat
 from dataclasses import dataclass
 
 from ..errors import IronCodeError, from_os_error
+from . import patch_beneath
+from .confine import Root
 from .paths import absolute
 from .write import create_parents, resolve_symlink, write_atomic
 
@@ -24,6 +27,72 @@ class Snapshot:
     data: bytes = b""
     mode: int = 0  #: permission bits, to put back a removed file as it was
     link: str | None = None  #: the link's own text when the path is a symlink
+
+
+class Disk:
+    """Where a patch's files are reached: by name, or beneath a root (issue 19); closes the root."""
+
+    def __init__(self, root: Root | None) -> None:
+        self.root = root
+
+    @classmethod
+    def open(cls, root: str | None) -> Disk:
+        return cls(None if root is None else Root.open(root))
+
+    def __enter__(self) -> Disk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.root is not None:
+            self.root.close()
+
+    def working_folder(self, cwd: str) -> str:
+        if self.root is None:
+            return working_folder(cwd)
+        else:
+            return patch_beneath.working_folder_beneath(self.root, cwd)
+
+    def kind_of(self, path: str) -> str:
+        if self.root is None:
+            return kind_of(path)
+        else:
+            return patch_beneath.kind_of_beneath(self.root, path)
+
+    def inspect(self, path: str) -> Snapshot:
+        if self.root is None:
+            return inspect(path)
+        else:
+            return patch_beneath.inspect_beneath(self.root, path)
+
+    def make_parents(self, path: str) -> list[str]:
+        if self.root is None:
+            return make_parents(path)
+        else:
+            return patch_beneath.make_parents_beneath(self.root, path)
+
+    def remove_folders(self, created: list[str]) -> None:
+        if self.root is None:
+            remove_folders(created)
+        else:
+            patch_beneath.remove_folders_beneath(self.root, created)
+
+    def write_file(self, path: str, data: bytes) -> None:
+        if self.root is None:
+            write_file(path, data)
+        else:
+            patch_beneath.write_file_beneath(self.root, path, data)
+
+    def remove_file(self, path: str) -> None:
+        if self.root is None:
+            remove_file(path)
+        else:
+            patch_beneath.remove_file_beneath(self.root, path)
+
+    def restore(self, path: str, original: Snapshot) -> None:
+        if self.root is None:
+            restore(path, original)
+        else:
+            patch_beneath.restore_beneath(self.root, path, original)
 
 
 def working_folder(cwd: str) -> str:
@@ -150,7 +219,7 @@ class Change:
     new: bytes | None
 
 
-def commit(changes: list[Change]) -> None:
+def commit(place: Disk, changes: list[Change]) -> None:
     """Makes every change, in order; if one fails, puts back those already made and says so."""
     done: list[tuple[int, list[str]]] = []
     for i, change in enumerate(changes):
@@ -161,22 +230,22 @@ def commit(changes: list[Change]) -> None:
             continue
         try:
             if new is not None:
-                created = make_parents(change.path)
+                created = place.make_parents(change.path)
                 try:
-                    write_file(change.path, new)
+                    place.write_file(change.path, new)
                 except BaseException:
-                    remove_folders(created)
+                    place.remove_folders(created)
                     raise
             else:
-                remove_file(change.path)
+                place.remove_file(change.path)
                 created = []
         except IronCodeError as e:
-            raise _failed_part_way(e, changes, done) from None
+            raise _failed_part_way(place, e, changes, done) from None
         done.append((i, created))
 
 
 def _failed_part_way(
-    e: IronCodeError, changes: list[Change], done: list[tuple[int, list[str]]]
+    place: Disk, e: IronCodeError, changes: list[Change], done: list[tuple[int, list[str]]]
 ) -> IronCodeError:
     if not done:
         return IronCodeError(e.kind, f"{e.message} Nothing was changed: the patch was not applied.")
@@ -184,10 +253,10 @@ def _failed_part_way(
     for i, created in reversed(done):
         change = changes[i]
         try:
-            restore(change.path, change.original)
+            place.restore(change.path, change.original)
         except IronCodeError as problem:
             unrestored.append(problem.message)
-        remove_folders(created)
+        place.remove_folders(created)
     if not unrestored:
         message = (
             f"{e.message} The patch was not applied: the {len(done)} file(s) it had already changed "

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import codecs
 import os
+import stat
 
 from ..errors import IronCodeError, from_os_error
+from .confine import Root
 from .paths import absolute
 
 DEFAULT_LIMIT = 2000
@@ -22,19 +24,18 @@ BINARY_EXTENSIONS = frozenset(
 _CONTROL_BYTES = bytes(list(range(0x01, 0x09)) + list(range(0x0E, 0x20)))
 
 
-def read(path: str, offset: int = 1, limit: int = DEFAULT_LIMIT) -> dict:
-    """Reads ``path`` as UTF-8 text and returns ``limit`` lines from the 1-based ``offset``."""
+def read(path: str, offset: int = 1, limit: int = DEFAULT_LIMIT, *, root: str | None = None) -> dict:
+    """Reads ``path`` as UTF-8 text and returns ``limit`` lines from the 1-based ``offset``;
+    with ``root``, beneath it (leaving it is ``outside_root``)."""
     _check_int(offset, "offset")
     _check_int(limit, "limit")
-    abs_path = absolute(path)
-    if os.path.isdir(abs_path):
-        raise IronCodeError(
-            "is_directory", f"Path is a directory, not a file: {abs_path} (use ls to list it)"
-        )
-    if has_binary_extension(abs_path) and os.path.exists(abs_path):
-        raise _binary_error(abs_path)
+    if root is None:
+        abs_path, fd = open_by_name(path)
+    else:
+        with Root.open(root) as confined:
+            abs_path, fd = open_beneath(confined, path)
     try:
-        with open(abs_path, "rb") as f:
+        with open(fd, "rb") as f:
             head = f.read(SNIFF_BYTES)
             if looks_binary(head):
                 raise _binary_error(abs_path)
@@ -146,6 +147,39 @@ class LineWindow:
         if self.last_char and self.last_char != "\n":
             self.finish_line(False)
         return self.lines, self.index, self.truncated_by_bytes
+
+
+def open_by_name(path: str) -> tuple[str, int]:
+    """The file to read, by its name: a folder or a binary extension is refused before it is opened."""
+    abs_path = absolute(path)
+    if os.path.isdir(abs_path):
+        raise _directory_error(abs_path)
+    if has_binary_extension(abs_path) and os.path.exists(abs_path):
+        raise _binary_error(abs_path)
+    try:
+        return abs_path, os.open(abs_path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as e:
+        raise from_os_error(e, abs_path) from None
+
+
+def open_beneath(root: Root, path: str) -> tuple[str, int]:
+    """The file to read, opened beneath ``root``; a folder or a binary extension is refused once
+    it is open (there is no name to look at first)."""
+    place = root.place(path)
+    fd = root.open_file(place, os.O_RDONLY)
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise _directory_error(place.shown)
+        if has_binary_extension(place.shown):
+            raise _binary_error(place.shown)
+    except BaseException:
+        os.close(fd)
+        raise
+    return place.shown, fd
+
+
+def _directory_error(path: str) -> IronCodeError:
+    return IronCodeError("is_directory", f"Path is a directory, not a file: {path} (use ls to list it)")
 
 
 def _check_int(value: object, name: str) -> None:

@@ -157,6 +157,10 @@ class GitignoreBuilder:
                 data = f.read()
         except OSError:
             return
+        self.add_data(data)
+
+    def add_data(self, data: bytes) -> None:
+        """:meth:`add` of an ignore file's content (read through a folder's descriptor)."""
         pieces = data.split(b"\n")
         if pieces[-1] == b"":
             pieces.pop()
@@ -369,12 +373,35 @@ def base_ignore() -> Ignore:
     return Ignore(b"", None, True, False, _empty(), _empty(), _empty(), _empty())
 
 
-def create_gitignore(dir: bytes, dir_for_ignorefile: bytes, names: tuple[bytes, ...]) -> Gitignore:
+class ByPath:
+    """Rule files of the folder at a path (the crate's own way); see walk.rs ``RuleFiles``."""
+
+    def __init__(self, folder: bytes) -> None:
+        self.folder = folder
+
+    def read(self, name: bytes) -> bytes | None:
+        """The content of ``name`` (relative, may hold ``/``), following symlinks; None if it cannot
+        be read."""
+        try:
+            with open(join(self.folder, name), "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def is_file(self, name: bytes) -> bool | None:
+        """Whether ``name`` is a file, following symlinks; None when it does not exist."""
+        try:
+            return stat.S_ISREG(os.stat(join(self.folder, name)).st_mode)
+        except OSError:
+            return None
+
+
+def create_gitignore(dir: bytes, files, names: tuple[bytes, ...]) -> Gitignore:
     builder = GitignoreBuilder(dir)
     for name in names:
-        path = join(dir_for_ignorefile, name)
-        if os.path.exists(path):
-            builder.add(path)
+        data = files.read(name)
+        if data is not None:
+            builder.add_data(data)
     return builder.build()
 
 
@@ -384,6 +411,11 @@ def _first_line(path: bytes) -> str | None:
             raw = f.readline()
     except OSError:
         return None
+    return _line_text(raw)
+
+
+def _line_text(raw: bytes) -> str | None:
+    raw = raw.split(b"\n", 1)[0] + (b"\n" if b"\n" in raw else b"")
     if not raw:
         return None
     if raw.endswith(b"\n"):
@@ -396,12 +428,11 @@ def _first_line(path: bytes) -> str | None:
         return None
 
 
-def resolve_git_commondir(dir: bytes, git_is_file: bool) -> bytes | None:
-    """Where ``info/exclude`` lives: ``.git``, or for a worktree the common git dir."""
-    git_dir = join(dir, b".git")
-    if not git_is_file:
-        return git_dir
-    line = _first_line(git_dir)
+def resolve_git_commondir(files) -> bytes | None:
+    """Where a worktree's ``info/exclude`` lives: the common git dir named by the ``commondir`` file
+    of the git dir its ``.git`` file names (repository metadata, read where it lies)."""
+    data = files.read(b".git")
+    line = None if data is None else _line_text(data)
     if line is None or not line.startswith("gitdir: "):
         return None
     real_git_dir = os.fsencode(line[len("gitdir: ") :])
@@ -411,30 +442,30 @@ def resolve_git_commondir(dir: bytes, git_is_file: bool) -> bytes | None:
     return join(real_git_dir, os.fsencode(commondir)) if commondir.startswith(".") else os.fsencode(commondir)
 
 
-def add_child_path(parent: Ignore, dir: bytes, names: set[bytes] | None) -> Ignore:
+def add_child_path(parent: Ignore, dir: bytes, names: set[bytes] | None, files=None) -> Ignore:
     """``add_child_path_with_found_ignore_files``: ``names`` are the folder's entries when it
-    was just read (None: probe the disk, as for parent folders)."""
+    was just read (None: probe the disk, as for parent folders); ``files`` how its rule files are
+    read (default: by path)."""
+    if files is None:
+        files = ByPath(dir)
 
     def has(name: bytes) -> bool:
         return names is None or name in names
 
-    git_mode = None
-    if has(b".git"):
-        try:
-            git_mode = os.stat(join(dir, b".git")).st_mode
-        except OSError:
-            git_mode = None
-    has_jj = has(b".jj") and os.path.exists(join(dir, b".jj"))
-    has_git = git_mode is not None or has_jj
+    git_is_file = files.is_file(b".git") if has(b".git") else None
+    has_jj = has(b".jj") and files.is_file(b".jj") is not None
+    has_git = git_is_file is not None or has_jj
     custom_names = tuple(n for n in RG_IGNORE_NAMES if has(n))
-    custom = create_gitignore(dir, dir, custom_names) if custom_names else _empty(dir)
-    ignore = create_gitignore(dir, dir, (b".ignore",)) if has(b".ignore") else _empty(dir)
-    git_ignore = create_gitignore(dir, dir, (b".gitignore",)) if has(b".gitignore") else _empty(dir)
+    custom = create_gitignore(dir, files, custom_names) if custom_names else _empty(dir)
+    ignore = create_gitignore(dir, files, (b".ignore",)) if has(b".ignore") else _empty(dir)
+    git_ignore = create_gitignore(dir, files, (b".gitignore",)) if has(b".gitignore") else _empty(dir)
     git_exclude = _empty(dir)
-    if has(b".git"):
-        git_dir = resolve_git_commondir(dir, git_mode is not None and stat.S_ISREG(git_mode))
+    if git_is_file is False:
+        git_exclude = create_gitignore(dir, files, (b".git/info/exclude",))
+    elif git_is_file:
+        git_dir = resolve_git_commondir(files)
         if git_dir is not None:
-            git_exclude = create_gitignore(dir, git_dir, (b"info/exclude",))
+            git_exclude = create_gitignore(dir, ByPath(git_dir), (b"info/exclude",))
     return Ignore(dir, parent, False, has_git, custom, ignore, git_ignore, git_exclude)
 
 
@@ -535,11 +566,15 @@ class Walk:
 
     # -- traversal
 
-    def add_parents(self, base: Ignore) -> Ignore:
-        try:
-            absolute_base = os.path.realpath(self.root, strict=True)
-        except OSError:
-            return base
+    def add_parents(self, base: Ignore, absolute_base: bytes | None = None, files_of=None) -> Ignore:
+        """The rules of the folders above the root; ``absolute_base`` is the canonical root (by
+        default ``realpath`` of it) and ``files_of(folder)`` how a folder's rule files are read
+        (by default by path): a confined walk gives both (twin/walk.py)."""
+        if absolute_base is None:
+            try:
+                absolute_base = os.path.realpath(self.root, strict=True)
+            except OSError:
+                return base
         parents = []
         path = absolute_base
         while True:
@@ -550,7 +585,7 @@ class Walk:
             path = parent
         ig = base
         for parent in reversed(parents):
-            ig = add_child_path(ig, parent, None)
+            ig = add_child_path(ig, parent, None, None if files_of is None else files_of(parent))
             ig.is_absolute_parent = True
             self.has_absolute_parent_rules |= _has_rules(ig)
         self.absolute_base = absolute_base

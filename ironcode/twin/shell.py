@@ -2,7 +2,8 @@
 
 Every command in it (name, arguments, source text), the folders that file commands touch, and the
 patterns a user can allow ("git log *"). Parsing is tree-sitter-bash through py-tree-sitter (the
-same grammar version and runtime line as the native crate); the walk over the tree is ours and
+same grammar version and runtime line as the native crate; :mod:`.shell_parse` works around a
+crash in the grammar's scanner and a slow path of the runtime); the walk over the tree is ours and
 follows the Rust module function for function — see its module docs for the rules.
 
 >>> parse_bash("git log --oneline -5 && echo done > out", "/")["always"]
@@ -14,14 +15,13 @@ follows the Rust module function for function — see its module docs for the ru
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 
 import tree_sitter
-import tree_sitter_bash
 
 from ..errors import IronCodeError
 from . import paths
+from .shell_parse import parse_tree
 
 #: How much source text the commands of one command line may copy into the answer, in bytes: a
 #: command's text holds every command nested in it, so nesting n deep copies about 3n²/2 bytes
@@ -207,8 +207,6 @@ ARITY: dict[str, int] = {
 #: The longest key of ARITY, in words: longer prefixes cannot match.
 MAX_ARITY_KEY_WORDS = 2
 
-_LANGUAGE = tree_sitter.Language(tree_sitter_bash.language())
-
 
 def parse_bash(command: str | bytes, cwd: str = ".") -> dict:
     """``{"commands": [{"name", "args", "text"}], "directories", "patterns", "always"}``.
@@ -256,18 +254,6 @@ def commands(source: bytes) -> list[dict]:
     if tree is None:
         return []
     return collect_commands(tree.root_node, source)
-
-
-#: One parser per thread: py-tree-sitter releases the GIL while parsing.
-_parsers = threading.local()
-
-
-def parse_tree(source: bytes) -> tree_sitter.Tree | None:
-    parser = getattr(_parsers, "parser", None)
-    if parser is None:
-        parser = _parsers.parser = tree_sitter.Parser(_LANGUAGE)
-    parser.reset()
-    return parser.parse(source)
 
 
 def collect_commands(root: tree_sitter.Node, source: bytes) -> list[dict]:

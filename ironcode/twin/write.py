@@ -11,6 +11,7 @@ import threading
 import time
 
 from ..errors import IronCodeError, from_os_error
+from .confine import DIRECTORY, Located, Root
 from .paths import absolute
 
 NEW_FILE_MODE = 0o666
@@ -33,8 +34,9 @@ _temp_counter = itertools.count()
 _LEFTOVER_COUNTERS = re.compile(r"[0-9a-fA-F-]+")
 
 
-def write(path: str, content: str | bytes) -> dict:
-    """Writes ``content`` to ``path`` atomically, creating missing parent directories."""
+def write(path: str, content: str | bytes, *, root: str | None = None) -> dict:
+    """Writes ``content`` to ``path`` atomically, creating missing parent directories; with
+    ``root``, beneath it (leaving it is ``outside_root``)."""
     if isinstance(content, str):
         try:
             data = content.encode("utf-8")
@@ -44,6 +46,9 @@ def write(path: str, content: str | bytes) -> dict:
         data = bytes(content)
     else:
         raise IronCodeError("invalid_argument", f"content must be str or bytes, got {type(content).__name__}")
+    if root is not None:
+        with Root.open(root) as confined:
+            return write_beneath(confined, path, data)
     abs_path = absolute(path)
     target = resolve_symlink(abs_path)
     if os.path.isdir(target):
@@ -52,6 +57,16 @@ def write(path: str, content: str | bytes) -> dict:
     create_parents(os.path.dirname(target))
     write_atomic(target, data)
     return {"path": abs_path, "bytes": len(data), "created": created}
+
+
+def write_beneath(root: Root, path: str, data: bytes) -> dict:
+    """:func:`write` beneath a root: parents created and the file replaced through descriptors."""
+    place = root.place(path)
+    with root.locate(place, create=True, follow_last=True) as target:
+        if target.kind == DIRECTORY:
+            raise IronCodeError("is_directory", f"Path is a directory, not a file: {place.shown}")
+        write_atomic_located(target, data)
+        return {"path": place.shown, "bytes": len(data), "created": target.kind is None}
 
 
 def create_parents(directory: str) -> None:
@@ -84,13 +99,38 @@ def resolve_symlink(path: str) -> str:
 def write_atomic(target: str, data: bytes) -> None:
     """Temp file beside ``target``, fsync, original permission bits, rename, fsync the folder."""
     directory = os.path.dirname(target) or "/"
-    name = os.path.basename(target)
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except OSError:
         mode = None
-    tidy_leftovers(directory, LEFTOVER_FILE)
-    temp, fd = _create_temp(directory, name)
+    try:
+        dir_fd = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        raise from_os_error(e, directory) from None
+    try:
+        write_atomic_in(dir_fd, os.fsencode(os.path.basename(target)), target, mode, data)
+    finally:
+        os.close(dir_fd)
+
+
+def write_atomic_located(target: Located, data: bytes) -> None:
+    """:func:`write_atomic` of what ``Root.locate`` found: the permission bits of the file it
+    replaces (never of a symlink's target: the walk has resolved those)."""
+    try:
+        info = os.stat(target.name, dir_fd=target.dir, follow_symlinks=False)
+        mode = None if stat.S_ISLNK(info.st_mode) else stat.S_IMODE(info.st_mode)
+    except OSError:
+        mode = None
+    write_atomic_in(target.dir, target.name, target.shown, mode, data)
+
+
+def write_atomic_in(dir_fd: int, name: bytes, target: str, mode: int | None, data: bytes) -> None:
+    """The atomic write in the open folder ``dir_fd``: a temporary file created there, fsynced,
+    given ``mode``, renamed over ``name``, then the folder fsynced (see write.rs)."""
+    directory = os.path.dirname(target) or "/"
+    if scan_due(directory, LEFTOVER_FILE):
+        remove_leftover_files_in(dir_fd)
+    temp, fd = _create_temp(dir_fd, directory, os.fsdecode(name))
     try:
         try:
             view = memoryview(data)
@@ -101,34 +141,33 @@ def write_atomic(target: str, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.rename(temp, target)
+        os.rename(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except OSError as e:
-        _remove_quietly(temp)
+        _remove_quietly(dir_fd, temp)
         raise from_os_error(e, target) from None
     except BaseException:
-        _remove_quietly(temp)
+        _remove_quietly(dir_fd, temp)
         raise
     try:
-        dir_fd = os.open(directory, os.O_RDONLY)
+        listing = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
     except OSError:
         return
     try:
-        os.fsync(dir_fd)
+        os.fsync(listing)
     except OSError:
         pass
     finally:
-        os.close(dir_fd)
+        os.close(listing)
 
 
-def _create_temp(directory: str, name: str) -> tuple[str, int]:
+def _create_temp(dir_fd: int, directory: str, name: str) -> tuple[bytes, int]:
     pid = os.getpid()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     while True:
         n = next(_temp_counter)
-        temp = os.path.join(
-            directory, f".{name}{TEMP_MARKER}{pid}-{n}-{time.time_ns() % 10**9:x}{TEMP_SUFFIX}"
-        )
+        temp = os.fsencode(f".{name}{TEMP_MARKER}{pid}-{n}-{time.time_ns() % 10**9:x}{TEMP_SUFFIX}")
         try:
-            return temp, os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, NEW_FILE_MODE)
+            return temp, os.open(temp, flags, NEW_FILE_MODE, dir_fd=dir_fd)
         except FileExistsError:
             continue
         except OSError as e:
@@ -138,45 +177,89 @@ def _create_temp(directory: str, name: str) -> tuple[str, int]:
 def tidy_leftovers(directory: str, kind: str) -> None:
     """:func:`remove_leftovers` of ``kind`` in ``directory``, unless this process did it there
     within :data:`LEFTOVER_SCAN_INTERVAL`."""
+    if scan_due(directory, kind):
+        remove_leftovers(directory, kind)
+
+
+def scan_due(directory: str, kind: str) -> bool:
+    """Whether this process should look for leftovers of ``kind`` in ``directory`` now; a yes
+    counts as the look."""
     now = time.monotonic()
     key = (directory, kind)
     with _leftover_scans_lock:
         last = _leftover_scans.get(key)
         if last is not None and now - last < LEFTOVER_SCAN_INTERVAL:
-            return
+            return False
         if len(_leftover_scans) >= _LEFTOVER_SCANS_KEPT:
             for old in [k for k, t in _leftover_scans.items() if now - t >= LEFTOVER_SCAN_INTERVAL]:
                 del _leftover_scans[old]
         _leftover_scans[key] = now
-    remove_leftovers(directory, kind)
+    return True
 
 
 def remove_leftovers(directory: str, kind: str) -> None:
     """Removes entries of ``kind`` named ``.{any name}{marker}{pid}-{counters}{suffix}`` whose
     process is gone: what a SIGKILL'd write or extraction left (see write.rs). Best effort, never
     raises."""
-    marker, suffix = _LEFTOVER_NAMES[kind]
+    if kind == LEFTOVER_FILE:
+        try:
+            dir_fd = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            remove_leftover_files_in(dir_fd)
+        finally:
+            os.close(dir_fd)
+        return
     try:
         entries = list(os.scandir(directory))
     except OSError:
         return
     for entry in entries:
-        name = entry.name
-        if not (name.startswith(".") and name.endswith(suffix)):
-            continue
-        at = name.rfind(marker, 1, len(name) - len(suffix))  # the last: a name may hold one
-        if at < 0:
-            continue
-        owner = leftover_owner(name[at + len(marker) : len(name) - len(suffix)])
+        owner = leftover_of(entry.name, kind)
         if owner is None or process_exists(owner):
             continue
         try:
-            if kind == LEFTOVER_FILE and entry.is_file(follow_symlinks=False):
-                os.remove(entry.path)
-            elif kind == LEFTOVER_FOLDER and entry.is_dir(follow_symlinks=False):
+            if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path, ignore_errors=True)
         except OSError:
             pass
+
+
+def remove_leftover_files_in(dir_fd: int) -> None:
+    """The temporary files of dead processes in the open folder ``dir_fd``, removed through it."""
+    try:
+        listing = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return
+    try:
+        with os.scandir(listing) as it:
+            names = [e.name for e in it]
+    except OSError:
+        return
+    finally:
+        os.close(listing)
+    for name in names:
+        owner = leftover_of(name, LEFTOVER_FILE)
+        if owner is None or process_exists(owner):
+            continue
+        try:
+            if stat.S_ISREG(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+                os.unlink(name, dir_fd=dir_fd)
+        except OSError:
+            pass
+
+
+def leftover_of(name: str, kind: str) -> int | None:
+    """The process that made the entry ``name``, when it is shaped like a leftover of ``kind``
+    (the last marker counts: a target's own name may hold one)."""
+    marker, suffix = _LEFTOVER_NAMES[kind]
+    if not (name.startswith(".") and name.endswith(suffix)):
+        return None
+    at = name.rfind(marker, 1, len(name) - len(suffix))
+    if at < 0:
+        return None
+    return leftover_owner(name[at + len(marker) : len(name) - len(suffix)])
 
 
 def leftover_owner(middle: str) -> int | None:
@@ -201,8 +284,8 @@ def process_exists(pid: int) -> bool:
     return True
 
 
-def _remove_quietly(path: str) -> None:
+def _remove_quietly(dir_fd: int, name: bytes) -> None:
     try:
-        os.remove(path)
+        os.unlink(name, dir_fd=dir_fd)
     except OSError:
         pass

@@ -30,6 +30,8 @@ pub enum ErrorKind {
     Disproportionate,
     SearchTooLarge,
     UnsafePath,
+    /// A confined operation's path leads outside its root (see `confine`).
+    OutsideRoot,
     Timeout,
     Panic,
     /// apply_patch: the patch text breaks its grammar.

@@ -12,20 +12,23 @@ use crate::walk::{self, WalkOptions};
 /// `--max-depth` (1 = the direct children only).
 ///
 /// Raises `not_found` for a missing path, `not_a_directory` for a file and `invalid_pattern` for
-/// a glob that does not parse.
+/// a glob that does not parse. With `root`, the folder is resolved beneath it and the walk never
+/// leaves it (`outside_root` for a path that does; links out of it are not listed).
 pub fn file_list(
     path: &str,
     globs: &[String],
     hidden: bool,
     follow: bool,
     max_depth: Option<usize>,
+    root: Option<&str>,
 ) -> ToolResult<Vec<String>> {
-    let root = walk::search_root(path)?;
+    let (root, beneath) = walk::search_root_at(path, root)?;
     let options = WalkOptions {
         globs: globs.to_vec(),
         skip_hidden: !hidden,
         follow,
         max_depth,
+        beneath,
     };
     let mut files = walk::collect_files(&root, &options, |entry| Some(entry.relative()))?;
     files.sort_unstable();
@@ -55,15 +58,15 @@ mod tests {
         }
         let root = dir.path().to_str().unwrap();
         assert_eq!(
-            file_list(root, &[], true, false, None).unwrap(),
+            file_list(root, &[], true, false, None, None).unwrap(),
             vec![".gitignore", ".hidden", "a/keep.log", "b.txt"]
         );
         assert_eq!(
-            file_list(root, &[], false, false, None).unwrap(),
+            file_list(root, &[], false, false, None, None).unwrap(),
             vec!["a/keep.log", "b.txt"]
         );
         assert_eq!(
-            file_list(root, &[], true, false, Some(1)).unwrap(),
+            file_list(root, &[], true, false, Some(1), None).unwrap(),
             vec![".gitignore", ".hidden", "b.txt"]
         );
     }
@@ -73,10 +76,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f");
         fs::write(&file, "").unwrap();
-        let err = file_list(file.to_str().unwrap(), &[], true, false, None).unwrap_err();
+        let err = file_list(file.to_str().unwrap(), &[], true, false, None, None).unwrap_err();
         assert_eq!(err.kind, ErrorKind::NotADirectory);
         let missing = dir.path().join("nope");
-        let err = file_list(missing.to_str().unwrap(), &[], true, false, None).unwrap_err();
+        let err = file_list(missing.to_str().unwrap(), &[], true, false, None, None).unwrap_err();
         assert_eq!(err.kind, ErrorKind::NotFound);
     }
 }

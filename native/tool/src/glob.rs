@@ -28,17 +28,24 @@ pub struct GlobResult {
 /// without `/` matches a name at any depth). `limit` (None = all) keeps the newest.
 ///
 /// Raises `invalid_pattern` for an empty or unparsable glob, `not_found` for a missing path and
-/// `not_a_directory` for a file.
-pub fn glob(pattern: &str, path: &str, limit: Option<usize>) -> ToolResult<GlobResult> {
+/// `not_a_directory` for a file. With `root`, the folder is resolved beneath it and the walk never
+/// leaves it.
+pub fn glob(
+    pattern: &str,
+    path: &str,
+    limit: Option<usize>,
+    root: Option<&str>,
+) -> ToolResult<GlobResult> {
     if pattern.is_empty() {
         return Err(ToolError::new(
             ErrorKind::InvalidPattern,
             "The glob pattern is empty (try \"**/*\" for every file)",
         ));
     }
-    let root = walk::search_root(path)?;
+    let (root, beneath) = walk::search_root_at(path, root)?;
     let options = WalkOptions {
         globs: vec![pattern.to_string()],
+        beneath,
         ..Default::default()
     };
     // Only the matches are `stat`ed, each relative to its open folder.
@@ -93,7 +100,7 @@ mod tests {
             f.set_modified(base + Duration::from_secs(10 * i as u64))
                 .unwrap();
         }
-        let out = glob("*.py", dir.path().to_str().unwrap(), Some(2)).unwrap();
+        let out = glob("*.py", dir.path().to_str().unwrap(), Some(2), None).unwrap();
         let names: Vec<_> = out
             .files
             .iter()
@@ -106,7 +113,7 @@ mod tests {
     #[test]
     fn empty_pattern_is_invalid() {
         assert_eq!(
-            glob("", "/", None).unwrap_err().kind,
+            glob("", "/", None, None).unwrap_err().kind,
             ErrorKind::InvalidPattern
         );
     }

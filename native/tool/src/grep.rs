@@ -26,7 +26,6 @@ pub mod file;
 pub mod sink;
 pub mod types;
 
-use std::fs::File;
 use std::io;
 use std::path::Path;
 use std::sync::Mutex;
@@ -34,9 +33,9 @@ use std::sync::Mutex;
 use grep_regex::{RegexMatcher, RegexMatcherBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ErrorKind, IoResultExt, ToolError, ToolResult};
+use crate::error::{ErrorKind, ToolError, ToolResult};
 use crate::glob::sort_newest_first;
-use crate::walk::{self, WalkOptions};
+use crate::walk::{self, SearchTarget, WalkOptions};
 use file::{FileFound, FileSearcher, SearchPlan, SearcherSettings};
 use sink::{Collect, LineKind};
 
@@ -121,6 +120,9 @@ pub struct GrepOptions {
     pub file_type: Option<String>,
     /// Line texts are cut to this many characters, and the entry marked `cut`.
     pub max_line_chars: Option<usize>,
+    /// Confined to this root ([`crate::confine`]): the path resolved beneath it, the walk never
+    /// leaving it.
+    pub root: Option<String>,
 }
 
 /// One matching (or context) line.
@@ -203,18 +205,21 @@ pub enum GrepAnswer {
 ///
 /// Raises `invalid_pattern` for a regex or glob that does not parse (with the engine's message),
 /// `not_found` for a missing path, and `permission_denied` for a file named by `path` that
-/// cannot be read (unreadable files inside a folder are skipped, as rg skips them).
+/// cannot be read (unreadable files inside a folder are skipped, as rg skips them). With `root`,
+/// the path is resolved beneath it and the walk never leaves it.
 pub fn grep(
     pattern: &str,
     path: &str,
     include: Option<&str>,
     limit: Option<usize>,
     ignore_case: bool,
+    root: Option<&str>,
 ) -> ToolResult<GrepResult> {
     let options = GrepOptions {
         include: include.map(str::to_string),
         limit,
         ignore_case,
+        root: root.map(str::to_string),
         ..Default::default()
     };
     match grep_with(pattern, path, &options)? {
@@ -284,34 +289,35 @@ pub fn grep_with(pattern: &str, path: &str, options: &GrepOptions) -> ToolResult
         context: settings.before + settings.after > 0,
         binary_drops_file: mode == OutputMode::Count,
     };
-    let target = walk::search_target(path)?;
-    let mut files = if target.is_dir() {
-        let walk_options = WalkOptions {
-            globs: options.include.clone().into_iter().collect(),
-            ..Default::default()
-        };
-        let init = || FileSearcher::new(settings);
-        walk::collect_files_with(&target, &walk_options, init, |searcher, entry| {
-            if let Some(file_type) = &file_type
-                && !file_type.keeps(entry.path())
-            {
-                return Ok(None);
-            }
-            let found = entry
-                .open()
-                .and_then(|file| searcher.search(&matcher, file, entry.path(), &plan));
-            skip_unreadable(found, entry.path())
-        })?
-    } else if target.is_file() {
+    let mut files = match walk::search_target_at(path, options.root.as_deref())? {
+        SearchTarget::Folder(target, beneath) => {
+            let walk_options = WalkOptions {
+                globs: options.include.clone().into_iter().collect(),
+                beneath,
+                ..Default::default()
+            };
+            let init = || FileSearcher::new(settings);
+            walk::collect_files_with(&target, &walk_options, init, |searcher, entry| {
+                if let Some(file_type) = &file_type
+                    && !file_type.keeps(entry.path())
+                {
+                    return Ok(None);
+                }
+                let found = entry
+                    .open()
+                    .and_then(|file| searcher.search(&matcher, file, entry.path(), &plan));
+                skip_unreadable(found, entry.path())
+            })?
+        }
         // A file named directly that cannot be opened is an error, as rg reports it: "no
         // matches" would tell the caller something false. In a folder walk it is skipped. As
         // in rg, a file named directly is searched whatever its type.
-        let file = File::open(&target).at(&target)?;
-        let found = FileSearcher::new(settings).search(&matcher, file, &target, &plan);
-        skip_unreadable(found, &target)?.into_iter().collect()
-    } else {
+        SearchTarget::File(target, file) => {
+            let found = FileSearcher::new(settings).search(&matcher, file, &target, &plan);
+            skip_unreadable(found, &target)?.into_iter().collect()
+        }
         // A FIFO or device given by name: reading it could block forever; rg would try.
-        Vec::new()
+        SearchTarget::Other(_) => Vec::new(),
     };
     let mut long_lines: Vec<String> = files
         .iter()
@@ -481,7 +487,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("a.txt"), "one foo\ntwo\r\nfoo three\r\n").unwrap();
         fs::write(dir.path().join("bin.dat"), "xxxx foo\n\0 foo\n").unwrap();
-        let out = grep("foo", dir.path().to_str().unwrap(), None, None, false).unwrap();
+        let out = grep("foo", dir.path().to_str().unwrap(), None, None, false, None).unwrap();
         let got: Vec<_> = out
             .matches
             .iter()

@@ -10,6 +10,7 @@
 use std::ffi::c_char;
 
 pub mod archive;
+pub mod confine;
 pub mod edit;
 pub mod error;
 mod ffi_support;
@@ -63,27 +64,30 @@ pub unsafe extern "C" fn free_string(ptr: *mut c_char) {
 // ---- files ---------------------------------------------------------------------------------
 
 ffi_fn! {
-    /// `read(path, offset, limit)` → `ReadResult`.
-    fn read_ffi(path: *const c_char, offset: i64, limit: i64) {
+    /// `read(path, offset, limit, root)` → `ReadResult`; `root` may be NULL (not confined).
+    fn read_ffi(path: *const c_char, offset: i64, limit: i64, root: *const c_char) {
         let offset = usize::try_from(offset).unwrap_or(0);
         let limit = usize::try_from(limit).unwrap_or(0);
-        read::read(str_arg(path, "path")?, offset, limit)
+        let root = opt_str_arg(root, "root")?;
+        read::read(str_arg(path, "path")?, offset, limit, root)
     }
 }
 
 ffi_fn! {
-    /// `write(path, content)` → `WriteResult`; content is pointer + length (may hold NUL).
-    fn write_ffi(path: *const c_char, content: *const u8, content_len: usize) {
-        write::write(str_arg(path, "path")?, bytes_arg(content, content_len, "content")?)
+    /// `write(path, content, root)` → `WriteResult`; content is pointer + length (may hold NUL),
+    /// `root` may be NULL.
+    fn write_ffi(path: *const c_char, content: *const u8, content_len: usize, root: *const c_char) {
+        let content = bytes_arg(content, content_len, "content")?;
+        write::write(str_arg(path, "path")?, content, opt_str_arg(root, "root")?)
     }
 }
 
 ffi_fn! {
-    /// `ls(path, ignore_json, limit)` → `LsResult`; `ignore_json` is a JSON list of globs,
-    /// a negative `limit` means no limit.
-    fn ls_ffi(path: *const c_char, ignore_json: *const c_char, limit: i64) {
+    /// `ls(path, ignore_json, limit, root)` → `LsResult`; `ignore_json` is a JSON list of globs,
+    /// a negative `limit` means no limit, `root` may be NULL.
+    fn ls_ffi(path: *const c_char, ignore_json: *const c_char, limit: i64, root: *const c_char) {
         let ignore: Vec<String> = json_arg(ignore_json, "ignore")?;
-        ls::ls(str_arg(path, "path")?, &ignore, opt_usize(limit))
+        ls::ls(str_arg(path, "path")?, &ignore, opt_usize(limit), opt_str_arg(root, "root")?)
     }
 }
 
@@ -138,7 +142,7 @@ ffi_fn! {
 }
 
 ffi_fn! {
-    /// `edit_file(path, old, new, replace_all)` → `EditFileResult`.
+    /// `edit_file(path, old, new, replace_all, root)` → `EditFileResult`; `root` may be NULL.
     fn edit_file_ffi(
         path: *const c_char,
         old: *const u8,
@@ -146,12 +150,14 @@ ffi_fn! {
         new: *const u8,
         new_len: usize,
         replace_all: i64,
+        root: *const c_char,
     ) {
         edit::edit_file(
             str_arg(path, "path")?,
             ffi_support::text_arg(old, old_len, "old")?,
             ffi_support::text_arg(new, new_len, "new")?,
             replace_all != 0,
+            opt_str_arg(root, "root")?,
         )
     }
 }
@@ -159,47 +165,59 @@ ffi_fn! {
 // ---- patch (issue 17) -------------------------------------------------------
 
 ffi_fn! {
-    /// `apply_patch(patch, cwd, dry_run)` → `PatchResult`; the patch is pointer + length (it
-    /// may hold NUL bytes; invalid UTF-8 is `invalid_patch`), `dry_run` is 0/1.
-    fn apply_patch_ffi(patch: *const u8, patch_len: usize, cwd: *const c_char, dry_run: i64) {
+    /// `apply_patch(patch, cwd, dry_run, root)` → `PatchResult`; the patch is pointer + length
+    /// (it may hold NUL bytes; invalid UTF-8 is `invalid_patch`), `dry_run` is 0/1, `root` may be
+    /// NULL.
+    fn apply_patch_ffi(
+        patch: *const u8,
+        patch_len: usize,
+        cwd: *const c_char,
+        dry_run: i64,
+        root: *const c_char,
+    ) {
         let cwd = str_arg(cwd, "cwd")?;
+        let root = opt_str_arg(root, "root")?;
         let patch = patch::decode_patch(bytes_arg(patch, patch_len, "patch")?)?;
-        patch::apply_patch(patch, cwd, dry_run != 0)
+        patch::apply_patch(patch, cwd, dry_run != 0, root)
     }
 }
 
 // ---- search (issue 4) -------------------------------------------------------
 
 ffi_fn! {
-    /// `file_list(path, globs_json, hidden, follow, max_depth)` → `[relative paths]`;
+    /// `file_list(path, globs_json, hidden, follow, max_depth, root)` → `[relative paths]`;
     /// `globs_json` is a JSON list of ripgrep globs, flags are 0/1, a negative `max_depth` means
-    /// no limit.
+    /// no limit, `root` may be NULL.
     fn file_list_ffi(
         path: *const c_char,
         globs_json: *const c_char,
         hidden: i64,
         follow: i64,
         max_depth: i64,
+        root: *const c_char,
     ) {
         let globs: Vec<String> = json_arg(globs_json, "globs")?;
         let path = str_arg(path, "path")?;
-        file_list::file_list(path, &globs, hidden != 0, follow != 0, opt_usize(max_depth))
+        let root = opt_str_arg(root, "root")?;
+        file_list::file_list(path, &globs, hidden != 0, follow != 0, opt_usize(max_depth), root)
     }
 }
 
 ffi_fn! {
-    /// `glob(pattern, path, limit)` → `GlobResult`; a negative `limit` means no limit.
-    fn glob_ffi(pattern: *const c_char, path: *const c_char, limit: i64) {
+    /// `glob(pattern, path, limit, root)` → `GlobResult`; a negative `limit` means no limit,
+    /// `root` may be NULL.
+    fn glob_ffi(pattern: *const c_char, path: *const c_char, limit: i64, root: *const c_char) {
         let pattern = str_arg(pattern, "pattern")?;
-        glob::glob(pattern, str_arg(path, "path")?, opt_usize(limit))
+        let root = opt_str_arg(root, "root")?;
+        glob::glob(pattern, str_arg(path, "path")?, opt_usize(limit), root)
     }
 }
 
 ffi_fn! {
     /// `grep(pattern, path, **options)` → `GrepAnswer` (its shape follows `output_mode`);
     /// `options_json` is a JSON object of `GrepOptions` (include, limit, ignore_case,
-    /// output_mode, before, after, context, multiline, file_type, max_line_chars; each may be
-    /// left out or null).
+    /// output_mode, before, after, context, multiline, file_type, max_line_chars, root; each may
+    /// be left out or null).
     fn grep_ffi(pattern: *const c_char, path: *const c_char, options_json: *const c_char) {
         let pattern = str_arg(pattern, "pattern")?;
         let path = str_arg(path, "path")?;
@@ -609,6 +627,17 @@ ffi_fn! {
     /// the GIL is released during a call (test/test_concurrency.py).
     fn probe_barrier_ffi(parties: i64, timeout_ms: i64) {
         Ok(probe::barrier(parties, timeout_ms))
+    }
+}
+
+#[cfg(feature = "test-exports")]
+ffi_fn! {
+    /// `confine_force_walk(on)` → `{"previous": bool, "kernel_path": "openat2"|"walk"}`: makes
+    /// confined paths resolve by the walk (1) or by `openat2` where the kernel has it (0), so
+    /// tests prove the walk on a kernel that has `openat2`.
+    fn confine_force_walk_ffi(on: i64) {
+        let previous = confine::force_walk(on != 0);
+        Ok(serde_json::json!({"previous": previous, "kernel_path": confine::kernel_path()}))
     }
 }
 

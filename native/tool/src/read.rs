@@ -2,10 +2,12 @@
 
 use std::fs::{self, File};
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use rustix::fs::{FileType, OFlags};
 use serde::Serialize;
 
+use crate::confine::Root;
 use crate::error::{ErrorKind, IoResultExt, ToolError, ToolResult};
 use crate::paths;
 
@@ -46,8 +48,9 @@ pub struct ReadResult {
 /// Reads `path` as UTF-8 text and returns `limit` lines from the 1-based `offset`.
 ///
 /// Errors: `not_found`, `is_directory`, `binary_file`, `encoding`, and `invalid_argument` for an
-/// offset past the end ("Offset N is out of range for this file (M lines)").
-pub fn read(path: &str, offset: usize, limit: usize) -> ToolResult<ReadResult> {
+/// offset past the end ("Offset N is out of range for this file (M lines)"). With `root`, the
+/// path is resolved beneath it ([`crate::confine`]); leaving it is `outside_root`.
+pub fn read(path: &str, offset: usize, limit: usize, root: Option<&str>) -> ToolResult<ReadResult> {
     if offset < 1 {
         return Err(ToolError::invalid_argument(format!(
             "offset must be 1 or more, got {offset}"
@@ -58,21 +61,10 @@ pub fn read(path: &str, offset: usize, limit: usize) -> ToolResult<ReadResult> {
             "limit must be 1 or more, got {limit}"
         )));
     }
-    let abs = paths::absolute(path)?;
-    let meta = fs::metadata(&abs).at(&abs)?;
-    if meta.is_dir() {
-        return Err(ToolError::new(
-            ErrorKind::IsDirectory,
-            format!(
-                "Path is a directory, not a file: {} (use ls to list it)",
-                abs.display()
-            ),
-        ));
-    }
-    if has_binary_extension(&abs) {
-        return Err(binary_error(&abs));
-    }
-    let mut file = File::open(&abs).at(&abs)?;
+    let (abs, mut file) = match root {
+        None => open_by_name(path)?,
+        Some(root) => open_beneath(&Root::open(root)?, path)?,
+    };
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     (&mut file)
         .take(SNIFF_BYTES as u64)
@@ -124,6 +116,47 @@ pub fn read(path: &str, offset: usize, limit: usize) -> ToolResult<ReadResult> {
         truncated,
         truncated_by_bytes,
     })
+}
+
+/// The file to read, by its name: a folder or a binary extension is refused before it is
+/// opened.
+fn open_by_name(path: &str) -> ToolResult<(PathBuf, File)> {
+    let abs = paths::absolute(path)?;
+    let meta = fs::metadata(&abs).at(&abs)?;
+    if meta.is_dir() {
+        return Err(directory_error(&abs));
+    }
+    if has_binary_extension(&abs) {
+        return Err(binary_error(&abs));
+    }
+    let file = File::open(&abs).at(&abs)?;
+    Ok((abs, file))
+}
+
+/// The file to read, opened beneath `root`; a folder or a binary extension is refused once it
+/// is open (there is no name to look at first).
+fn open_beneath(root: &Root, path: &str) -> ToolResult<(PathBuf, File)> {
+    let place = root.place(path)?;
+    let fd = root.open_file(&place, OFlags::RDONLY)?;
+    let stat = rustix::fs::fstat(&fd).map_err(|e| ToolError::from_io(&e.into(), &place.shown))?;
+    if FileType::from_raw_mode(stat.st_mode) == FileType::Directory {
+        return Err(directory_error(&place.shown));
+    }
+    let file = File::from(fd);
+    if has_binary_extension(&place.shown) {
+        return Err(binary_error(&place.shown));
+    }
+    Ok((place.shown, file))
+}
+
+fn directory_error(path: &Path) -> ToolError {
+    ToolError::new(
+        ErrorKind::IsDirectory,
+        format!(
+            "Path is a directory, not a file: {} (use ls to list it)",
+            path.display()
+        ),
+    )
 }
 
 /// Reads until `buf` is full or the file ends (a short read is not the end).

@@ -2,7 +2,8 @@
 //! command in it (name, arguments, source text), the folders that file commands touch, and the
 //! patterns a user can allow ("git log *").
 //!
-//! Parsing is tree-sitter-bash; the walk over the tree is ours. The twin
+//! Parsing is tree-sitter-bash ([`parse`] works around a crash in its scanner and a slow path of
+//! the runtime); the walk over the tree is ours. The twin
 //! (`ironcode/twin/shell.py`) walks the same tree from py-tree-sitter with the same rules, function
 //! for function, so both backends return the same value for every input. Unparseable input gives
 //! the commands tree-sitter could still recognise; the one command line refused is one whose
@@ -22,11 +23,17 @@
 //!   bound inside a heredoc: `cat <<EOF > out`), so a folder check sees `echo x > ../out`; a
 //!   descriptor copy (`2>&1`, `<&0`, `>&-`) names no file.
 
-use std::cell::RefCell;
+mod kinds;
+mod parse;
+
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use tree_sitter::{Node, Parser, Tree, TreeCursor};
+use tree_sitter::{Node, TreeCursor};
+
+use kinds::{Field, Kind, field, kind};
+use parse::parse_tree;
 
 use crate::error::{ToolError, ToolResult};
 use crate::paths;
@@ -60,9 +67,6 @@ const GLOB_CHARS: &[char] = &['*', '?', '['];
 /// An argument holding one of these is only known when bash runs it (`$HOME`, `$(pwd)`, backticks).
 const DYNAMIC_MARKERS: &[char] = &['$', '`'];
 
-/// Node kinds of redirections.
-const REDIRECT_KINDS: &[&str] = &["file_redirect", "heredoc_redirect", "herestring_redirect"];
-
 /// Operators that duplicate or close a descriptor when their destination is a number
 /// (`2>&1`, `<&0`): no file is named, so no redirection target is reported.
 const DUPLICATING_OPERATORS: &[&str] = &[">&", "<&"];
@@ -77,9 +81,9 @@ const VERBATIM_KINDS: &[&str] = &[
     "brace_expression",
 ];
 
-/// Where a heredoc redirection's own text ends: before its body, or before a statement chained
-/// after its start (`cat <<EOF | grep x`).
-const HEREDOC_TAIL_KINDS: &[&str] = &["heredoc_body", "heredoc_end", "pipeline"];
+/// Where a heredoc redirection's own text ends: before its body (`heredoc_body`, `heredoc_end`),
+/// or before a statement chained after its start (`cat <<EOF | grep x`: a `pipeline`, or a field
+/// below). The node kinds the walk asks about are in [`kinds`].
 const HEREDOC_TAIL_FIELDS: &[&str] = &["operator", "right"];
 
 /// Escapes of `$'...'` strings that stand for one character; any other escape (`\x41`, `\101`,
@@ -309,28 +313,6 @@ pub fn commands(source: &[u8]) -> ToolResult<Vec<BashCommand>> {
     }
 }
 
-thread_local! {
-    /// One parser per thread: building one costs more than parsing a short command.
-    static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
-}
-
-/// The syntax tree of `source`, or None if tree-sitter gives none.
-fn parse_tree(source: &[u8]) -> Option<Tree> {
-    PARSER.with(|slot| {
-        let mut slot = slot.borrow_mut();
-        if slot.is_none() {
-            let mut parser = Parser::new();
-            parser
-                .set_language(&tree_sitter_bash::LANGUAGE.into())
-                .ok()?;
-            *slot = Some(parser);
-        }
-        let parser = slot.as_mut()?;
-        parser.reset();
-        parser.parse(source, None)
-    })
-}
-
 /// Walks the tree depth-first with an explicit stack (deep nesting such as `$($($(...)))` must
 /// not overflow the call stack), carrying the redirections bash binds to the last command.
 /// Counts each command's text before copying it, against [`MAX_COMMAND_TEXT_BYTES`].
@@ -341,7 +323,7 @@ fn collect_commands(root: Node<'_>, source: &[u8]) -> ToolResult<Vec<BashCommand
     let mut text_bytes = 0usize;
     while let Some((node, inherited)) = stack.pop() {
         let children = children_with_fields(node, &mut cursor);
-        if node.kind() == "command" {
+        if kind(node) == Kind::Command {
             let end = command_end(node, &inherited);
             text_bytes += end.saturating_sub(node.start_byte());
             if text_bytes > MAX_COMMAND_TEXT_BYTES {
@@ -372,16 +354,18 @@ fn too_complex() -> ToolError {
     ))
 }
 
-/// A node's children with their field names.
-fn children_with_fields<'t>(
-    node: Node<'t>,
-    cursor: &mut TreeCursor<'t>,
-) -> Vec<(Node<'t>, Option<&'static str>)> {
-    let mut children = Vec::with_capacity(node.child_count());
+/// A node's children with their fields.
+fn children_with_fields<'t>(node: Node<'t>, cursor: &mut TreeCursor<'t>) -> Vec<(Node<'t>, Field)> {
+    let count = node.child_count();
+    if count == 0 {
+        // Most nodes are leaves: no cursor work, no allocation.
+        return Vec::new();
+    }
+    let mut children = Vec::with_capacity(count);
     cursor.reset(node);
     if cursor.goto_first_child() {
         loop {
-            children.push((cursor.node(), cursor.field_name()));
+            children.push((cursor.node(), field(cursor.field_id())));
             if !cursor.goto_next_sibling() {
                 break;
             }
@@ -392,24 +376,24 @@ fn children_with_fields<'t>(
 
 /// Which child receives the redirections bound to `node`: a redirected statement's body; the
 /// last statement of a list, pipeline or negated command. Compound statements pass none on.
-fn redirect_heir(node: Node<'_>, children: &[(Node<'_>, Option<&str>)]) -> Option<usize> {
-    match node.kind() {
-        "redirected_statement" => children.iter().position(|(_, f)| *f == Some("body")),
-        "list" | "pipeline" | "negated_command" => children
+fn redirect_heir(node: Node<'_>, children: &[(Node<'_>, Field)]) -> Option<usize> {
+    match kind(node) {
+        Kind::RedirectedStatement => children.iter().position(|(_, f)| *f == Field::Body),
+        Kind::Chain | Kind::Pipeline => children
             .iter()
-            .rposition(|(c, _)| c.is_named() && c.kind() != "comment"),
+            .rposition(|(c, _)| c.is_named() && kind(*c) != Kind::Comment),
         _ => None,
     }
 }
 
 /// The redirections a redirected statement adds to its body.
-fn own_redirects<'t>(node: Node<'t>, children: &[(Node<'t>, Option<&str>)]) -> Vec<Node<'t>> {
-    if node.kind() != "redirected_statement" {
+fn own_redirects<'t>(node: Node<'t>, children: &[(Node<'t>, Field)]) -> Vec<Node<'t>> {
+    if kind(node) != Kind::RedirectedStatement {
         return Vec::new();
     }
     children
         .iter()
-        .filter(|(c, f)| *f != Some("body") && REDIRECT_KINDS.contains(&c.kind()))
+        .filter(|(c, f)| *f != Field::Body && kind(*c).is_redirect())
         .map(|(c, _)| *c)
         .collect()
 }
@@ -418,7 +402,7 @@ fn own_redirects<'t>(node: Node<'t>, children: &[(Node<'t>, Option<&str>)]) -> V
 /// its text runs to `end` ([`command_end`]).
 fn command_from(
     node: Node<'_>,
-    children: &[(Node<'_>, Option<&str>)],
+    children: &[(Node<'_>, Field)],
     inherited: &[Node<'_>],
     source: &[u8],
     end: usize,
@@ -428,9 +412,9 @@ fn command_from(
     let mut redirects = Vec::new();
     for &(child, field) in children {
         match field {
-            Some("name") => name = unquote(child, source),
-            Some("argument") => argument_nodes.push(child),
-            _ if REDIRECT_KINDS.contains(&child.kind()) => redirects.push(child),
+            Field::Name => name = unquote(child, source),
+            Field::Argument => argument_nodes.push(child),
+            _ if kind(child).is_redirect() => redirects.push(child),
             _ => {}
         }
     }
@@ -458,14 +442,13 @@ fn command_from(
 fn redirect_targets<'t>(redirect: Node<'t>, out: &mut Vec<Node<'t>>) {
     let mut cursor = redirect.walk();
     let children = children_with_fields(redirect, &mut cursor);
-    match redirect.kind() {
-        "file_redirect" => {
+    match kind(redirect) {
+        Kind::FileRedirect => {
             let operator = children
                 .iter()
-                .find(|(c, f)| f.is_none() && !c.is_named())
+                .find(|(c, f)| *f == Field::None && !c.is_named())
                 .map_or("", |(c, _)| c.kind());
-            let Some(&(target, _)) = children.iter().find(|(_, f)| *f == Some("destination"))
-            else {
+            let Some(&(target, _)) = children.iter().find(|(_, f)| *f == Field::Destination) else {
                 return;
             };
             if DUPLICATING_OPERATORS.contains(&operator) && target.kind() == "number" {
@@ -473,9 +456,9 @@ fn redirect_targets<'t>(redirect: Node<'t>, out: &mut Vec<Node<'t>>) {
             }
             out.push(target);
         }
-        "heredoc_redirect" => {
+        Kind::HeredocRedirect => {
             for &(child, field) in &children {
-                if field == Some("redirect") {
+                if field == Field::Redirect {
                     redirect_targets(child, out);
                 }
             }
@@ -498,19 +481,19 @@ fn command_end(node: Node<'_>, inherited: &[Node<'_>]) -> usize {
 fn extra_arguments<'t>(redirect: Node<'t>, out: &mut Vec<Node<'t>>) {
     let mut cursor = redirect.walk();
     let children = children_with_fields(redirect, &mut cursor);
-    match redirect.kind() {
-        "file_redirect" => out.extend(
+    match kind(redirect) {
+        Kind::FileRedirect => out.extend(
             children
                 .iter()
-                .filter(|(_, f)| *f == Some("destination"))
+                .filter(|(_, f)| *f == Field::Destination)
                 .skip(1)
                 .map(|(c, _)| *c),
         ),
-        "heredoc_redirect" => {
+        Kind::HeredocRedirect => {
             for &(child, field) in &children {
                 match field {
-                    Some("argument") => out.push(child),
-                    Some("redirect") => extra_arguments(child, out),
+                    Field::Argument => out.push(child),
+                    Field::Redirect => extra_arguments(child, out),
                     _ => {}
                 }
             }
@@ -522,14 +505,13 @@ fn extra_arguments<'t>(redirect: Node<'t>, out: &mut Vec<Node<'t>>) {
 /// Where a redirection's part of the command line ends: a heredoc's before its body or before
 /// a statement chained after its start; any other at its end.
 fn redirect_text_end(redirect: Node<'_>) -> usize {
-    if redirect.kind() != "heredoc_redirect" {
+    if kind(redirect) != Kind::HeredocRedirect {
         return redirect.end_byte();
     }
     let mut cursor = redirect.walk();
     let mut end = redirect.start_byte();
     for (child, field) in children_with_fields(redirect, &mut cursor) {
-        let tail = HEREDOC_TAIL_KINDS.contains(&child.kind())
-            || field.is_some_and(|f| HEREDOC_TAIL_FIELDS.contains(&f));
+        let tail = kind(child).is_heredoc_tail() || field == Field::HeredocTail;
         if tail {
             break;
         }
@@ -561,28 +543,27 @@ fn unquote(node: Node<'_>, source: &[u8]) -> String {
                 end,
                 double_quoted,
             } => {
-                let text = source_text(source, start, end);
-                out.push_str(&if double_quoted {
-                    unescape_double(&text)
+                let text = source_str(source, start, end);
+                if double_quoted {
+                    unescape_double_into(&text, &mut out);
                 } else {
-                    unescape_word(&text)
-                });
+                    unescape_word_into(&text, &mut out);
+                }
             }
             Piece::Node(n) => {
-                let kind = n.kind();
-                let text = || source_text(source, n.start_byte(), n.end_byte());
-                if VERBATIM_KINDS.contains(&kind) {
-                    out.push_str(&text());
-                } else if kind == "raw_string" {
-                    out.push_str(strip_quotes(&text(), "'", "'"));
-                } else if kind == "ansi_c_string" {
-                    out.push_str(&unescape_ansi_c(strip_quotes(&text(), "$'", "'")));
-                } else if n.child_count() == 0 {
-                    out.push_str(&unescape_word(&text()));
-                } else {
-                    let children = children_with_fields(n, &mut cursor);
-                    let parts = node_parts(n, &children);
-                    stack.extend(parts.into_iter().rev());
+                let text = || source_str(source, n.start_byte(), n.end_byte());
+                match kind(n) {
+                    Kind::Verbatim => out.push_str(&text()),
+                    Kind::RawString => out.push_str(strip_quotes(&text(), "'", "'")),
+                    Kind::AnsiCString => {
+                        out.push_str(&unescape_ansi_c(strip_quotes(&text(), "$'", "'")));
+                    }
+                    _ if n.child_count() == 0 => unescape_word_into(&text(), &mut out),
+                    _ => {
+                        let children = children_with_fields(n, &mut cursor);
+                        let parts = node_parts(n, &children);
+                        stack.extend(parts.into_iter().rev());
+                    }
                 }
             }
         }
@@ -593,20 +574,20 @@ fn unquote(node: Node<'_>, source: &[u8]) -> String {
 /// The pieces of a composite word in order: its children and the text between them. Inside a
 /// double-quoted string every piece but an expansion is double-quoted text; the quotes and a
 /// `$"..."` string's `$` are dropped.
-fn node_parts<'t>(node: Node<'t>, children: &[(Node<'t>, Option<&str>)]) -> Vec<Piece<'t>> {
-    let kind = node.kind();
-    let double_quoted = kind == "string";
-    let mut kept: &[(Node<'t>, Option<&str>)] = children;
-    let delimiter = match kind {
-        "string" => Some("\""),
-        "translated_string" => Some("$"),
+fn node_parts<'t>(node: Node<'t>, children: &[(Node<'t>, Field)]) -> Vec<Piece<'t>> {
+    let own = kind(node);
+    let double_quoted = own == Kind::String;
+    let mut kept: &[(Node<'t>, Field)] = children;
+    let delimiter = match own {
+        Kind::String => Some(Kind::DoubleQuote),
+        Kind::TranslatedString => Some(Kind::Dollar),
         _ => None,
     };
     let (mut low, mut high) = (node.start_byte(), node.end_byte());
     if let Some(delimiter) = delimiter
         && let Some(((first, _), rest)) = kept.split_first()
         && !first.is_named()
-        && first.kind() == delimiter
+        && kind(*first) == delimiter
     {
         low = first.end_byte();
         kept = rest;
@@ -614,7 +595,7 @@ fn node_parts<'t>(node: Node<'t>, children: &[(Node<'t>, Option<&str>)]) -> Vec<
     if double_quoted
         && let Some(((last, _), rest)) = kept.split_last()
         && !last.is_named()
-        && last.kind() == "\""
+        && kind(*last) == Kind::DoubleQuote
     {
         high = last.start_byte();
         kept = rest;
@@ -629,7 +610,7 @@ fn node_parts<'t>(node: Node<'t>, children: &[(Node<'t>, Option<&str>)]) -> Vec<
                 double_quoted,
             });
         }
-        if double_quoted && !VERBATIM_KINDS.contains(&child.kind()) {
+        if double_quoted && kind(child) != Kind::Verbatim {
             parts.push(Piece::Text {
                 start: child.start_byte(),
                 end: child.end_byte(),
@@ -661,9 +642,13 @@ fn strip_quotes<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
     }
 }
 
-/// An unquoted word's value: `\x` → `x`, backslash-newline removed, a final lone `\` kept.
-fn unescape_word(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+/// An unquoted word's value: `\x` → `x`, backslash-newline removed, a final lone `\` kept;
+/// appended to `out`.
+fn unescape_word_into(text: &str, out: &mut String) {
+    if !text.contains('\\') {
+        out.push_str(text);
+        return;
+    }
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
         if c != '\\' {
@@ -676,13 +661,15 @@ fn unescape_word(text: &str) -> String {
             Some(next) => out.push(next),
         }
     }
-    out
 }
 
 /// Double-quoted text's value: a backslash escapes only `$`, backtick, `"`, `\` and newline
-/// (which it removes); before anything else it stays.
-fn unescape_double(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+/// (which it removes); before anything else it stays. Appended to `out`.
+fn unescape_double_into(text: &str, out: &mut String) {
+    if !text.contains('\\') {
+        out.push_str(text);
+        return;
+    }
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '\\'
@@ -697,7 +684,6 @@ fn unescape_double(text: &str) -> String {
         }
         out.push(c);
     }
-    out
 }
 
 /// A `$'...'` string's value: the one-character escapes of [`ANSI_C_ESCAPES`] decoded, any
@@ -796,9 +782,14 @@ fn push_unique(items: &mut Vec<String>, item: String) {
 
 /// `source[start..end]` as text (lossy: a node never splits a character of valid UTF-8 input).
 fn source_text(source: &[u8], start: usize, end: usize) -> String {
+    source_str(source, start, end).into_owned()
+}
+
+/// [`source_text`] borrowed where it can be (always, for valid UTF-8 input).
+fn source_str(source: &[u8], start: usize, end: usize) -> Cow<'_, str> {
     let end = end.min(source.len());
     let start = start.min(end);
-    String::from_utf8_lossy(&source[start..end]).into_owned()
+    String::from_utf8_lossy(&source[start..end])
 }
 
 #[cfg(test)]

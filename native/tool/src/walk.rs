@@ -26,6 +26,7 @@
 //! folders on the way there.
 //! The Python twin (`ironcode/twin/walk.py`) reimplements this precedence step by step.
 
+mod beneath;
 mod ripgrep_ignore;
 
 use std::ffi::{CStr, OsStr};
@@ -42,9 +43,12 @@ use ignore::overrides::{Override, OverrideBuilder};
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RawDir};
 use rustix::io::Errno;
 
+use crate::confine::Root;
 use crate::error::{ErrorKind, IoResultExt, ToolError, ToolResult};
 use crate::paths;
-use ripgrep_ignore::{Chain, IgnoreFilesFound, Matcher};
+pub use beneath::{Beneath, search_target_beneath};
+use beneath::{RuleFilesIn, open_dir_beneath, relative_bytes, root_ancestors_beneath};
+use ripgrep_ignore::{ByPath, Chain, IgnoreFilesFound, Matcher};
 
 /// The override appended after the caller's globs: `.git` is never entered or listed, whatever
 /// the globs say (the last matching override wins).
@@ -78,6 +82,8 @@ pub struct WalkOptions {
     pub follow: bool,
     /// ripgrep `--max-depth`: 1 lists the root's direct children only.
     pub max_depth: Option<usize>,
+    /// Confined to a root: where the walk starts and what it may open ([`Beneath`]).
+    pub beneath: Option<Beneath>,
 }
 
 /// The folder a search walks: `path` made absolute. Raises `not_found` when it does not exist and
@@ -101,6 +107,51 @@ pub fn search_target(path: &str) -> ToolResult<PathBuf> {
     let root = paths::absolute(path)?;
     fs::metadata(&root).at(&root)?;
     Ok(root)
+}
+
+/// [`search_root`], or with `root` the folder opened beneath it: its path as results spell it,
+/// and the [`Beneath`] a walk of it needs.
+pub fn search_root_at(path: &str, root: Option<&str>) -> ToolResult<(PathBuf, Option<Beneath>)> {
+    let Some(root) = root else {
+        return Ok((search_root(path)?, None));
+    };
+    match search_target_at(path, Some(root))? {
+        SearchTarget::Folder(shown, beneath) => Ok((shown, beneath)),
+        SearchTarget::File(shown, _) | SearchTarget::Other(shown) => Err(ToolError::new(
+            ErrorKind::NotADirectory,
+            format!(
+                "Path is not a directory: {} (pass the folder that contains it)",
+                shown.display()
+            ),
+        )),
+    }
+}
+
+/// What a search was pointed at.
+pub enum SearchTarget {
+    /// A folder to walk (confined: with its [`Beneath`]).
+    Folder(PathBuf, Option<Beneath>),
+    /// One file, open.
+    File(PathBuf, File),
+    /// Something else (a FIFO, a device): not read, it could block forever.
+    Other(PathBuf),
+}
+
+/// [`search_target`], or with `root` [`search_target_beneath`].
+pub fn search_target_at(path: &str, root: Option<&str>) -> ToolResult<SearchTarget> {
+    let Some(root) = root else {
+        let target = search_target(path)?;
+        return Ok(if target.is_dir() {
+            SearchTarget::Folder(target, None)
+        } else if target.is_file() {
+            // A file named directly that cannot be opened is an error, as rg reports it.
+            let file = File::open(&target).at(&target)?;
+            SearchTarget::File(target, file)
+        } else {
+            SearchTarget::Other(target)
+        });
+    };
+    search_target_beneath(Arc::new(Root::open(root)?), path)
 }
 
 /// Compiles the caller's globs, plus [`NEVER_GIT`], into ripgrep's override matcher rooted at
@@ -137,6 +188,8 @@ struct Walk {
     root_len: usize,
     /// When following symlinks: the folders above the root (a link to one of them is a loop).
     root_ancestors: Option<Arc<Ancestor>>,
+    /// Confined to a root.
+    beneath: Option<Beneath>,
 }
 
 /// ripgrep's walk of `root` as `rg --hidden -g GLOB... -g '!.git'` configures it, with global
@@ -145,7 +198,14 @@ struct Walk {
 fn builder(root: &Path, options: &WalkOptions) -> ToolResult<Walk> {
     // Rooted at `.`: the matcher is handed paths relative to the root (see ripgrep_ignore).
     let overrides = overrides(Path::new(ripgrep_ignore::RELATIVE_ROOT), &options.globs)?;
-    let (parents, absolute_base, has_absolute_parent_rules) = ripgrep_ignore::add_parents(root);
+    let (parents, absolute_base, has_absolute_parent_rules) = match &options.beneath {
+        None => ripgrep_ignore::add_parents(root.canonicalize().ok(), &|folder| {
+            Box::new(ByPath(folder.to_path_buf()))
+        }),
+        Some(beneath) => ripgrep_ignore::add_parents(Some(beneath.real.clone()), &|folder| {
+            beneath.rule_files_of(folder)
+        }),
+    };
     let (global, _) = GitignoreBuilder::new(root).build_global();
     let root_len = ripgrep_ignore::separated_len(root);
     Ok(Walk {
@@ -166,11 +226,12 @@ fn builder(root: &Path, options: &WalkOptions) -> ToolResult<Walk> {
         // keep; every ignore file on the way still applies, so nothing else changes.
         only_towards: literal_prefix(&options.globs).map(|prefix| root.join(prefix)),
         root_len,
-        root_ancestors: if options.follow {
-            root_ancestors(root)
-        } else {
-            None
+        root_ancestors: match (&options.beneath, options.follow) {
+            (_, false) => None,
+            (None, true) => root_ancestors(root),
+            (Some(beneath), true) => root_ancestors_beneath(beneath),
         },
+        beneath: options.beneath.clone(),
     })
 }
 
@@ -244,6 +305,10 @@ pub struct FileEntry<'a> {
     root_len: usize,
     dir: BorrowedFd<'a>,
     name: &'a CStr,
+    /// Confined: the root to open a followed symlink through.
+    beneath: Option<&'a Beneath>,
+    /// The entry is a followed symlink.
+    via_link: bool,
 }
 
 impl FileEntry<'_> {
@@ -258,22 +323,38 @@ impl FileEntry<'_> {
         String::from_utf8_lossy(bytes.get(self.root_len..).unwrap_or(bytes)).into_owned()
     }
 
-    /// Opens the file for reading, as `File::open(path)` would (following a symlink).
+    /// Opens the file for reading, as `File::open(path)` would (following a symlink; confined,
+    /// a followed symlink through the root and anything else never through a symlink).
     pub fn open(&self) -> io::Result<File> {
-        let fd = rustix::fs::openat(
-            self.dir,
-            self.name,
-            OFlags::RDONLY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+        let fd = match self.beneath {
+            None => rustix::fs::openat(self.dir, self.name, flags, Mode::empty())?,
+            Some(beneath) if self.via_link => {
+                beneath.open(self.relative_bytes(), OFlags::RDONLY)?
+            }
+            Some(_) => {
+                rustix::fs::openat(self.dir, self.name, flags | OFlags::NOFOLLOW, Mode::empty())?
+            }
+        };
         Ok(File::from(fd))
+    }
+
+    fn relative_bytes(&self) -> &[u8] {
+        let bytes = self.path.as_os_str().as_bytes();
+        bytes.get(self.root_len..).unwrap_or(bytes)
     }
 
     /// Modification time in nanoseconds since the epoch (negative before it), following
     /// symlinks; None when the file vanished since its folder was listed.
     pub fn modified_ns(&self) -> Option<i128> {
         // fstatat, not statx: some kernels and seccomp profiles refuse statx.
-        let stat = rustix::fs::statat(self.dir, self.name, AtFlags::empty()).ok()?;
+        let stat = match self.beneath {
+            None => rustix::fs::statat(self.dir, self.name, AtFlags::empty()).ok()?,
+            Some(beneath) if self.via_link => {
+                rustix::fs::fstat(beneath.open(self.relative_bytes(), OFlags::PATH).ok()?).ok()?
+            }
+            Some(_) => rustix::fs::statat(self.dir, self.name, AtFlags::SYMLINK_NOFOLLOW).ok()?,
+        };
         Some(crate::glob::epoch_ns(
             stat.st_mtime,
             stat.st_mtime_nsec as i64,
@@ -312,9 +393,18 @@ where
     F: Fn(&mut S, &FileEntry) -> ToolResult<Option<T>> + Sync,
 {
     let walk = builder(root, options)?;
+    let opened = match &options.beneath {
+        Some(beneath) => Some(
+            rustix::io::fcntl_dupfd_cloexec(&*beneath.start, 0)
+                .map_err(|e| ToolError::from_io(&e.into(), root))?,
+        ),
+        None => None,
+    };
     let queue = Queue::new(Work::Dir(DirWork {
         path: root.to_path_buf(),
         parent: None,
+        opened,
+        via_link: false,
         depth: 0,
         rules: walk.parents.clone(),
         ancestors: walk.root_ancestors.clone(),
@@ -360,6 +450,10 @@ struct DirWork {
     path: PathBuf,
     /// The open folder it lies in, when it is to be opened relative to it.
     parent: Option<Arc<OwnedFd>>,
+    /// Already open (a confined walk's first folder).
+    opened: Option<OwnedFd>,
+    /// Reached through a followed symlink.
+    via_link: bool,
     depth: usize,
     /// The rules in force in the folder above it.
     rules: Chain,
@@ -548,11 +642,16 @@ where
     /// `generate_work`). An unreadable folder is skipped, as ripgrep warns and goes on; running
     /// out of descriptors or memory ends the walk with an error instead of an answer that
     /// silently lacks the folder.
-    fn read_dir(&mut self, work: DirWork) -> ToolResult<()> {
+    fn read_dir(&mut self, mut work: DirWork) -> ToolResult<()> {
         if self.walk.max_depth.is_some_and(|max| work.depth >= max) {
             return Ok(());
         }
-        let dir = match open_dir(&work) {
+        let opened = match (work.opened.take(), &self.walk.beneath) {
+            (Some(dir), _) => Ok(dir),
+            (None, None) => open_dir(&work),
+            (None, Some(beneath)) => open_dir_beneath(&work, beneath, self.walk.root_len),
+        };
+        let dir = match opened {
             Ok(dir) => dir,
             Err(error) if is_resource_exhausted(&error) => {
                 return Err(ToolError::from_io(&error, &work.path));
@@ -562,7 +661,12 @@ where
         let dir = Arc::new(dir);
         let found = self.list(&dir);
         self.seen += self.entries.len();
-        let rules = ripgrep_ignore::add_child_path(&work.rules, &work.path, found, false);
+        let relative = relative_bytes(&work.path, self.walk.root_len);
+        let files = RuleFilesIn {
+            dir: dir.as_fd(),
+            beneath: self.walk.beneath.as_ref().map(|b| (b, relative)),
+        };
+        let rules = ripgrep_ignore::add_child_path(&work.rules, &work.path, found, false, &files);
         let ancestors = if self.walk.follow {
             let Ok(stat) = rustix::fs::fstat(&dir) else {
                 return Ok(());
@@ -592,7 +696,9 @@ where
             };
             self.path.truncate(dir_len);
             self.path.extend_from_slice(name.to_bytes());
-            let Some(kind) = self.entry_kind(&dir, name, file_type, ancestors.as_deref()) else {
+            let Some((kind, via_link)) =
+                self.entry_kind(&dir, name, file_type, ancestors.as_deref())
+            else {
                 continue;
             };
             let path = Path::new(OsStr::from_bytes(&self.path));
@@ -615,11 +721,14 @@ where
                 EntryKind::Dir => self.subfolders.push(Work::Dir(DirWork {
                     path: path.to_path_buf(),
                     parent: (work.depth < OPEN_RELATIVE_DEPTH).then(|| dir.clone()),
+                    opened: None,
+                    via_link,
                     depth: work.depth + 1,
                     rules: rules.clone(),
                     ancestors: ancestors.clone(),
                 })),
-                EntryKind::File if split => {
+                // A followed symlink is searched here: a batch holds plain names only.
+                EntryKind::File if split && !via_link => {
                     batch.extend_from_slice(name.to_bytes_with_nul());
                     in_batch += 1;
                     if in_batch == FILES_PER_BATCH {
@@ -637,6 +746,8 @@ where
                         root_len: self.walk.root_len,
                         dir: dir.as_fd(),
                         name,
+                        beneath: self.walk.beneath.as_ref(),
+                        via_link,
                     };
                     if let Some(value) = (self.keep)(&mut self.state, &entry)? {
                         self.found.push(value);
@@ -670,6 +781,8 @@ where
                 root_len: self.walk.root_len,
                 dir: batch.dir.as_fd(),
                 name,
+                beneath: self.walk.beneath.as_ref(),
+                via_link: false,
             };
             if let Some(value) = (self.keep)(&mut self.state, &entry)? {
                 self.found.push(value);
@@ -702,15 +815,16 @@ where
         found
     }
 
-    /// What an entry is for the walk, following a symlink when asked; None for an entry to skip
-    /// (it vanished, its link is broken, or it leads back to a folder it lies in).
+    /// What an entry is for the walk, and whether it is a followed symlink, following a symlink
+    /// when asked; None for an entry to skip (it vanished, its link is broken or leads out of
+    /// the root, or it leads back to a folder it lies in).
     fn entry_kind(
         &self,
         dir: &OwnedFd,
         name: &CStr,
         listed: FileType,
         ancestors: Option<&Ancestor>,
-    ) -> Option<EntryKind> {
+    ) -> Option<(EntryKind, bool)> {
         let file_type = match listed {
             // Some file systems do not fill in the type: ask, as std's `DirEntry` does.
             FileType::Unknown => {
@@ -720,16 +834,25 @@ where
             known => known,
         };
         if file_type == FileType::Symlink && self.walk.follow {
-            let stat = rustix::fs::statat(dir, name, AtFlags::empty()).ok()?;
+            let stat = match &self.walk.beneath {
+                None => rustix::fs::statat(dir, name, AtFlags::empty()).ok()?,
+                Some(beneath) => {
+                    let relative = relative_bytes(
+                        Path::new(OsStr::from_bytes(&self.path)),
+                        self.walk.root_len,
+                    );
+                    rustix::fs::fstat(beneath.open(relative, OFlags::PATH).ok()?).ok()?
+                }
+            };
             let target = FileType::from_raw_mode(stat.st_mode);
             if target == FileType::Directory
                 && is_symlink_loop(ancestors, (stat.st_dev, stat.st_ino))
             {
                 return None;
             }
-            return Some(EntryKind::of(target));
+            return Some((EntryKind::of(target), true));
         }
-        Some(EntryKind::of(file_type))
+        Some((EntryKind::of(file_type), false))
     }
 }
 

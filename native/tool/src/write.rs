@@ -3,16 +3,22 @@
 //! truncated mix.
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
+use std::ffi::{CStr, CString};
+use std::fs::{self, File};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RawDir};
 use serde::Serialize;
 
+use crate::confine::{Locate, Located, Root};
 use crate::error::{ErrorKind, IoResultExt, ToolError, ToolResult};
 use crate::paths;
 
@@ -49,6 +55,8 @@ impl Leftover {
 pub const LEFTOVER_SCAN_INTERVAL: Duration = Duration::from_secs(60);
 /// Folders whose last scan is remembered; past this, the expired ones are forgotten.
 const LEFTOVER_SCANS_KEPT: usize = 4096;
+/// The buffer one `getdents` call of the leftover scan fills.
+const LEFTOVER_LIST_BYTES: usize = 32 * 1024;
 static LEFTOVER_SCANS: Mutex<Option<HashMap<(PathBuf, Leftover), Instant>>> = Mutex::new(None);
 
 /// The answer of [`write`].
@@ -63,7 +71,12 @@ pub struct WriteResult {
 ///
 /// A symlink is written through (its target changes, the link stays). Errors: `is_directory`,
 /// `permission_denied`, `not_a_directory`, `io` (e.g. disk full), with the original intact.
-pub fn write(path: &str, content: &[u8]) -> ToolResult<WriteResult> {
+/// With `root`, the path is resolved beneath it ([`crate::confine`]); leaving it is
+/// `outside_root`.
+pub fn write(path: &str, content: &[u8], root: Option<&str>) -> ToolResult<WriteResult> {
+    if let Some(root) = root {
+        return write_beneath(&Root::open(root)?, path, content);
+    }
     let abs = paths::absolute(path)?;
     let target = resolve_symlink(&abs)?;
     if target.is_dir() {
@@ -81,6 +94,28 @@ pub fn write(path: &str, content: &[u8]) -> ToolResult<WriteResult> {
         path: paths::display(&abs),
         bytes: content.len(),
         created,
+    })
+}
+
+/// [`write`] beneath a root: parents created and the file replaced through descriptors.
+fn write_beneath(root: &Root, path: &str, content: &[u8]) -> ToolResult<WriteResult> {
+    let place = root.place(path)?;
+    let how = Locate {
+        create: true,
+        follow_last: true,
+    };
+    let target = root.locate(&place, how)?;
+    if target.kind == Some(FileType::Directory) {
+        return Err(ToolError::new(
+            ErrorKind::IsDirectory,
+            format!("Path is a directory, not a file: {}", place.shown.display()),
+        ));
+    }
+    write_atomic_located(&target, content)?;
+    Ok(WriteResult {
+        path: paths::display(&place.shown),
+        bytes: content.len(),
+        created: target.kind.is_none(),
     })
 }
 
@@ -125,57 +160,97 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// Writes `content` to a temporary file beside `target`, fsyncs it, gives it the original
 /// file's permission bits, renames it over `target` and fsyncs the directory.
 pub fn write_atomic(target: &Path, content: &[u8]) -> ToolResult<()> {
-    let dir = target.parent().unwrap_or(Path::new("/"));
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let dir_path = target.parent().unwrap_or(Path::new("/"));
+    let name = CString::new(target.file_name().map_or(&[][..], |n| n.as_bytes()))
+        .map_err(|_| ToolError::invalid_argument("path contains a NUL byte"))?;
     let mode = fs::metadata(target)
         .map(|m| m.permissions().mode() & 0o7777)
         .ok();
-    tidy_leftovers(dir, Leftover::File);
-    let (temp_path, mut file) = create_temp(dir, &name)?;
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let dir = rustix::fs::openat(CWD, dir_path, flags, Mode::empty())
+        .map_err(|e| ToolError::from_io(&e.into(), dir_path))?;
+    write_atomic_in(dir.as_fd(), &name, target, mode, content)
+}
+
+/// [`write_atomic`] of what [`Root::locate`] found: keeps the permission bits of the file it
+/// replaces (never of a symlink's target: the walk has resolved those).
+pub fn write_atomic_located(target: &Located, content: &[u8]) -> ToolResult<()> {
+    let mode = rustix::fs::statat(
+        &target.dir,
+        target.name.as_c_str(),
+        AtFlags::SYMLINK_NOFOLLOW,
+    )
+    .ok()
+    .filter(|stat| FileType::from_raw_mode(stat.st_mode) != FileType::Symlink)
+    .map(|stat| stat.st_mode & 0o7777);
+    write_atomic_in(
+        target.dir.as_fd(),
+        &target.name,
+        &target.shown,
+        mode,
+        content,
+    )
+}
+
+/// The atomic write itself, in the open folder `dir`: a temporary file created there
+/// (`openat`), fsynced, given `mode`, renamed over `name` (`renameat`), then the folder fsynced.
+/// `target` (the path `dir`/`name` spells) is for messages and the leftover scan's memory.
+pub fn write_atomic_in(
+    dir: BorrowedFd,
+    name: &CStr,
+    target: &Path,
+    mode: Option<u32>,
+    content: &[u8],
+) -> ToolResult<()> {
+    let dir_path = target.parent().unwrap_or(Path::new("/"));
+    if scan_due(dir_path, Leftover::File) {
+        remove_leftover_files_in(dir);
+    }
+    let (temp, mut file) = create_temp(dir, dir_path, &name.to_string_lossy())?;
     let result = (|| {
         file.write_all(content).at(target)?;
         if let Some(mode) = mode {
-            file.set_permissions(fs::Permissions::from_mode(mode))
-                .at(target)?;
+            rustix::fs::fchmod(&file, Mode::from_raw_mode(mode))
+                .map_err(|e| ToolError::from_io(&e.into(), target))?;
         }
         file.sync_all().at(target)?;
         drop(file);
-        fs::rename(&temp_path, target).at(target)?;
+        rustix::fs::renameat(dir, temp.as_c_str(), dir, name)
+            .map_err(|e| ToolError::from_io(&e.into(), target))?;
         // Make the rename itself durable; a failure here cannot undo it, so it is not an error.
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
+        let folder = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        if let Ok(d) = rustix::fs::openat(dir, ".", folder, Mode::empty()) {
+            let _ = rustix::fs::fsync(&d);
         }
         Ok(())
     })();
     if result.is_err() {
-        let _ = fs::remove_file(&temp_path);
+        let _ = rustix::fs::unlinkat(dir, temp.as_c_str(), AtFlags::empty());
     }
     result
 }
 
-fn create_temp(dir: &Path, name: &str) -> ToolResult<(PathBuf, File)> {
+fn create_temp(dir: BorrowedFd, dir_path: &Path, name: &str) -> ToolResult<(CString, File)> {
     let pid = std::process::id();
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     loop {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let temp = dir.join(format!(
-            ".{name}{TEMP_MARKER}{pid}-{n}-{nanos:x}{TEMP_SUFFIX}"
-        ));
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(NEW_FILE_MODE)
-            .open(&temp)
-        {
-            Ok(file) => return Ok((temp, file)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(ToolError::from_io(&e, dir)),
+        let temp = format!(".{name}{TEMP_MARKER}{pid}-{n}-{nanos:x}{TEMP_SUFFIX}");
+        let temp = CString::new(temp)
+            .map_err(|_| ToolError::invalid_argument("path contains a NUL byte"))?;
+        match rustix::fs::openat(
+            dir,
+            temp.as_c_str(),
+            flags,
+            Mode::from_raw_mode(NEW_FILE_MODE),
+        ) {
+            Ok(fd) => return Ok((temp, File::from(fd))),
+            Err(rustix::io::Errno::EXIST) => continue,
+            Err(e) => return Err(ToolError::from_io(&e.into(), dir_path)),
         }
     }
 }
@@ -183,22 +258,28 @@ fn create_temp(dir: &Path, name: &str) -> ToolResult<(PathBuf, File)> {
 /// [`remove_leftovers`] of `kind` in `dir`, if this process has not done it there within
 /// [`LEFTOVER_SCAN_INTERVAL`].
 pub fn tidy_leftovers(dir: &Path, kind: Leftover) {
-    let now = Instant::now();
-    {
-        let mut scans = LEFTOVER_SCANS.lock().unwrap_or_else(|p| p.into_inner());
-        let scans = scans.get_or_insert_with(HashMap::new);
-        let key = (dir.to_path_buf(), kind);
-        if let Some(last) = scans.get(&key)
-            && now.duration_since(*last) < LEFTOVER_SCAN_INTERVAL
-        {
-            return;
-        }
-        if scans.len() >= LEFTOVER_SCANS_KEPT {
-            scans.retain(|_, last| now.duration_since(*last) < LEFTOVER_SCAN_INTERVAL);
-        }
-        scans.insert(key, now);
+    if scan_due(dir, kind) {
+        remove_leftovers(dir, kind);
     }
-    remove_leftovers(dir, kind);
+}
+
+/// Whether this process should look for leftovers of `kind` in `dir` now (it has not within
+/// [`LEFTOVER_SCAN_INTERVAL`]); a yes counts as the look.
+fn scan_due(dir: &Path, kind: Leftover) -> bool {
+    let now = Instant::now();
+    let mut scans = LEFTOVER_SCANS.lock().unwrap_or_else(|p| p.into_inner());
+    let scans = scans.get_or_insert_with(HashMap::new);
+    let key = (dir.to_path_buf(), kind);
+    if let Some(last) = scans.get(&key)
+        && now.duration_since(*last) < LEFTOVER_SCAN_INTERVAL
+    {
+        return false;
+    }
+    if scans.len() >= LEFTOVER_SCANS_KEPT {
+        scans.retain(|_, last| now.duration_since(*last) < LEFTOVER_SCAN_INTERVAL);
+    }
+    scans.insert(key, now);
+    true
 }
 
 /// Removes what killed processes left in `dir`: entries of the given kind named
@@ -208,36 +289,69 @@ pub fn tidy_leftovers(dir: &Path, kind: Leftover) {
 /// (see [`tidy_leftovers`]). A live process's entries (even another user's) are never touched,
 /// nor a symlink. Best effort: a failure here never fails the write.
 pub fn remove_leftovers(dir: &Path, kind: Leftover) {
-    let (marker, suffix) = kind.marker_and_suffix();
+    if kind == Leftover::File {
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        if let Ok(dir) = rustix::fs::openat(CWD, dir, flags, Mode::empty()) {
+            remove_leftover_files_in(dir.as_fd());
+        }
+        return;
+    }
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let name = name.to_string_lossy();
-        // The last marker: a target's own name may hold one.
-        let Some(owner) = name
-            .strip_prefix('.')
-            .and_then(|rest| rest.strip_suffix(suffix))
-            .and_then(|rest| rest.rfind(marker).map(|at| &rest[at + marker.len()..]))
-            .and_then(leftover_owner)
-        else {
+        let Some(owner) = leftover_of(&name.to_string_lossy(), kind) else {
             continue;
         };
         if process_exists(owner) {
             continue;
         }
         let path = entry.path();
-        match (fs::symlink_metadata(&path), kind) {
-            (Ok(meta), Leftover::File) if meta.is_file() => {
-                let _ = fs::remove_file(&path);
-            }
-            (Ok(meta), Leftover::Folder) if meta.is_dir() => {
-                let _ = fs::remove_dir_all(&path);
-            }
-            _ => {}
+        if fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_dir()) {
+            let _ = fs::remove_dir_all(&path);
         }
     }
+}
+
+/// The temporary files of dead processes in the open folder `dir` (see [`remove_leftovers`]),
+/// removed with `unlinkat`, so a folder beneath a root is cleaned through its descriptor.
+pub fn remove_leftover_files_in(dir: BorrowedFd) {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let Ok(listing) = rustix::fs::openat(dir, ".", flags, Mode::empty()) else {
+        return;
+    };
+    let mut buffer = Vec::<u8>::with_capacity(LEFTOVER_LIST_BYTES);
+    let spare: &mut [MaybeUninit<u8>] = buffer.spare_capacity_mut();
+    let mut dead = Vec::new();
+    let mut entries = RawDir::new(&listing, spare);
+    while let Some(Ok(entry)) = entries.next() {
+        let name = entry.file_name();
+        let Some(owner) = leftover_of(&name.to_string_lossy(), Leftover::File) else {
+            continue;
+        };
+        if !process_exists(owner) {
+            dead.push(name.to_owned());
+        }
+    }
+    for name in dead {
+        let is_file = rustix::fs::statat(dir, name.as_c_str(), AtFlags::SYMLINK_NOFOLLOW)
+            .is_ok_and(|stat| FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile);
+        if is_file {
+            let _ = rustix::fs::unlinkat(dir, name.as_c_str(), AtFlags::empty());
+        }
+    }
+}
+
+/// The process that made the entry `name`, when it is shaped like a leftover of `kind`:
+/// `.{any name}{marker}{pid}-{counters}{suffix}`, the last marker counting (a target's own name
+/// may hold one).
+fn leftover_of(name: &str, kind: Leftover) -> Option<i32> {
+    let (marker, suffix) = kind.marker_and_suffix();
+    name.strip_prefix('.')
+        .and_then(|rest| rest.strip_suffix(suffix))
+        .and_then(|rest| rest.rfind(marker).map(|at| &rest[at + marker.len()..]))
+        .and_then(leftover_owner)
 }
 
 /// The process id at the start of `{pid}-{counters}`, if the whole has that shape.
@@ -270,10 +384,10 @@ mod tests {
     fn write_keeps_permission_bits_and_reports_creation() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a/b/c.txt");
-        let first = write(file.to_str().unwrap(), b"one").unwrap();
+        let first = write(file.to_str().unwrap(), b"one", None).unwrap();
         assert!(first.created);
         fs::set_permissions(&file, fs::Permissions::from_mode(0o751)).unwrap();
-        let second = write(file.to_str().unwrap(), b"two\0three").unwrap();
+        let second = write(file.to_str().unwrap(), b"two\0three", None).unwrap();
         assert!(!second.created);
         assert_eq!(fs::read(&file).unwrap(), b"two\0three");
         assert_eq!(
@@ -316,7 +430,7 @@ mod tests {
         let link = dir.path().join("link.txt");
         fs::write(&real, "old").unwrap();
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        write(link.to_str().unwrap(), b"new").unwrap();
+        write(link.to_str().unwrap(), b"new", None).unwrap();
         assert!(
             fs::symlink_metadata(&link)
                 .unwrap()

@@ -82,7 +82,15 @@ fn levenshtein_and_edit_file_through_the_abi() {
     let path_c = CString::new(path.to_str().unwrap()).unwrap();
     // SAFETY: valid C string and buffers.
     let answer = take(unsafe {
-        lib::edit_file_ffi(path_c.as_ptr(), b"b\n".as_ptr(), 2, b"c\n".as_ptr(), 2, 0)
+        lib::edit_file_ffi(
+            path_c.as_ptr(),
+            b"b\n".as_ptr(),
+            2,
+            b"c\n".as_ptr(),
+            2,
+            0,
+            std::ptr::null(),
+        )
     });
     assert_eq!(answer["ok"]["additions"], 1);
     assert_eq!(std::fs::read(&path).unwrap(), b"a\r\nc\r\n");

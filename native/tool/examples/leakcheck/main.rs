@@ -136,6 +136,8 @@ struct Fixture {
     zip: CString,
     bad_archive: CString,
     scratch: PathBuf,
+    /// The fixture root as a confinement root.
+    confined: CString,
 }
 
 impl Fixture {
@@ -171,6 +173,7 @@ impl Fixture {
             zip: cpath(&zip),
             bad_archive: cpath(&bad_archive),
             scratch,
+            confined: cpath(&root),
             root,
         }
     }

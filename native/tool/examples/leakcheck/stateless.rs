@@ -12,26 +12,123 @@ use crate::{Driver, Fixture, INVALID_TEXT, Reply, c, cpath, invalid_c};
 /// read, write, ls: good calls, a missing path, a folder, NULL and invalid UTF-8.
 pub fn files(d: &mut Driver, fx: &Fixture) {
     let content = b"payload\0with nul";
-    call!(d, read_ffi(fx.file.as_ptr(), 1, 2000)).ok("read");
-    call!(d, read_ffi(fx.file.as_ptr(), 999_999, 10)).error("read past end", "invalid_argument");
-    call!(d, read_ffi(fx.missing.as_ptr(), 1, 10)).error("read missing", "not_found");
-    call!(d, read_ffi(fx.tree.as_ptr(), 1, 10)).error("read folder", "is_directory");
-    call!(d, read_ffi(ptr::null(), 1, 10)).error("read NULL", "invalid_argument");
-    call!(d, read_ffi(invalid_c(), 1, 10)).error("read bad UTF-8", "invalid_argument");
+    call!(d, read_ffi(fx.file.as_ptr(), 1, 2000, ptr::null())).ok("read");
+    call!(d, read_ffi(fx.file.as_ptr(), 999_999, 10, ptr::null()))
+        .error("read past end", "invalid_argument");
+    call!(d, read_ffi(fx.missing.as_ptr(), 1, 10, ptr::null())).error("read missing", "not_found");
+    call!(d, read_ffi(fx.tree.as_ptr(), 1, 10, ptr::null())).error("read folder", "is_directory");
+    call!(d, read_ffi(ptr::null(), 1, 10, ptr::null())).error("read NULL", "invalid_argument");
+    call!(d, read_ffi(invalid_c(), 1, 10, ptr::null())).error("read bad UTF-8", "invalid_argument");
     call!(
         d,
-        write_ffi(fx.written.as_ptr(), content.as_ptr(), content.len())
+        write_ffi(
+            fx.written.as_ptr(),
+            content.as_ptr(),
+            content.len(),
+            ptr::null()
+        )
     )
     .ok("write");
-    call!(d, write_ffi(fx.written.as_ptr(), ptr::null(), 5))
-        .error("write NULL", "invalid_argument");
-    call!(d, write_ffi(ptr::null(), content.as_ptr(), 3))
+    call!(
+        d,
+        write_ffi(fx.written.as_ptr(), ptr::null(), 5, ptr::null())
+    )
+    .error("write NULL", "invalid_argument");
+    call!(d, write_ffi(ptr::null(), content.as_ptr(), 3, ptr::null()))
         .error("write NULL path", "invalid_argument");
-    call!(d, ls_ffi(fx.tree.as_ptr(), c("[\"*.log\"]").as_ptr(), -1)).ok("ls");
-    call!(d, ls_ffi(fx.tree.as_ptr(), c("[not json").as_ptr(), 10))
-        .error("ls json", "invalid_argument");
-    call!(d, ls_ffi(fx.missing.as_ptr(), c("[]").as_ptr(), 10)).error("ls missing", "not_found");
-    call!(d, ls_ffi(invalid_c(), c("[]").as_ptr(), 10)).error("ls bad UTF-8", "invalid_argument");
+    call!(
+        d,
+        ls_ffi(fx.tree.as_ptr(), c("[\"*.log\"]").as_ptr(), -1, ptr::null())
+    )
+    .ok("ls");
+    call!(
+        d,
+        ls_ffi(fx.tree.as_ptr(), c("[not json").as_ptr(), 10, ptr::null())
+    )
+    .error("ls json", "invalid_argument");
+    call!(
+        d,
+        ls_ffi(fx.missing.as_ptr(), c("[]").as_ptr(), 10, ptr::null())
+    )
+    .error("ls missing", "not_found");
+    call!(d, ls_ffi(invalid_c(), c("[]").as_ptr(), 10, ptr::null()))
+        .error("ls bad UTF-8", "invalid_argument");
+    confined(d, fx);
+}
+
+/// The file and search exports confined to a root, by `openat2` and by the walk.
+fn confined(d: &mut Driver, fx: &Fixture) {
+    confined_calls(d, fx);
+    #[cfg(feature = "test-exports")]
+    {
+        call!(d, confine_force_walk_ffi(1)).ok("force the walk");
+        confined_calls(d, fx);
+        call!(d, confine_force_walk_ffi(0)).ok("openat2 again");
+    }
+}
+
+/// Inside, outside, and a bad root.
+fn confined_calls(d: &mut Driver, fx: &Fixture) {
+    let root = fx.confined.as_ptr();
+    let content = b"confined";
+    call!(d, read_ffi(c("file.txt").as_ptr(), 1, 10, root)).ok("read beneath");
+    call!(d, read_ffi(c("../x").as_ptr(), 1, 10, root)).error("read above", "outside_root");
+    call!(
+        d,
+        read_ffi(c("file.txt").as_ptr(), 1, 10, fx.missing.as_ptr())
+    )
+    .error("read bad root", "not_found");
+    call!(d, read_ffi(c("file.txt").as_ptr(), 1, 10, invalid_c()))
+        .error("read root UTF-8", "invalid_argument");
+    call!(
+        d,
+        write_ffi(
+            c("tree/new/w.txt").as_ptr(),
+            content.as_ptr(),
+            content.len(),
+            root
+        )
+    )
+    .ok("write beneath");
+    call!(
+        d,
+        write_ffi(c("/etc/x").as_ptr(), content.as_ptr(), content.len(), root)
+    )
+    .error("write outside", "outside_root");
+    call!(d, ls_ffi(c("tree").as_ptr(), c("[]").as_ptr(), -1, root)).ok("ls beneath");
+    let (old, new) = (b"confined", b"beneath");
+    call!(
+        d,
+        edit_file_ffi(
+            c("tree/new/w.txt").as_ptr(),
+            old.as_ptr(),
+            old.len(),
+            new.as_ptr(),
+            new.len(),
+            0,
+            root
+        )
+    )
+    .ok("edit_file beneath");
+    call!(
+        d,
+        file_list_ffi(c("tree").as_ptr(), c("[]").as_ptr(), 1, 1, -1, root)
+    )
+    .ok("file_list beneath");
+    call!(d, glob_ffi(c("*").as_ptr(), c(".").as_ptr(), -1, root)).ok("glob beneath");
+    // grep takes its root in the options object.
+    let beneath = serde_json::json!({"root": fx.root, "output_mode": "count"}).to_string();
+    let beneath = c(&beneath);
+    call!(
+        d,
+        grep_ffi(c("TODO").as_ptr(), c("tree").as_ptr(), beneath.as_ptr())
+    )
+    .ok("grep beneath");
+    call!(
+        d,
+        grep_ffi(c("x").as_ptr(), c("..").as_ptr(), beneath.as_ptr())
+    )
+    .error("grep above", "outside_root");
 }
 
 // ---- edit ------------------------------------------------------------------------------------
@@ -133,7 +230,8 @@ pub fn edit(d: &mut Driver, fx: &Fixture, round: usize) {
             alpha.len(),
             beta.as_ptr(),
             beta.len(),
-            1
+            1,
+            ptr::null()
         )
     )
     .ok("edit_file");
@@ -145,7 +243,8 @@ pub fn edit(d: &mut Driver, fx: &Fixture, round: usize) {
             beta.len(),
             alpha.as_ptr(),
             alpha.len(),
-            1
+            1,
+            ptr::null()
         )
     )
     .ok("edit_file back");
@@ -157,7 +256,8 @@ pub fn edit(d: &mut Driver, fx: &Fixture, round: usize) {
             beta.len(),
             alpha.as_ptr(),
             alpha.len(),
-            0
+            0,
+            ptr::null()
         )
     )
     .error("edit_file no match", "no_match");
@@ -170,19 +270,36 @@ pub fn edit(d: &mut Driver, fx: &Fixture, round: usize) {
             alpha.len(),
             beta.as_ptr(),
             beta.len(),
-            0
+            0,
+            ptr::null()
         )
     )
     .error("edit_file missing", "not_found");
     call!(
         d,
-        edit_file_ffi(ptr::null(), alpha.as_ptr(), 1, beta.as_ptr(), 1, 0)
+        edit_file_ffi(
+            ptr::null(),
+            alpha.as_ptr(),
+            1,
+            beta.as_ptr(),
+            1,
+            0,
+            ptr::null()
+        )
     )
     .error("edit_file NULL", "invalid_argument");
     let bad = INVALID_TEXT;
     call!(
         d,
-        edit_file_ffi(path, bad.as_ptr(), bad.len(), beta.as_ptr(), beta.len(), 0)
+        edit_file_ffi(
+            path,
+            bad.as_ptr(),
+            bad.len(),
+            beta.as_ptr(),
+            beta.len(),
+            0,
+            ptr::null()
+        )
     )
     .error("edit_file UTF-8", "invalid_argument");
 }
@@ -196,7 +313,7 @@ pub fn patch(d: &mut Driver, fx: &Fixture, round: usize) {
     let run = |d: &mut Driver, text: &[u8], dry: i64| {
         call!(
             d,
-            apply_patch_ffi(text.as_ptr(), text.len(), cwd.as_ptr(), dry)
+            apply_patch_ffi(text.as_ptr(), text.len(), cwd.as_ptr(), dry, ptr::null())
         )
     };
     let add = format!(
@@ -219,17 +336,38 @@ pub fn patch(d: &mut Driver, fx: &Fixture, round: usize) {
     .error("apply_patch folder", "is_directory");
     run(d, update.as_bytes(), 0).error("apply_patch missing", "not_found");
     run(d, INVALID_TEXT, 0).error("apply_patch UTF-8", "invalid_patch");
-    call!(d, apply_patch_ffi(ptr::null(), 3, cwd.as_ptr(), 0))
-        .error("apply_patch NULL", "invalid_argument");
-    call!(d, apply_patch_ffi(add.as_ptr(), add.len(), ptr::null(), 0))
-        .error("apply_patch NULL cwd", "invalid_argument");
     call!(
         d,
-        apply_patch_ffi(add.as_ptr(), add.len(), fx.missing.as_ptr(), 0)
+        apply_patch_ffi(ptr::null(), 3, cwd.as_ptr(), 0, ptr::null())
+    )
+    .error("apply_patch NULL", "invalid_argument");
+    call!(
+        d,
+        apply_patch_ffi(add.as_ptr(), add.len(), ptr::null(), 0, ptr::null())
+    )
+    .error("apply_patch NULL cwd", "invalid_argument");
+    call!(
+        d,
+        apply_patch_ffi(add.as_ptr(), add.len(), fx.missing.as_ptr(), 0, ptr::null())
     )
     .error("apply_patch cwd", "not_found");
     let mismatch = b"*** Begin Patch\n*** Add File: patched/q.txt\n+q\n*** Update File: patched/q.txt\n-nothing\n+x\n*** End Patch";
     run(d, mismatch, 0).error("apply_patch no match", "patch_failed");
+    // Confined to the fixture root, with cwd taken from it.
+    let (root, scratch) = (fx.confined.as_ptr(), c("scratch"));
+    let beneath = |d: &mut Driver, text: &[u8]| {
+        call!(
+            d,
+            apply_patch_ffi(text.as_ptr(), text.len(), scratch.as_ptr(), 0, root)
+        )
+    };
+    beneath(d, add.as_bytes()).ok("apply_patch add beneath");
+    beneath(d, delete).ok("apply_patch delete beneath");
+    beneath(
+        d,
+        b"*** Begin Patch\n*** Add File: ../../x\n+x\n*** End Patch",
+    )
+    .error("apply_patch above the root", "outside_root");
 }
 
 // ---- search ----------------------------------------------------------------------------------
@@ -238,24 +376,47 @@ pub fn patch(d: &mut Driver, fx: &Fixture, round: usize) {
 pub fn search(d: &mut Driver, fx: &Fixture) {
     let tree = fx.tree.as_ptr();
     let globs = c("[\"*.rs\", \"!*.log\"]");
-    call!(d, file_list_ffi(tree, globs.as_ptr(), 1, 0, -1)).ok("file_list");
-    call!(d, file_list_ffi(tree, c("[]").as_ptr(), 0, 1, 1)).ok("file_list depth");
-    call!(d, file_list_ffi(tree, c("{").as_ptr(), 1, 0, -1)).error("globs", "invalid_argument");
-    call!(d, file_list_ffi(tree, c("[\"a[\"]").as_ptr(), 1, 0, -1))
-        .error("bad glob", "invalid_pattern");
     call!(
         d,
-        file_list_ffi(fx.missing.as_ptr(), c("[]").as_ptr(), 1, 0, -1)
+        file_list_ffi(tree, globs.as_ptr(), 1, 0, -1, ptr::null())
+    )
+    .ok("file_list");
+    call!(
+        d,
+        file_list_ffi(tree, c("[]").as_ptr(), 0, 1, 1, ptr::null())
+    )
+    .ok("file_list depth");
+    call!(
+        d,
+        file_list_ffi(tree, c("{").as_ptr(), 1, 0, -1, ptr::null())
+    )
+    .error("globs", "invalid_argument");
+    call!(
+        d,
+        file_list_ffi(tree, c("[\"a[\"]").as_ptr(), 1, 0, -1, ptr::null())
+    )
+    .error("bad glob", "invalid_pattern");
+    call!(
+        d,
+        file_list_ffi(fx.missing.as_ptr(), c("[]").as_ptr(), 1, 0, -1, ptr::null())
     )
     .error("file_list missing", "not_found");
-    call!(d, file_list_ffi(ptr::null(), c("[]").as_ptr(), 1, 0, -1))
-        .error("file_list NULL", "invalid_argument");
+    call!(
+        d,
+        file_list_ffi(ptr::null(), c("[]").as_ptr(), 1, 0, -1, ptr::null())
+    )
+    .error("file_list NULL", "invalid_argument");
 
-    call!(d, glob_ffi(c("**/*.rs").as_ptr(), tree, 100)).ok("glob");
-    call!(d, glob_ffi(c("*").as_ptr(), tree, -1)).ok("glob unlimited");
-    call!(d, glob_ffi(c("a[").as_ptr(), tree, 10)).error("glob pattern", "invalid_pattern");
-    call!(d, glob_ffi(c("*").as_ptr(), fx.missing.as_ptr(), 10)).error("glob path", "not_found");
-    call!(d, glob_ffi(invalid_c(), tree, 10)).error("glob UTF-8", "invalid_argument");
+    call!(d, glob_ffi(c("**/*.rs").as_ptr(), tree, 100, ptr::null())).ok("glob");
+    call!(d, glob_ffi(c("*").as_ptr(), tree, -1, ptr::null())).ok("glob unlimited");
+    call!(d, glob_ffi(c("a[").as_ptr(), tree, 10, ptr::null()))
+        .error("glob pattern", "invalid_pattern");
+    call!(
+        d,
+        glob_ffi(c("*").as_ptr(), fx.missing.as_ptr(), 10, ptr::null())
+    )
+    .error("glob path", "not_found");
+    call!(d, glob_ffi(invalid_c(), tree, 10, ptr::null())).error("glob UTF-8", "invalid_argument");
 
     let options = |json: &str| c(json);
     call!(

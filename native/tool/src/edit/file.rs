@@ -6,18 +6,20 @@
 //! keeps permission bits. A failed match says where the closest region is.
 
 use std::collections::HashMap;
-use std::fs;
-use std::io;
-use std::path::Path;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
 
+use rustix::fs::{FileType, OFlags};
 use serde::Serialize;
 
 use super::diff::{Diff, unified};
 use super::text::{Budget, Text, char_len, levenshtein_counted, search_lines};
 use super::{Patch, replace_patch};
+use crate::confine::{Locate, Located, Place, Root};
 use crate::error::{ErrorKind, IoResultExt, ToolError, ToolResult};
 use crate::paths;
-use crate::write::write_atomic;
+use crate::write::{write_atomic, write_atomic_located};
 
 /// The byte order mark a UTF-8 file may start with.
 pub const UTF8_BOM: &str = "\u{feff}";
@@ -40,29 +42,61 @@ pub struct EditFileResult {
 /// `old == ""` creates a missing file (and its folders) holding `new`, and is
 /// `empty_old_string` for an existing one. Errors: those of [`super::edit_replace`] (`no_match`
 /// names the closest region), `not_found`, `is_directory`, `permission_denied`, `encoding`.
+/// With `root`, the file is found, read and replaced beneath it ([`crate::confine`]); leaving
+/// it is `outside_root`.
 pub fn edit_file(
     path: &str,
     old: &str,
     new: &str,
     replace_all: bool,
+    root: Option<&str>,
 ) -> ToolResult<EditFileResult> {
     if old == new {
         return Err(super::same_strings());
     }
-    let abs = paths::absolute(path)?;
+    let (abs, edited) = match root {
+        None => {
+            let abs = paths::absolute(path)?;
+            if old.is_empty() {
+                return create(&abs, &paths::display(&abs), new);
+            }
+            if fs::metadata(&abs).at(&abs)?.is_dir() {
+                return Err(directory_error(&paths::display(&abs)));
+            }
+            // Edit the file a symlink points at; renaming over the link would replace it with a copy.
+            let target = fs::canonicalize(&abs).at(&abs)?;
+            (abs, Edited::Path(target))
+        }
+        Some(root) => {
+            let root = Root::open(root)?;
+            let place = root.place(path)?;
+            if old.is_empty() {
+                return create_beneath(&root, &place, new);
+            }
+            let target = root.locate(
+                &place,
+                Locate {
+                    create: false,
+                    follow_last: true,
+                },
+            )?;
+            match target.kind {
+                None => {
+                    return Err(ToolError::from_io(
+                        &io::ErrorKind::NotFound.into(),
+                        &place.shown,
+                    ));
+                }
+                Some(FileType::Directory) => {
+                    return Err(directory_error(&paths::display(&place.shown)));
+                }
+                Some(_) => {}
+            }
+            (place.shown, Edited::Beneath(target))
+        }
+    };
     let shown = paths::display(&abs);
-    if old.is_empty() {
-        return create(&abs, &shown, new);
-    }
-    if fs::metadata(&abs).at(&abs)?.is_dir() {
-        return Err(ToolError::new(
-            ErrorKind::IsDirectory,
-            format!("Path is a directory, not a file: {shown}"),
-        ));
-    }
-    // Edit the file a symlink points at; renaming over the link would replace it with a copy.
-    let target = fs::canonicalize(&abs).at(&abs)?;
-    let bytes = fs::read(&target).at(&abs)?;
+    let bytes = edited.read(&abs)?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         ToolError::new(
             ErrorKind::Encoding,
@@ -87,8 +121,79 @@ pub fn edit_file(
     let mut data = Vec::with_capacity(bom.len() + updated.len());
     data.extend_from_slice(bom.as_bytes());
     data.extend_from_slice(updated.as_bytes());
-    write_atomic(&target, &data)?;
+    edited.write(&data)?;
     Ok(result(shown, unified_for(&abs, body, &updated, &patch)))
+}
+
+/// Where the edited file is read from and written to.
+enum Edited {
+    /// By name (no root): the file a symlink points at.
+    Path(PathBuf),
+    /// Beneath a root: its folder's descriptor and its name there.
+    Beneath(Located),
+}
+
+impl Edited {
+    fn read(&self, shown: &Path) -> ToolResult<Vec<u8>> {
+        match self {
+            Edited::Path(target) => fs::read(target).at(shown),
+            Edited::Beneath(target) => {
+                let mut bytes = Vec::new();
+                File::from(target.open(OFlags::RDONLY)?)
+                    .read_to_end(&mut bytes)
+                    .at(shown)?;
+                Ok(bytes)
+            }
+        }
+    }
+
+    fn write(&self, data: &[u8]) -> ToolResult<()> {
+        match self {
+            Edited::Path(target) => write_atomic(target, data),
+            Edited::Beneath(target) => write_atomic_located(target, data),
+        }
+    }
+}
+
+fn directory_error(shown: &str) -> ToolError {
+    ToolError::new(
+        ErrorKind::IsDirectory,
+        format!("Path is a directory, not a file: {shown}"),
+    )
+}
+
+fn exists_error(shown: &str) -> ToolError {
+    ToolError::new(
+        ErrorKind::EmptyOldString,
+        format!(
+            "old_string is empty but {shown} already exists. Give the text to replace, \
+             or use write to replace the whole file."
+        ),
+    )
+}
+
+/// `old == ""` beneath a root: a new file holding `new`, its folders created beneath the root.
+/// A symlink in its place is an existing file, if it stays inside the root.
+fn create_beneath(root: &Root, place: &Place, new: &str) -> ToolResult<EditFileResult> {
+    let shown = paths::display(&place.shown);
+    let target = root.locate(
+        place,
+        Locate {
+            create: true,
+            follow_last: false,
+        },
+    )?;
+    match target.kind {
+        Some(FileType::Directory) => return Err(directory_error(&shown)),
+        Some(_) => return Err(exists_error(&shown)),
+        None => {}
+    }
+    write_atomic_located(&target, new.as_bytes())?;
+    let patch = Patch {
+        spans: vec![(0, 0)],
+        text: new.to_string(),
+    };
+    Ok(result(shown, unified_for(&place.shown, "", new, &patch)))
 }
 
 fn unified_for(abs: &Path, before: &str, after: &str, patch: &Patch) -> Diff {
@@ -107,21 +212,8 @@ fn result(path: String, diff: Diff) -> EditFileResult {
 /// `old == ""`: a new file holding `new`.
 fn create(abs: &Path, shown: &str, new: &str) -> ToolResult<EditFileResult> {
     match fs::symlink_metadata(abs) {
-        Ok(meta) if meta.is_dir() => {
-            return Err(ToolError::new(
-                ErrorKind::IsDirectory,
-                format!("Path is a directory, not a file: {shown}"),
-            ));
-        }
-        Ok(_) => {
-            return Err(ToolError::new(
-                ErrorKind::EmptyOldString,
-                format!(
-                    "old_string is empty but {shown} already exists. Give the text to replace, \
-                     or use write to replace the whole file."
-                ),
-            ));
-        }
+        Ok(meta) if meta.is_dir() => return Err(directory_error(shown)),
+        Ok(_) => return Err(exists_error(shown)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(ToolError::from_io(&e, abs)),
     }
@@ -353,7 +445,7 @@ mod tests {
     #[test]
     fn crlf_file_keeps_crlf_after_edit() {
         let (_dir, path) = temp_file(b"line1\r\nold\r\nline3");
-        let result = edit_file(&path, "old", "new", false).unwrap();
+        let result = edit_file(&path, "old", "new", false, None).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"line1\r\nnew\r\nline3");
         assert_eq!((result.additions, result.deletions), (1, 1));
     }
@@ -361,14 +453,14 @@ mod tests {
     #[test]
     fn bom_is_kept_and_hidden_from_matching() {
         let (_dir, path) = temp_file("\u{feff}first\nsecond\n".as_bytes());
-        edit_file(&path, "first\nsecond", "only", false).unwrap();
+        edit_file(&path, "first\nsecond", "only", false, None).unwrap();
         assert_eq!(fs::read(&path).unwrap(), "\u{feff}only\n".as_bytes());
     }
 
     #[test]
     fn invalid_utf8_is_an_encoding_error_and_the_file_stays() {
         let (_dir, path) = temp_file(b"ok \xff\xfe");
-        let err = edit_file(&path, "ok", "no", false).unwrap_err();
+        let err = edit_file(&path, "ok", "no", false, None).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Encoding);
         assert_eq!(fs::read(&path).unwrap(), b"ok \xff\xfe");
     }
@@ -376,7 +468,7 @@ mod tests {
     #[test]
     fn no_match_names_the_closest_region() {
         let (_dir, path) = temp_file(b"a\nfn main() {\n    run(1);\n}\nz\n");
-        let err = edit_file(&path, "fn main() {\n    run(2);", "x", false).unwrap_err();
+        let err = edit_file(&path, "fn main() {\n    run(2);", "x", false, None).unwrap_err();
         assert_eq!(err.kind, ErrorKind::NoMatch);
         assert!(err.message.contains("lines 2-3"), "{}", err.message);
     }

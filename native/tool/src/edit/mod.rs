@@ -3,7 +3,9 @@
 //!
 //! - [`edit_replace`] runs the chain: the exact `old` first (ambiguous → `multiple_matches`, no
 //!   fuzzy fall-through), then each fuzzy strategy's proposals in order; the first proposal that
-//!   occurs exactly once (or, with `replace_all`, at all) is replaced by `new`, inserted literally.
+//!   occurs exactly once (or, with `replace_all`, at all) is replaced by `new`, inserted literally
+//!   — except that after a tolerant match of whole lines `new` takes on the indentation the file
+//!   has and `old` lacks, or loses what `old` has and the file lacks ([`reindent`], issue 22).
 //! - Every call is bounded: a size guard refuses proposals much larger than `old`
 //!   (`disproportionate`), and a search budget ([`text::Budget`]) stops pathological inputs with
 //!   `search_too_large` instead of running for minutes.
@@ -13,6 +15,7 @@
 mod anchor;
 mod diff;
 mod file;
+pub mod reindent;
 pub mod strategies;
 pub mod text;
 
@@ -107,6 +110,8 @@ impl Patch {
 }
 
 /// Replaces the text `old` means in `content` by `new`; see the module docs for the chain.
+/// After a tolerant match of whole lines, `new` is re-indented by the one whitespace prefix the
+/// matched lines and `old`'s differ by, if there is one ([`reindent`]); the exact match never is.
 ///
 /// Errors: `same_strings`, `empty_old_string`, `multiple_matches` (lists the lines),
 /// `disproportionate`, `no_match`, `search_too_large`.
@@ -143,18 +148,17 @@ pub fn replace_patch(content: &str, old: &str, new: &str, replace_all: bool) -> 
                 refused.get_or_insert(proposal);
                 continue;
             }
-            let replacement = adjust_new(old, &proposal, new);
-            if replace_all {
-                return Ok(Patch::at(
-                    &found.non_overlapping(),
-                    proposal.len(),
-                    replacement,
-                ));
-            }
-            if found.after(first).is_none() {
-                return Ok(Patch::at(&[first], proposal.len(), replacement));
-            }
-            ambiguous.get_or_insert(proposal);
+            let starts = if replace_all {
+                found.non_overlapping()
+            } else if found.after(first).is_none() {
+                vec![first]
+            } else {
+                ambiguous.get_or_insert(proposal);
+                continue;
+            };
+            let fitted = reindent::reindent(content, &starts, old, &proposal, new);
+            let replacement = adjust_new(old, &proposal, &fitted);
+            return Ok(Patch::at(&starts, proposal.len(), replacement));
         }
     }
     Err(match (refused, ambiguous) {
@@ -381,7 +385,7 @@ mod tests {
     }
 
     #[test]
-    fn reindented_block_is_found_and_no_blank_line_appears() {
+    fn reindented_block_is_found_new_keeps_the_files_indentation_and_no_blank_line_appears() {
         assert_eq!(
             edit_replace(
                 "    if x:\n        y()\n",
@@ -390,7 +394,24 @@ mod tests {
                 false
             )
             .unwrap(),
-            "if z:\n    w()\n"
+            "    if z:\n        w()\n"
+        );
+    }
+
+    #[test]
+    fn exact_match_never_reindents() {
+        assert_eq!(
+            edit_replace("    a\n", "a", "b\nc", false).unwrap(),
+            "    b\nc\n"
+        );
+    }
+
+    #[test]
+    fn tolerant_match_inside_a_line_is_not_reindented() {
+        // The tolerant match is "foo" in the middle of the line: not whole lines.
+        assert_eq!(
+            edit_replace("x = foo\n", "  foo", "  bar", false).unwrap(),
+            "x =   bar\n"
         );
     }
 
@@ -411,11 +432,11 @@ mod tests {
     }
 
     #[test]
-    fn crlf_window_keeps_its_carriage_return() {
+    fn crlf_window_keeps_its_carriage_return_and_its_indentation() {
         let content = "a\r\n  b\r\nc";
         assert_eq!(
             edit_replace(content, "b\n", "B\n", false).unwrap(),
-            "a\r\nB\r\nc"
+            "a\r\n  B\r\nc"
         );
     }
 

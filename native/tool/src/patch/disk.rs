@@ -1,12 +1,15 @@
 //! Every filesystem access of apply_patch, in one place: looking at a target, creating parent
 //! folders, writing atomically, removing, and putting things back. Confinement (`root=`) routes
-//! these few functions through descriptors beneath the root. Twin: `ironcode/twin/patch_disk.py`.
+//! these few functions through descriptors beneath the root: [`Disk`] picks the by-name function
+//! here or its twin in [`super::beneath`]. Twin: `ironcode/twin/patch_disk.py`.
 
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use super::beneath;
+use crate::confine::Root;
 use crate::error::{ErrorKind, IoResultExt, ToolError, ToolResult};
 use crate::paths;
 use crate::write::{create_parents, resolve_symlink, write_atomic};
@@ -31,6 +34,82 @@ pub enum Kind {
     Missing,
     Directory,
     File,
+}
+
+/// Where a patch's files are reached: by name, or beneath a root (issue 19).
+#[derive(Debug, Default)]
+pub struct Disk {
+    root: Option<Root>,
+}
+
+impl Disk {
+    /// By name without `root`; with it, every path resolved beneath the root's descriptor.
+    pub fn new(root: Option<&str>) -> ToolResult<Self> {
+        Ok(Disk {
+            root: root.map(Root::open).transpose()?,
+        })
+    }
+
+    /// The root the patch is confined to, if any.
+    pub fn root(&self) -> Option<&Root> {
+        self.root.as_ref()
+    }
+
+    pub fn working_folder(&self, cwd: &str) -> ToolResult<PathBuf> {
+        match &self.root {
+            None => working_folder(cwd),
+            Some(root) => beneath::working_folder_beneath(root, cwd),
+        }
+    }
+
+    pub fn kind_of(&self, path: &Path) -> ToolResult<Kind> {
+        match &self.root {
+            None => kind_of(path),
+            Some(root) => beneath::kind_of_beneath(root, path),
+        }
+    }
+
+    pub fn inspect(&self, path: &Path) -> ToolResult<Snapshot> {
+        match &self.root {
+            None => inspect(path),
+            Some(root) => beneath::inspect_beneath(root, path),
+        }
+    }
+
+    fn make_parents(&self, path: &Path) -> ToolResult<Vec<PathBuf>> {
+        match &self.root {
+            None => make_parents(path),
+            Some(root) => beneath::make_parents_beneath(root, path),
+        }
+    }
+
+    fn write_file(&self, path: &Path, bytes: &[u8]) -> ToolResult<()> {
+        match &self.root {
+            None => write_file(path, bytes),
+            Some(root) => beneath::write_file_beneath(root, path, bytes),
+        }
+    }
+
+    fn remove_file(&self, path: &Path) -> ToolResult<()> {
+        match &self.root {
+            None => remove_file(path),
+            Some(root) => beneath::remove_file_beneath(root, path),
+        }
+    }
+
+    fn restore(&self, path: &Path, original: &Snapshot) -> ToolResult<()> {
+        match &self.root {
+            None => restore(path, original),
+            Some(root) => beneath::restore_beneath(root, path, original),
+        }
+    }
+
+    fn remove_folders(&self, created: &[PathBuf]) {
+        match &self.root {
+            None => remove_folders(created),
+            Some(root) => beneath::remove_folders_beneath(root, created),
+        }
+    }
 }
 
 /// The folder relative patch paths are taken from: absolute, and an existing folder.
@@ -164,26 +243,26 @@ pub struct Change<'a> {
 ///
 /// Errors: the failing write's own kind when nothing had been changed yet, else `io` saying
 /// whether the files already changed were restored.
-pub fn commit(changes: &[Change<'_>]) -> ToolResult<()> {
+pub fn commit(disk: &Disk, changes: &[Change<'_>]) -> ToolResult<()> {
     let mut done: Vec<(usize, Vec<PathBuf>)> = Vec::new();
     for (i, change) in changes.iter().enumerate() {
         let outcome = match (change.original, change.new) {
             (Snapshot::File { bytes, .. }, Some(new)) if bytes.as_slice() == new => continue,
             (Snapshot::Missing, None) => continue,
-            (_, Some(new)) => {
-                make_parents(change.path).and_then(|created| match write_file(change.path, new) {
+            (_, Some(new)) => disk.make_parents(change.path).and_then(|created| {
+                match disk.write_file(change.path, new) {
                     Ok(()) => Ok(created),
                     Err(e) => {
-                        remove_folders(&created);
+                        disk.remove_folders(&created);
                         Err(e)
                     }
-                })
-            }
-            (_, None) => remove_file(change.path).map(|()| Vec::new()),
+                }
+            }),
+            (_, None) => disk.remove_file(change.path).map(|()| Vec::new()),
         };
         match outcome {
             Ok(created) => done.push((i, created)),
-            Err(e) => return Err(failed_part_way(e, changes, &done)),
+            Err(e) => return Err(failed_part_way(disk, e, changes, &done)),
         }
     }
     Ok(())
@@ -191,6 +270,7 @@ pub fn commit(changes: &[Change<'_>]) -> ToolResult<()> {
 
 /// Rolls back `done` (newest first) and builds the error for the failure `e`.
 fn failed_part_way(
+    disk: &Disk,
     e: ToolError,
     changes: &[Change<'_>],
     done: &[(usize, Vec<PathBuf>)],
@@ -207,10 +287,10 @@ fn failed_part_way(
     let mut unrestored = Vec::new();
     for (i, created) in done.iter().rev() {
         let change = &changes[*i];
-        if let Err(problem) = restore(change.path, change.original) {
+        if let Err(problem) = disk.restore(change.path, change.original) {
             unrestored.push(problem.message);
         }
-        remove_folders(created);
+        disk.remove_folders(created);
     }
     let message = if unrestored.is_empty() {
         format!(

@@ -9,6 +9,7 @@
 //! - [`disk`] holds every filesystem access, and puts back what was written if a write fails
 //!   part-way.
 
+mod beneath;
 pub mod disk;
 pub mod parse;
 pub mod seek;
@@ -22,7 +23,7 @@ use crate::edit::{Diff, UTF8_BOM, unified_lines};
 use crate::error::{ErrorKind, ToolError, ToolResult};
 use crate::paths;
 use crate::read::looks_binary;
-use disk::{Change, Kind, Snapshot};
+use disk::{Change, Disk, Kind, Snapshot};
 use parse::{Chunk, Section};
 pub use parse::{Heredoc, decode_patch, unwrap_heredoc};
 use seek::Budget;
@@ -58,18 +59,31 @@ pub struct FileChange {
 /// `is_directory`, `not_a_directory`, `binary_file`, `encoding`, `unsafe_path` (a relative path
 /// leaving `cwd`), `search_too_large`, `permission_denied` and `io` (a failed write; the files
 /// already written are restored).
-pub fn apply_patch(patch: &str, cwd: &str, dry_run: bool) -> ToolResult<PatchResult> {
-    let cwd = disk::working_folder(cwd)?;
+///
+/// With `root`, `cwd` is taken from the root and every file is found, read, written and removed
+/// beneath it ([`crate::confine`]); a path that leaves the root is `outside_root` (`unsafe_path`
+/// stays for a relative path that leaves `cwd` but not the root).
+pub fn apply_patch(
+    patch: &str,
+    cwd: &str,
+    dry_run: bool,
+    root: Option<&str>,
+) -> ToolResult<PatchResult> {
+    let disk = Disk::new(root)?;
+    let cwd = disk.working_folder(cwd)?;
     let text = parse::normalize_newlines(patch);
     let sections = parse::parse_patch(&text)?;
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        disk,
+        ..Plan::default()
+    };
     let mut budget = Budget::new();
     let mut files = Vec::with_capacity(sections.len());
     for section in &sections {
         files.push(plan.apply(section, &cwd, &mut budget)?);
     }
     if !dry_run {
-        disk::commit(&plan.changes())?;
+        disk::commit(&plan.disk, &plan.changes())?;
     }
     Ok(PatchResult { files })
 }
@@ -100,6 +114,8 @@ enum View<'e> {
 /// Every path the patch touches, in the order it first touches them.
 #[derive(Debug, Default)]
 struct Plan {
+    /// Where the files are reached (by name, or beneath a root).
+    disk: Disk,
     entries: Vec<Entry>,
     index: HashMap<PathBuf, usize>,
 }
@@ -110,7 +126,7 @@ impl Plan {
         if let Some(&i) = self.index.get(path) {
             return Ok(i);
         }
-        let original = disk::inspect(path)?;
+        let original = self.disk.inspect(path)?;
         self.entries.push(Entry {
             path: path.to_path_buf(),
             original,
@@ -146,7 +162,7 @@ impl Plan {
                     View::Directory => Kind::Directory,
                     View::File(_) => Kind::File,
                 },
-                None => disk::kind_of(ancestor)?,
+                None => self.disk.kind_of(ancestor)?,
             };
             match kind {
                 Kind::Directory => break,
@@ -198,7 +214,7 @@ impl Plan {
     }
 
     fn add(&mut self, shown: &str, content: &str, cwd: &Path) -> ToolResult<FileChange> {
-        let abs = resolve_path(cwd, shown)?;
+        let abs = resolve_path(&self.disk, cwd, shown)?;
         let i = self.entry(&abs)?;
         let before = match self.view(i) {
             View::Directory => return Err(is_directory("add", shown)),
@@ -213,7 +229,7 @@ impl Plan {
     }
 
     fn delete(&mut self, shown: &str, cwd: &Path) -> ToolResult<FileChange> {
-        let abs = resolve_path(cwd, shown)?;
+        let abs = resolve_path(&self.disk, cwd, shown)?;
         let i = self.entry(&abs)?;
         let before = match self.view(i) {
             View::Directory => return Err(is_directory("delete", shown)),
@@ -233,7 +249,7 @@ impl Plan {
         cwd: &Path,
         budget: &mut Budget,
     ) -> ToolResult<FileChange> {
-        let abs = resolve_path(cwd, shown)?;
+        let abs = resolve_path(&self.disk, cwd, shown)?;
         let i = self.entry(&abs)?;
         let bytes = match self.view(i) {
             View::Directory => return Err(is_directory("update", shown)),
@@ -263,7 +279,7 @@ impl Plan {
         new.extend_from_slice(bom.as_bytes());
         new.extend_from_slice(applied.body.as_bytes());
         let target = match move_to {
-            Some(dest) => resolve_path(cwd, dest)?,
+            Some(dest) => resolve_path(&self.disk, cwd, dest)?,
             None => abs.clone(),
         };
         if target == abs {
@@ -301,13 +317,25 @@ impl Plan {
 }
 
 /// A patch path as an absolute path: relative ones are taken from `cwd` and must stay inside
-/// it; absolute ones are normalised and accepted.
-fn resolve_path(cwd: &Path, written: &str) -> ToolResult<PathBuf> {
+/// it; absolute ones are normalised and accepted (beneath a root, [`Disk`] refuses one outside
+/// it when it is looked at). A relative path that leaves the root too is `outside_root`.
+fn resolve_path(disk: &Disk, cwd: &Path, written: &str) -> ToolResult<PathBuf> {
     let raw = Path::new(written);
     if raw.is_absolute() {
         return Ok(paths::normalize(raw));
     }
     let joined = paths::normalize(&cwd.join(raw));
+    if let Some(root) = disk.root()
+        && !joined.starts_with(root.shown())
+    {
+        return Err(ToolError::new(
+            ErrorKind::OutsideRoot,
+            format!(
+                "Path is outside the root {}: {written} (a path in a patch must stay inside it)",
+                root.shown().display()
+            ),
+        ));
+    }
     if !joined.starts_with(cwd) {
         return Err(ToolError::new(
             ErrorKind::UnsafePath,
@@ -369,7 +397,7 @@ mod tests {
 
     fn run(dir: &Path, body: &str) -> ToolResult<PatchResult> {
         let patch = format!("*** Begin Patch\n{body}\n*** End Patch\n");
-        apply_patch(&patch, dir.to_str().unwrap(), false)
+        apply_patch(&patch, dir.to_str().unwrap(), false, None)
     }
 
     #[test]
@@ -450,7 +478,7 @@ mod tests {
     fn dry_run_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let patch = "*** Begin Patch\n*** Add File: x\n+1\n*** End Patch";
-        let result = apply_patch(patch, dir.path().to_str().unwrap(), true).unwrap();
+        let result = apply_patch(patch, dir.path().to_str().unwrap(), true, None).unwrap();
         assert_eq!(result.files[0].additions, 1);
         assert!(!dir.path().join("x").exists());
     }

@@ -138,38 +138,68 @@ fn nodes(chain: &Chain) -> impl Iterator<Item = &Rules> {
     std::iter::successors(chain.as_deref(), |node| node.parent.as_deref())
 }
 
+/// How a folder's rule files are reached: by their path (the folders above the search root), or
+/// through the folder's open descriptor (the walk's folders; beneath a root, see
+/// [`crate::confine`], never by a name that could lead out).
+pub trait RuleFiles {
+    /// Opens `name` (relative to the folder; it may hold `/`) for reading, following symlinks.
+    fn open(&self, name: &str) -> Option<File>;
+    /// Whether `name` is a file (true) or something else (false), following symlinks; None when
+    /// it does not exist.
+    fn is_file(&self, name: &str) -> Option<bool>;
+}
+
+/// Rule files of the folder at a path (the crate's own way).
+pub struct ByPath(pub PathBuf);
+
+impl RuleFiles for ByPath {
+    fn open(&self, name: &str) -> Option<File> {
+        File::open(self.0.join(name)).ok()
+    }
+
+    fn is_file(&self, name: &str) -> Option<bool> {
+        self.0.join(name).metadata().ok().map(|m| m.is_file())
+    }
+}
+
 /// The chain for folder `dir` below `parent` (the crate's
-/// `add_child_path_with_found_ignore_files`); `found` says which rule files may exist.
+/// `add_child_path_with_found_ignore_files`); `found` says which rule files may exist, `files`
+/// how to read them.
 pub fn add_child_path(
     parent: &Chain,
     dir: &Path,
     found: IgnoreFilesFound,
     is_absolute_parent: bool,
+    files: &dyn RuleFiles,
 ) -> Chain {
-    let git_type = if found.git {
-        dir.join(GIT_DIR).metadata().ok().map(|m| m.file_type())
+    let git_is_file = if found.git {
+        files.is_file(GIT_DIR)
     } else {
         None
     };
-    let has_jj = found.jj && dir.join(JJ_DIR).exists();
-    let has_git = git_type.is_some() || has_jj;
+    let has_jj = found.jj && files.is_file(JJ_DIR).is_some();
+    let has_git = git_is_file.is_some() || has_jj;
     let custom = found
         .rg_ignore
-        .then(|| create_gitignore(dir, RG_IGNORE_FILE))
+        .then(|| create_gitignore(files, dir, RG_IGNORE_FILE))
         .flatten();
     let ignore = found
         .ignore
-        .then(|| create_gitignore(dir, IGNORE_FILE))
+        .then(|| create_gitignore(files, dir, IGNORE_FILE))
         .flatten();
     let git_ignore = found
         .git_ignore
-        .then(|| create_gitignore(dir, GITIGNORE_FILE))
+        .then(|| create_gitignore(files, dir, GITIGNORE_FILE))
         .flatten();
-    let git_exclude = if found.git {
-        resolve_git_commondir(dir, git_type.is_some_and(|t| t.is_file()))
-            .and_then(|git_dir| create_gitignore(&git_dir, GIT_EXCLUDE_FILE))
-    } else {
-        None
+    let git_exclude = match git_is_file {
+        // The repository's own git folder: below this folder.
+        Some(false) => create_gitignore(files, dir, &format!("{GIT_DIR}/{GIT_EXCLUDE_FILE}")),
+        // A worktree or submodule: its git folder is elsewhere, named by the `.git` file
+        // (repository metadata, read where it lies, as without a root).
+        Some(true) => resolve_git_commondir(files).and_then(|git_dir| {
+            create_gitignore(&ByPath(git_dir.clone()), &git_dir, GIT_EXCLUDE_FILE)
+        }),
+        None => None,
     };
     let node = Rules {
         dir: dir.to_path_buf(),
@@ -189,10 +219,15 @@ pub fn add_child_path(
     Some(Arc::new(node))
 }
 
-/// The rules of every folder above `root` (the crate's `Ignore::add_parents`): the chain, the
-/// canonical root those folders' rules are matched against, and whether any of them has rules.
-pub fn add_parents(root: &Path) -> (Chain, Option<PathBuf>, bool) {
-    let Ok(absolute_base) = root.canonicalize() else {
+/// The rules of every folder above the search root (the crate's `Ignore::add_parents`), given
+/// the canonical root (`absolute_base`; None when it has none, as when canonicalizing fails):
+/// the chain, that base, and whether any of them has rules. `files_of` says how each folder's
+/// rule files are read.
+pub fn add_parents(
+    absolute_base: Option<PathBuf>,
+    files_of: &dyn Fn(&Path) -> Box<dyn RuleFiles>,
+) -> (Chain, Option<PathBuf>, bool) {
+    let Some(absolute_base) = absolute_base else {
         return (None, None, false);
     };
     let mut parents: Vec<&Path> = absolute_base.ancestors().skip(1).collect();
@@ -200,7 +235,8 @@ pub fn add_parents(root: &Path) -> (Chain, Option<PathBuf>, bool) {
     let mut chain = None;
     let mut has_rules = false;
     for parent in parents {
-        chain = add_child_path(&chain, parent, IgnoreFilesFound::probe_all(), true);
+        let files = files_of(parent);
+        chain = add_child_path(&chain, parent, IgnoreFilesFound::probe_all(), true, &*files);
         has_rules |= chain
             .as_ref()
             .is_some_and(|n| n.dir == parent && n.has_rules());
@@ -208,28 +244,40 @@ pub fn add_parents(root: &Path) -> (Chain, Option<PathBuf>, bool) {
     (chain, Some(absolute_base), has_rules)
 }
 
-/// The rules of one ignore file, `dir_for_file/name`, for paths relative to the folder they
+/// The rules of the ignore file `name` of a folder, for paths relative to the folder they
 /// apply to (see [`Rules::relative`]); None when it is missing, unreadable or holds no rule
-/// (the crate keeps the lines that parse).
-pub fn create_gitignore(dir_for_file: &Path, name: &str) -> Option<Gitignore> {
-    let path = dir_for_file.join(name);
-    if !path.exists() {
-        return None;
-    }
+/// (the crate keeps the lines that parse). `dir` names the file in the rules it yields.
+pub fn create_gitignore(files: &dyn RuleFiles, dir: &Path, name: &str) -> Option<Gitignore> {
+    let file = files.open(name)?;
     let mut builder = GitignoreBuilder::new(RELATIVE_ROOT);
-    builder.add(path);
+    add_lines(&mut builder, &dir.join(name), file);
     let rules = builder.build().ok()?;
     (!rules.is_empty()).then_some(rules)
 }
 
-/// Where a repository's `info/exclude` lives: `dir/.git`, or for a worktree (a `.git` file
-/// saying `gitdir: ...`) the common git folder named by that folder's `commondir` file.
-pub fn resolve_git_commondir(dir: &Path, git_is_file: bool) -> Option<PathBuf> {
-    let git_dir = dir.join(GIT_DIR);
-    if !git_is_file {
-        return Some(git_dir);
+/// `GitignoreBuilder::add` of an open file: its lines, a leading BOM dropped as git drops it, a
+/// line that is not UTF-8 skipped, reading stopped at an I/O error.
+fn add_lines(builder: &mut GitignoreBuilder, path: &Path, file: File) {
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = match line {
+            Ok(line) => line,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => continue,
+            Err(_) => break,
+        };
+        let line = if i == 0 {
+            line.trim_start_matches('\u{feff}')
+        } else {
+            &line
+        };
+        // A line that does not parse is left out, as the crate keeps the others.
+        let _ = builder.add_line(Some(path.to_path_buf()), line);
     }
-    let line = first_line(&git_dir)?;
+}
+
+/// Where a worktree's `info/exclude` lives: the common git folder named by the `commondir` file
+/// of the git folder its `.git` file names (`gitdir: ...`).
+pub fn resolve_git_commondir(files: &dyn RuleFiles) -> Option<PathBuf> {
+    let line = BufReader::new(files.open(GIT_DIR)?).lines().next()?.ok()?;
     let real_git_dir = PathBuf::from(line.strip_prefix("gitdir: ")?);
     let commondir = first_line(&real_git_dir.join("commondir"))?;
     Some(if commondir.starts_with('.') {
