@@ -30,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import ironcode
+
 from .agent_reads import Version
 from .agent_roots import Located
 from .errors import KINDS as ENGINE_KINDS
@@ -387,7 +389,7 @@ class Toolbox:
     def engine(self, op: str, *args: Any, root: str, **kwargs: Any) -> Any:
         """``ironcode.<op>(*args, root=root, **kwargs)``: the dispatching operation, confined to
         the root that holds the path (the engine opens beneath it)."""
-        return _confined(op)(*args, root=root, **kwargs)
+        return getattr(ironcode, op)(*args, root=root, **kwargs)
 
     def version(self, located: Located) -> Version | None:
         """The file's current version for the read rule (None if it does not exist)."""
@@ -498,32 +500,6 @@ class Toolbox:
 
     def __repr__(self) -> str:
         return f"<ironcode.agent.Toolbox roots={list(self.roots.folders)} tools={len(self.tools)}>"
-
-
-_confined_ops: dict[str, Callable[..., Any]] = {}
-
-
-def _confined(op: str) -> Callable[..., Any]:
-    """The dispatching ``ironcode.<op>``, taking ``root=``.
-
-    Until the confined engine (issue 19) is on main, an operation without the keyword is called
-    without it: the toolbox's own resolution is then the only check."""
-    found = _confined_ops.get(op)
-    if found is None:
-        import inspect
-
-        import ironcode
-
-        function = getattr(ironcode, op)
-        if "root" in inspect.signature(function).parameters:
-            found = function
-        else:
-
-            def found(*args: Any, root: str, **kwargs: Any) -> Any:
-                return function(*args, **kwargs)
-
-        _confined_ops[op] = found
-    return found
 
 
 def _shutdown(shells, groups, roots) -> None:
