@@ -67,6 +67,9 @@ MAX_TEXT_LINES = 2000
 MAX_TEXT_BYTES = 50 * 1024
 MAX_FRAME_LINES = 20
 MAX_FRAME_BYTES = 4 * 1024
+#: How much of a bad argument's value an invalid_argument message quotes (jsonschema's own message
+#: repeats the whole value: a 5 MB string made a 5 MB error).
+MAX_QUOTED_VALUE_CHARS = 200
 #: Worker threads of :meth:`Toolbox.acall` (its own pool: a two-minute bash run must not take one
 #: of the event loop's few default workers).
 MAX_CONCURRENT_CALLS = 32
@@ -130,6 +133,8 @@ def hints(*, read_only: bool = False, destructive: bool = False, idempotent: boo
 
 
 def error_result(kind: str, message: str) -> ToolResult:
+    """An error answer; its message is bounded like any text (a regex error quotes the pattern)."""
+    message = bound_text(message)
     return ToolResult(text=message, data={"kind": kind, "message": message}, is_error=True, kind=kind)
 
 
@@ -226,6 +231,19 @@ def _integral(schema: dict, value: Any) -> Any:
     return value
 
 
+def _quoted(error: Any) -> str:
+    """jsonschema's message, with the offending value cut to :data:`MAX_QUOTED_VALUE_CHARS`."""
+    shown = repr(error.instance)
+    if len(shown) <= MAX_QUOTED_VALUE_CHARS:
+        return error.message
+    cut = f"{shown[:MAX_QUOTED_VALUE_CHARS]}… ({len(shown)} characters)"
+    return (
+        error.message.replace(shown, cut)
+        if shown in error.message
+        else f"{cut}: {error.validator} check failed"
+    )
+
+
 def _argument_message(tool: Tool, args: dict, error: Any) -> str:
     required = tool.input_schema.get("required", [])
     if error.validator == "required" and not error.absolute_path:
@@ -235,7 +253,7 @@ def _argument_message(tool: Tool, args: dict, error: Any) -> str:
     else:
         path = list(error.absolute_path)
         field_name = ".".join(str(p) for p in path) or "?"
-        problem = f"is invalid: {error.message}"
+        problem = f"is invalid: {_quoted(error)}"
     top = field_name.split(".")[0]
     expected = tool.input_schema.get("properties", {}).get(top, {}).get("description")
     hint = f" Expected: {expected}" if expected else ""
@@ -379,10 +397,15 @@ class Toolbox:
             )
 
     def _not_served(self, name: object) -> ToolResult:
-        if self._removed.get(name) == "read_only":  # type: ignore[arg-type]
+        if isinstance(name, str) and self._removed.get(name) == "read_only":
             return error_result("read_only", f"The tool {name} is not available: this toolbox is read-only.")
         served = ", ".join(self._entries)
-        return error_result("unknown_tool", f"There is no tool named {name!r}. The tools are: {served}.")
+        shown = (
+            repr(name)
+            if len(repr(name)) <= MAX_QUOTED_VALUE_CHARS
+            else f"{repr(name)[:MAX_QUOTED_VALUE_CHARS]}…"
+        )
+        return error_result("unknown_tool", f"There is no tool named {shown}. The tools are: {served}.")
 
     # -- helpers for the tools -------------------------------------------------------------------
 

@@ -96,9 +96,18 @@ class Roots:
         return max(holding, key=len) if holding else None
 
     def resolve(
-        self, path: str | None, argument: str = "path", *, base: str | None = None, follow_last: bool = True
+        self,
+        path: str | None,
+        argument: str = "path",
+        *,
+        base: str | None = None,
+        follow_last: bool = True,
+        writing: bool = False,
     ) -> Located:
         """``path`` (None: the first root) resolved and confined; ``outside_root`` otherwise.
+
+        ``writing=True`` for a path about to be changed: bash's saved output (a spill file outside
+        the roots) may be read, never changed.
 
         ``follow_last=False`` resolves the folders but keeps the last component as named (git
         stages a symlink as a link, not the file it points at)."""
@@ -111,7 +120,7 @@ class Roots:
         root = self.holder(real)
         if root is None:
             spill_root = self._spills.get(real)
-            if spill_root is not None:
+            if spill_root is not None and not writing:
                 return Located(real, spill_root, given)
             raise outside_root(path if path is not None else given, real, self.folders)
         return Located(real, root, given)

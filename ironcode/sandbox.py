@@ -30,6 +30,8 @@ BWRAP = "bwrap"
 PROBE_TIMEOUT_S = 20.0
 #: What the kernel says to a write on a read-only mount; the bash text explains it when it shows up.
 READ_ONLY_MESSAGE = "Read-only file system"
+#: The folder each command gets a private, empty copy of.
+TMP = "/tmp"
 
 
 class Sandbox:
@@ -63,8 +65,13 @@ class Sandbox:
             "--proc",
             "/proc",
             "--tmpfs",
-            "/tmp",
+            TMP,
         ]
+        # A root under /tmp: the host's folder holding it comes back read-only over the private
+        # /tmp, so a write beside the root fails as everywhere else instead of landing unseen in
+        # the tmpfs (and the root's neighbours stay visible, as outside /tmp).
+        for top in _tmp_tops(self.writable):
+            args += ["--ro-bind", top, top]
         for folder in self.writable:
             args += ["--bind", folder, folder]
         args += ["--unshare-pid", "--unshare-ipc", "--cap-drop", "ALL"]
@@ -90,6 +97,18 @@ class Sandbox:
                 f"{BWRAP} cannot run a sandbox here ({why}). Allow unprivileged user namespaces, or "
                 "use sandbox=False.",
             )
+
+
+def _tmp_tops(folders: list[str]) -> list[str]:
+    """The entries of /tmp that hold one of ``folders`` (``/tmp/a`` for ``/tmp/a/b/root``), once each."""
+    tops: list[str] = []
+    for folder in folders:
+        parts = folder.split(os.sep)
+        if len(parts) > 3 and parts[1] == TMP.strip(os.sep):
+            top = os.sep.join(parts[:3])
+            if top not in tops:
+                tops.append(top)
+    return tops
 
 
 def _with_git_folders(roots: tuple[str, ...]) -> list[str]:

@@ -100,6 +100,21 @@ def test_long_output_keeps_the_tail_and_the_spill_file_is_readable(box):
     assert "outside_root" not in run(box, f"cat {data['spill_path']} | wc -l").text
 
 
+def test_a_spill_file_can_be_read_but_never_changed(box):
+    path = run(box, "seq 1 5000").data["spill_path"]
+    ok(box, "read", {"file_path": path, "limit": 1})
+    before = open(path, "rb").read()
+    fails(box, "write", {"file_path": path, "content": "x"}, "outside_root")
+    fails(box, "edit", {"file_path": path, "old_string": "4999", "new_string": "x"}, "outside_root")
+    fails(
+        box,
+        "str_replace_based_edit_tool",
+        {"command": "insert", "path": path, "insert_line": 0, "new_str": "x"},
+        "outside_root",
+    )
+    assert open(path, "rb").read() == before
+
+
 def test_spill_files_are_removed_when_the_toolbox_closes(root):
     with toolbox_on("python", [root]) as box:
         path = run(box, "seq 1 5000").data["spill_path"]

@@ -199,6 +199,25 @@ def test_unknown_tool_is_unknown_tool_listing_the_tools(box):
     result = fails(box, "rm_rf", {}, "unknown_tool")
     assert "read" in result.text
     fails(box, None, {}, "unknown_tool")  # type: ignore[arg-type]
+    fails(box, ["read"], {}, "unknown_tool")  # type: ignore[arg-type]  (unhashable: no panic)
+
+
+def test_an_invalid_argument_message_quotes_a_huge_value_only_in_part(box):
+    huge = "Z" * 5_000_000
+    result = fails(box, "grep", {"pattern": "x", "case_insensitive": huge}, "invalid_argument")
+    assert "case_insensitive" in result.text and "(5000002 characters)" in result.text
+    assert len(result.text) < 2_000
+
+
+def test_an_error_message_is_bounded_like_any_text(box):
+    # a regex error quotes the whole pattern; 100,000 "(" must not become a 100 KB answer
+    result = fails(box, "grep", {"pattern": "(" * 100_000}, "invalid_pattern")
+    assert len(result.text.encode()) <= agent.MAX_TEXT_BYTES + agent.MAX_FRAME_BYTES
+    assert result.data["message"] == result.text
+
+
+def test_a_pattern_nested_past_the_stack_is_invalid_pattern_on_both_backends(box):
+    fails(box, "grep", {"pattern": "(" * 300 + "a" + ")" * 300}, "invalid_pattern")
 
 
 def test_extra_fields_are_ignored(box):

@@ -79,9 +79,10 @@ def test_stage_unstage_and_commit(box, repo):
     ok(box, "git_unstage", {"paths": ["src/c.py"]})
     assert git(repo, "diff", "--cached", "--name-only").split() == ["a.txt"]
     result = ok(box, "git_commit", {"message": "Change a\n\nbody"})
-    commit = result.data["commit"]
-    assert result.text == f"[main {commit}] Change a"
-    assert git(repo, "log", "-1", "--format=%h %s").strip() == f"{commit} Change a"
+    short = result.data["short"]
+    assert result.text == f"[main {short}] Change a"
+    assert git(repo, "log", "-1", "--format=%h %s").strip() == f"{short} Change a"
+    assert result.data["commit"] == git(repo, "rev-parse", "HEAD").strip()  # the full id
 
 
 def test_paths_are_relative_to_path(box, repo):

@@ -107,7 +107,18 @@ def test_bash_applies_an_apply_patch_heredoc_instead_of_running_it(box, root, co
     target = root / "sub" / "a.py" if command.startswith("cd sub") else root / "a.py"
     result = ok(box, "bash", {"command": command.format(patch=UPDATE)})
     assert "Success. Updated the following files:" in result.text
+    assert result.text.endswith("Exit code: 0")
     assert target.read_text() == "def f():\n    return 2\n"
+    # answered in bash's shape, as the model called bash
+    assert result.data["exit_code"] == 0 and result.data["signal"] is None
+    assert result.data["output"].startswith("Success.") and result.data["timed_out"] is False
+    assert [f["action"] for f in result.data["files"]] == ["update"]
+
+
+def test_a_failing_intercepted_patch_is_the_patch_error(box, root):
+    write(root / "a.py", "def f():\n    return 9\n")
+    fails(box, "bash", {"command": f"apply_patch <<'EOF'\n{UPDATE}EOF"}, "patch_failed")
+    assert (root / "a.py").read_text() == "def f():\n    return 9\n"
 
 
 def test_a_heredoc_of_another_command_is_run_not_applied(box, root):

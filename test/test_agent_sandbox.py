@@ -59,6 +59,18 @@ def test_a_write_outside_the_roots_fails_inside_the_command_and_says_so(box, out
     assert not (outside / "escaped.txt").exists()
 
 
+def test_a_write_beside_a_root_under_tmp_fails_instead_of_landing_in_the_private_tmp(box, root):
+    # pytest's roots live under /tmp: the host's folder holding the root is read-only inside too,
+    # so a write next to the root is refused (not written into the throwaway tmpfs and lost)
+    (root.parent / "sibling").mkdir()
+    for target in (root.parent / "beside.txt", root.parent / "sibling" / "in.txt"):
+        result = run(box, f"echo x > {target}")
+        assert result.data["exit_code"] != 0, result.text
+        assert "Read-only file system" in result.text
+        assert not target.exists()
+    assert "sibling" in run(box, f"ls {root.parent}").text  # neighbours stay visible, read-only
+
+
 def test_the_guard_is_off_under_the_sandbox(box, root):
     result = run(box, "echo x > ../next-to-root.txt; cat /etc/hostname > /dev/null && echo read-ok")
     assert "read-ok" in result.data["output"]

@@ -86,7 +86,7 @@ def test_a_scripted_session_fixes_a_failing_test_and_commits(backend_name, repo)
         # 7. commit it
         assert ok(box, "git_stage", {"paths": ["calc.py"]}).text == "Staged: calc.py"
         commit = ok(box, "git_commit", {"message": "Fix Calc.add: it subtracted"})
-        assert commit.text == f"[main {commit.data['commit']}] Fix Calc.add: it subtracted"
+        assert commit.text == f"[main {commit.data['short']}] Fix Calc.add: it subtracted"
         status = ok(box, "git_status", {})
         assert status.text == "On branch main\nnothing to commit, working tree clean"
     assert git(repo, "log", "--format=%s").splitlines() == ["Fix Calc.add: it subtracted", "initial"]

@@ -148,15 +148,27 @@ def test_str_replace_edits_and_shows_a_numbered_snippet(box, root):
 def test_str_replace_needs_a_unique_match(box, root):
     write(root / "a.txt", "x\nx\n")
     view(box, "a.txt")
-    fails(
+    twice = fails(
         box,
         EDITOR,
         {"command": "str_replace", "path": "a.txt", "old_str": "x", "new_str": "y"},
         "multiple_matches",
     )
+    # the text editor's own words: it has old_str and no replace_all
+    assert "old_str occurs 2 times" in twice.text and "replace_all" not in twice.text
     fails(
         box, EDITOR, {"command": "str_replace", "path": "a.txt", "old_str": "q", "new_str": "y"}, "no_match"
     )
+
+
+def test_str_replace_with_an_empty_old_str_is_invalid_and_creates_nothing(box, root):
+    fails(
+        box,
+        EDITOR,
+        {"command": "str_replace", "path": "new.txt", "old_str": "", "new_str": "y"},
+        "invalid_argument",
+    )
+    assert not (root / "new.txt").exists()
 
 
 def test_str_replace_without_new_str_deletes(box, root):

@@ -269,9 +269,10 @@ def run_tool(box, args: dict) -> ToolResult:
             "Invalid argument 'command' for bash: it contains a NUL byte, which bash cannot receive.",
         )
     cwd = box.roots.folder(args.get("cwd"), "cwd")
+    begin = time.monotonic()
     patch = _intercepted_patch(box, command, cwd.path)
     if patch is not None:
-        return patch
+        return _as_bash_result(patch, cwd.path, begin)
     if box.sandbox is None:
         outside = outside_paths(command, cwd.path, box.roots)
         if outside:
@@ -286,7 +287,6 @@ def run_tool(box, args: dict) -> ToolResult:
         box.groups.add(group)
         context.started(group)
 
-    begin = time.monotonic()
     try:
         result = run(
             command,
@@ -344,6 +344,26 @@ def _intercepted_patch(box, command: str, cwd: str):
     if folder is not None:
         cwd = box.roots.folder(box.roots.absolute(folder, "command", base=cwd), "command").path
     return apply_patch.apply(box, patch, cwd)
+
+
+def _as_bash_result(patch, cwd: str, begin: float):
+    """An applied patch answered in bash's shape (the model asked bash): Codex's summary as the
+    output, exit code 0, and the patch's ``files``. A patch that fails stays the patch's error
+    (``invalid_patch``, ``patch_failed``, ...), which says how to fix it."""
+    if patch.is_error:
+        return patch
+    data = {
+        "exit_code": 0,
+        "signal": None,
+        "timed_out": False,
+        "output": patch.text,
+        "truncated": False,
+        "spill_path": None,
+        "duration_ms": round((time.monotonic() - begin) * 1000),
+        "cwd": cwd,
+        "files": patch.data["files"],
+    }
+    return ToolResult(text=f"{patch.text}\n\nExit code: 0", data=data)
 
 
 def _signal_name(number: int) -> str:

@@ -81,7 +81,7 @@ TOOL = Tool(
 
 
 def run(box, args: dict) -> ToolResult:
-    located = box.roots.resolve(args["file_path"], "file_path")
+    located = box.roots.resolve(args["file_path"], "file_path", writing=True)
     old, new = args["old_string"], args["new_string"]
     with box.reads.hold(located.path):
         if old:  # an empty old_string creates a file; on an existing one the engine says why not

@@ -142,9 +142,9 @@ def apply(box, patch: str, cwd: str) -> ToolResult:
 
 def _touched(box, cwd: str, entry: dict):
     """(the file, where it moves to or None), each resolved and confined."""
-    located = box.roots.resolve(_absolute(cwd, entry["path"]), "patch")
+    located = box.roots.resolve(_absolute(cwd, entry["path"]), "patch", writing=True)
     moved = entry.get("move_path")
-    return located, (box.roots.resolve(_absolute(cwd, moved), "patch") if moved else None)
+    return located, (box.roots.resolve(_absolute(cwd, moved), "patch", writing=True) if moved else None)
 
 
 def _absolute(cwd: str, path: str) -> str:

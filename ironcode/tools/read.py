@@ -20,6 +20,9 @@ from ..agent import Tool, ToolResult, hints
 DEFAULT_LIMIT = 2000
 MAX_BYTES_LABEL = "50 KB"
 MAX_LINE_CHARS = 2000
+#: A larger limit reads as many lines as this (the 50 KB bound stops far sooner); the native
+#: library takes a 64-bit count, so 10**30 lines must not reach it as is.
+MAX_LIMIT = 2**31 - 1
 
 INPUT_SCHEMA = {
     "type": "object",
@@ -82,7 +85,7 @@ TOOL = Tool(
 def run(box, args: dict) -> ToolResult:
     located = box.roots.resolve(args["file_path"], "file_path")
     offset = max(int(args.get("offset", 1)), 1)
-    limit = int(args.get("limit", DEFAULT_LIMIT))
+    limit = min(int(args.get("limit", DEFAULT_LIMIT)), MAX_LIMIT)
     # The version is taken before the lines: if the file changes in between, the record is the
     # older one and the next write is refused as stale, never let through.
     version = box.version(located)

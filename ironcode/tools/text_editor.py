@@ -260,7 +260,7 @@ def _walk(box, fd: int, shown: str, depth: int, out: list[str]) -> bool:
 def _create(box, args: dict) -> ToolResult:
     if "file_text" not in args:
         raise invalid("file_text", "create needs file_text, the content of the new file.")
-    located = box.roots.resolve(args["path"], "path")
+    located = box.roots.resolve(args["path"], "path", writing=True)
     with box.reads.hold(located.path):
         if os.path.lexists(located.path):
             what = "folder" if os.path.isdir(located.path) else "file"
@@ -278,16 +278,30 @@ def _create(box, args: dict) -> ToolResult:
 def _str_replace(box, args: dict) -> ToolResult:
     if "old_str" not in args:
         raise invalid("old_str", "str_replace needs old_str, the text to replace.")
-    located = box.roots.resolve(args["path"], "path")
+    if args["old_str"] == "":
+        # the edit engine would create a missing file from an empty old string; the text editor
+        # has create for that, and Anthropic's editor refuses an empty old_str
+        raise invalid("old_str", "old_str is empty: quote the text to replace (create makes new files).")
+    located = box.roots.resolve(args["path"], "path", writing=True)
     with box.reads.hold(located.path):
         box.reads.check(located.path, box.version(located))
-        result = box.engine(
-            "edit_file", located.path, args["old_str"], args.get("new_str", ""), False, root=located.root
-        )
+        try:
+            result = box.engine(
+                "edit_file", located.path, args["old_str"], args.get("new_str", ""), False, root=located.root
+            )
+        except IronCodeError as e:
+            raise IronCodeError(e.kind, _in_editor_terms(e.message)) from None
         box.remember(located)
     first, last = changed_lines(result["diff"])
     data = {"command": "str_replace", **result}
     return ToolResult(_edited(box, located, first, last), data)
+
+
+def _in_editor_terms(message: str) -> str:
+    """The edit engine's message with the text editor's parameter names: it has old_str, and no
+    replace_all to offer."""
+    message = message.replace(", or set replace_all to change every occurrence", "")
+    return message.replace("old_string", "old_str").replace("new_string", "new_str")
 
 
 def _insert(box, args: dict) -> ToolResult:
@@ -297,7 +311,7 @@ def _insert(box, args: dict) -> ToolResult:
     if text is None:
         raise invalid("new_str", "insert needs new_str, the text to insert.")
     at = args["insert_line"]
-    located = box.roots.resolve(args["path"], "path")
+    located = box.roots.resolve(args["path"], "path", writing=True)
     with box.reads.hold(located.path):
         raw = box.roots.read_bytes(located)
         if raw is None:

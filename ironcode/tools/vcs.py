@@ -114,7 +114,12 @@ COMMIT_INPUT_SCHEMA = {
 }
 COMMIT_OUTPUT_SCHEMA = {
     "type": "object",
-    "properties": {"commit": {"type": "string"}, "root": {"type": "string"}, "branch": {"type": "string"}},
+    "properties": {
+        "commit": {"type": "string", "description": "The new commit's full id."},
+        "short": {"type": "string", "description": "Its short id, as git prints it."},
+        "root": {"type": "string"},
+        "branch": {"type": "string"},
+    },
     "required": ["commit"],
 }
 
@@ -239,11 +244,19 @@ def run_commit(box, args: dict) -> ToolResult:
     import ironcode
 
     top = repository(box, args.get("path"))
-    commit = ironcode.git_commit(top, args["message"])
+    short = ironcode.git_commit(top, args["message"])
     branch = ironcode.git_branches(top)["current"]
     subject = args["message"].strip().split("\n", 1)[0]
-    data = {"commit": commit, "root": top, "branch": branch}
-    return ToolResult(f"[{branch} {commit}] {subject}", data)
+    data = {"commit": full_id(top, short), "short": short, "root": top, "branch": branch}
+    return ToolResult(f"[{branch} {short}] {subject}", data)
+
+
+def full_id(top: str, short: str) -> str:
+    """The whole id of the commit ``short`` names (what ``git rev-parse`` prints), so a program can
+    use ``data["commit"]`` anywhere git takes an id; the text keeps git's short form."""
+    import pygit2
+
+    return str(pygit2.Repository(top).revparse_single(short).id)
 
 
 def _tool(name: str, title: str, description: str, schemas: tuple[dict, dict], annotations: dict) -> Tool:

@@ -52,7 +52,7 @@ TOOL = Tool(
 
 
 def run(box, args: dict) -> ToolResult:
-    located = box.roots.resolve(args["file_path"], "file_path")
+    located = box.roots.resolve(args["file_path"], "file_path", writing=True)
     content = args["content"]
     with box.reads.hold(located.path):
         box.reads.check(located.path, box.version(located))
