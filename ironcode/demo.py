@@ -52,6 +52,15 @@ PATCH = (
     "*** Begin Patch\n*** Update File: notes.txt\n@@\n alpha\n-beta\n+beta, patched\n gamma\n"
     "*** Add File: added.txt\n+a new file\n*** End Patch\n"
 )
+#: The toolbox row: a model's three calls on a file of its own (read, an edit quoted without the
+#: file's indentation, a content grep), through ironcode.agent.Toolbox on one backend.
+TOOLBOX_FILE = "calc.py"
+TOOLBOX_SOURCE = "class Calc:\n    def add(self, a, b):\n        return a - b\n"
+TOOLBOX_CALLS = [
+    ("read", {"file_path": TOOLBOX_FILE}),
+    ("edit", {"file_path": TOOLBOX_FILE, "old_string": "return a - b", "new_string": "return a + b"}),
+    ("grep", {"pattern": r"return a \+ b", "output_mode": "content"}),
+]
 #: The identity git needs for the commit of a scratch repository (a folder that is none).
 GIT_IDENTITY = ["-c", "user.name=ironcode demo", "-c", "user.email=demo@ironcode.invalid"]
 
@@ -97,9 +106,16 @@ class Scene:
         os.mkdir(self.patch_dir)
         with open(os.path.join(self.patch_dir, "notes.txt"), "w") as f:
             f.write(PATCH_TARGET)
+        self.toolbox_dir = os.path.join(scratch, "toolbox")
+        os.mkdir(self.toolbox_dir)
+        self.reset_toolbox_file()
         self.watched = os.path.join(scratch, "watched")
         os.mkdir(self.watched)
         self.clone, self.clone_note = self._git_clone()
+
+    def reset_toolbox_file(self) -> None:
+        with open(os.path.join(self.toolbox_dir, TOOLBOX_FILE), "w") as f:
+            f.write(TOOLBOX_SOURCE)
 
     def _readme(self) -> str | None:
         """The folder's README, if it has a UTF-8 one."""
@@ -209,6 +225,18 @@ def one_event(scene: Scene, be: str) -> list[tuple[str, str]]:
             f.write("x")
         events = watcher.wait(WAIT_S)
     return [(os.path.basename(e["path"]), e["kind"]) for e in events[:1]]
+
+
+def toolbox_session(scene: Scene, be: str) -> list[str]:
+    """The texts a model reads for :data:`TOOLBOX_CALLS`, every call through one toolbox."""
+    from .agent import Toolbox
+
+    with backend.use(be), Toolbox(roots=[scene.toolbox_dir], bash=False) as box:
+        results = [box.call(name, args) for name, args in TOOLBOX_CALLS]
+    failed = [r.text for r in results if r.is_error]
+    if failed:
+        raise IronCodeError("io", f"the toolbox row failed: {failed[0]}")
+    return [r.text for r in results]
 
 
 def remove(path: str) -> None:
@@ -325,6 +353,14 @@ def steps(scene: Scene) -> list[Step]:
             prepare=lambda: shutil.rmtree(extracted, ignore_errors=True),
         ),
         Step("stats", "cpu + memory", "stats", op("stats"), compare=False),
+        Step(
+            "toolbox",
+            "read, edit, grep (agent tools)",
+            None,
+            lambda be: toolbox_session(s, be),
+            prepare=s.reset_toolbox_file,
+            summary=lambda texts: f"{len(texts)} calls, edit: {texts[1].splitlines()[0][:40]}",
+        ),
     ]
     if scene.clone:
         out.insert(

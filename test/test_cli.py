@@ -116,7 +116,7 @@ def test_demo_has_a_row_for_every_tool_family_of_the_decision_table():
     families = {decision.module for decision in backend.DECISIONS.values()}
     assert families - shown == set(), f"the demo shows no {sorted(families - shown)}"
     expected = ["read", "write", "ls", "edit", "patch", "grep", "glob", "files", "git status", "parse-bash"]
-    expected += ["fuzzy", "pty", "watcher", "lock", "extract", "stats"]
+    expected += ["fuzzy", "pty", "watcher", "lock", "extract", "stats", "toolbox"]
     tools = [row["tool"] for row in report["rows"]]
     assert [tool for tool in tools if tool in expected] == expected  # a new family adds a row anywhere
     for row in report["rows"]:
@@ -125,6 +125,7 @@ def test_demo_has_a_row_for_every_tool_family_of_the_decision_table():
             assert row["same_answer"] is True, row
     by_tool = {row["tool"]: row["result"] for row in report["rows"]}
     assert by_tool["patch"] == "update notes.txt, add added.txt"
+    assert by_tool["toolbox"].startswith("3 calls, edit: Edit applied successfully")
     assert by_tool["pty"] == repr("42\r\n") and by_tool["watcher"] == "add probe.txt"
     assert by_tool["git status"].endswith("2 changed files")  # the clone's change, not the checkout's
 

@@ -34,7 +34,9 @@ def test_each_command_of_a_list_is_its_own_pattern(impl):
 def test_pattern_keeps_the_redirection(impl):
     parsed = impl.parse_bash("cat > /tmp/out.txt", "/")
     assert parsed["patterns"] == ["cat > /tmp/out.txt"]
-    assert parsed["commands"] == [{"name": "cat", "args": [], "text": "cat > /tmp/out.txt"}]
+    assert parsed["commands"] == [
+        {"name": "cat", "args": [], "text": "cat > /tmp/out.txt", "redirects": ["/tmp/out.txt"]}
+    ]
 
 
 def test_cd_up_from_an_existing_folder_reports_the_parent(impl, tmp_path):
@@ -150,6 +152,49 @@ def test_a_negative_number_is_still_an_argument(impl):
 
 def test_quoted_command_name_is_unquoted(impl):
     assert names(impl.parse_bash("'ls' -la; \\rm x", "/")) == ["ls", "rm"]
+
+
+# ---- redirection targets ---------------------------------------------------------------------
+
+
+def redirects(parsed: dict) -> list[list[str]]:
+    return [c["redirects"] for c in parsed["commands"]]
+
+
+def test_redirection_targets_are_listed_per_command_in_order(impl):
+    parsed = impl.parse_bash("echo x > ../out 2>> err.log < in.txt", "/")
+    assert redirects(parsed) == [["../out", "err.log", "in.txt"]]
+
+
+def test_descriptor_copies_and_closes_name_no_file(impl):
+    assert redirects(impl.parse_bash("make 2>&1 >&2 <&0 >&-", "/")) == [[]]
+
+
+def test_both_streams_and_clobber_redirections_name_their_file(impl):
+    assert redirects(impl.parse_bash("a &> all.log; b >| forced; c &>> more", "/")) == [
+        ["all.log"],
+        ["forced"],
+        ["more"],
+    ]
+
+
+def test_a_redirection_inside_a_heredoc_is_listed_and_its_body_is_not(impl):
+    parsed = impl.parse_bash("cat <<'EOF' > '../notes.txt'\n> not/a/target\nEOF", "/")
+    assert redirects(parsed) == [["../notes.txt"]]
+
+
+def test_a_redirection_after_a_list_belongs_to_its_last_command(impl):
+    assert redirects(impl.parse_bash("a && b > out", "/")) == [[], ["out"]]
+
+
+def test_redirection_targets_are_unquoted_and_keep_expansions(impl):
+    assert redirects(impl.parse_bash('echo > "my file" 2> $LOG', "/")) == [["my file", "$LOG"]]
+
+
+def test_extra_redirection_words_stay_arguments_not_targets(impl):
+    parsed = impl.parse_bash("rm 2>/dev/null -rf victim", "/")
+    assert parsed["commands"][0]["args"] == ["-rf", "victim"]
+    assert redirects(parsed) == [["/dev/null"]]
 
 
 # ---- directories -----------------------------------------------------------------------------

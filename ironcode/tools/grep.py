@@ -134,3 +134,147 @@ def bounded(lines: list[str]) -> tuple[list[str], int | None]:
         if used > budget:
             return lines[:i], i
     return lines, None
+
+
+# ---- the toolbox's grep tool (AGENT.md) ----------------------------------------------------------
+# Below the formatters, which the grep engine's branch owns: the schema, the description and run.
+
+#: Results per call when head_limit is not given: files in files/count mode, match lines in content.
+DEFAULT_HEAD_LIMIT = 100
+#: Content lines are cut here for a model (minified files would flood it); the text says how
+#: many characters each lost.
+TOOL_MAX_LINE_CHARS = MAX_LINE_CHARS
+#: The tool's output modes (Claude Code's names) and the engine's.
+OUTPUT_MODES = {"files_with_matches": "files", "content": "content", "count": "count"}
+
+TOOL_INPUT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "pattern": {
+            "type": "string",
+            "description": "The regular expression to search for (Rust regex syntax).",
+        },
+        "path": {
+            "type": "string",
+            "description": "The file or folder to search (default: the project's first folder).",
+        },
+        "glob": {
+            "type": "string",
+            "description": 'Only files matching this glob, e.g. "*.py" or "src/**/*.ts".',
+        },
+        "type": {"type": "string", "description": 'Only files of this type, e.g. "py", "rust", "js".'},
+        "output_mode": {
+            "type": "string",
+            "enum": list(OUTPUT_MODES),
+            "description": 'files_with_matches (default): the files that match; "content": the matching '
+            'lines; "count": matches per file.',
+        },
+        "before": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "content mode: lines of context before each match.",
+        },
+        "after": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "content mode: lines of context after each match.",
+        },
+        "context": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "content mode: lines of context around each match.",
+        },
+        "case_insensitive": {"type": "boolean", "description": "Ignore case."},
+        "multiline": {"type": "boolean", "description": "Let a match span lines (. matches a newline too)."},
+        "head_limit": {
+            "type": "integer",
+            "minimum": 1,
+            "description": f"At most this many files (files and count modes) or lines (content mode); default "
+            f"{DEFAULT_HEAD_LIMIT}.",
+        },
+    },
+    "required": ["pattern"],
+}
+
+TOOL_OUTPUT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "mode": {"type": "string", "enum": list(OUTPUT_MODES)},
+        "files": {"type": "array", "items": {"type": "string"}},
+        "counts": {"type": "array", "items": {"type": "object"}},
+        "matches": {"type": "array", "items": {"type": "object"}},
+        "total": {"type": "integer"},
+        "truncated": {"type": "boolean"},
+    },
+    "required": ["mode", "total", "truncated"],
+}
+
+TOOL_DESCRIPTION = f"""Searches file contents with a regular expression (ripgrep's rules and speed), newest files first.
+
+Usage:
+- Use it for every content search; do not run grep or rg through bash.
+- output_mode: "files_with_matches" (the default) lists the files that match — start there;
+  "content" shows the matching lines (with before/after/context lines around them); "count"
+  gives matches per file.
+- The pattern is a Rust regex: escape literal braces and dots (`interface\\{{\\}}`, `a\\.b`).
+  multiline=true lets a match span lines.
+- Filter files with glob ("*.py", "**/*.{{ts,tsx}}") or type ("py", "rust", "js", ...); files that
+  .gitignore excludes and binary files are skipped, hidden files are searched.
+- At most head_limit results (default {DEFAULT_HEAD_LIMIT}); the note says how many more there are.
+  Content lines are cut at {TOOL_MAX_LINE_CHARS} characters (read the file for the rest).
+- Finding nothing is not an error: the answer is "No files found"."""
+
+
+def run_tool(box, args: dict):
+    from ..agent import ToolResult
+
+    located = box.roots.resolve(args.get("path"), "path")
+    mode = args.get("output_mode", "files_with_matches")
+    options = {
+        "output_mode": OUTPUT_MODES[mode],
+        "file_type": args.get("type"),
+        "multiline": bool(args.get("multiline")),
+    }
+    if mode == "content":
+        options["max_line_chars"] = TOOL_MAX_LINE_CHARS
+        for key in ("before", "after", "context"):
+            if key in args:
+                options[key] = args[key]
+    result = box.engine(
+        "grep",
+        args["pattern"],
+        located.path,
+        args.get("glob"),
+        args.get("head_limit", DEFAULT_HEAD_LIMIT),
+        bool(args.get("case_insensitive", False)),
+        root=located.root,
+        **options,
+    )
+    data = {"mode": mode, **result}
+    return ToolResult(format_tool_result(data), data)
+
+
+def format_tool_result(data: dict) -> str:
+    """The text of one grep tool call: rg's lines for the mode (:func:`format_grep`)."""
+    return format_grep(data, OUTPUT_MODES[data["mode"]])
+
+
+def _tools():
+    from ..agent import Tool, hints
+
+    return [
+        (
+            Tool(
+                name="grep",
+                title="Search file contents",
+                description=TOOL_DESCRIPTION,
+                input_schema=TOOL_INPUT_SCHEMA,
+                output_schema=TOOL_OUTPUT_SCHEMA,
+                annotations=hints(read_only=True, idempotent=True),
+            ),
+            run_tool,
+        )
+    ]
+
+
+TOOLS = _tools()

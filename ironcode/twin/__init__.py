@@ -53,7 +53,9 @@ and translates Rust regex syntax to ``re`` (``rust_regex.py``); what remains dif
 - Case-insensitive matching: Rust uses Unicode simple case folding, ``re.IGNORECASE`` its own
   tables; a few characters fold differently.
 - Size limits: Rust refuses regexes over its compiled-size limit (huge counted repetitions) that
-  ``re`` compiles; the twin approximates the nesting limit of 250 by counting groups.
+  ``re`` compiles; the twin approximates the nesting limit of 250 by counting groups. Near that limit (from about 245 nested
+  groups, depending on how deep the caller's stack already is) the twin's recursive parser runs out
+  of Python stack and refuses the pattern as ``invalid_pattern`` (it used to escape as RecursionError).
 - A literal ``\\n`` without ``multiline``: regex-syntax folds an alternation of single characters
   into a class (``\\n|a`` is ``[\\na]``), from which the line terminator is then stripped, so the
   native side accepts such a pattern; the twin refuses every literal ``\\n`` (``invalid_pattern``).

@@ -568,7 +568,16 @@ def translate(pattern: str, ignore_case: bool = False) -> str:
 
     grep-regex parses ``(?:PATTERN)``, not the pattern alone, and so does this: ``)(`` is a valid
     pattern there (two empty groups), ``a)`` is not."""
-    return _Parser(f"(?:{pattern})", ignore_case).parse()
+    return _parsed(_Parser(f"(?:{pattern})", ignore_case))
+
+
+def _parsed(parser: _Parser) -> str:
+    """``parser.parse()``; a nesting deeper than Python's stack allows is refused like one past
+    :data:`NEST_LIMIT` (the parser recurses about four frames per group)."""
+    try:
+        return parser.parse()
+    except RecursionError:
+        raise RegexError("exceed the maximum number of nested parentheses/brackets") from None
 
 
 def compile(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
@@ -590,6 +599,6 @@ class MultiLinePattern:
 
     def __init__(self, pattern: str, ignore_case: bool = False) -> None:
         parser = _Parser(f"(?:{pattern})", ignore_case, multi_line=True)
-        self.regex = _compiled(parser.parse())
+        self.regex = _compiled(_parsed(parser))
         self.may_match_newline = parser.may_match_newline
         self.reads_before = parser.reads_before

@@ -45,6 +45,10 @@ DYNAMIC_MARKERS = "$`"
 
 REDIRECT_KINDS = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
 
+#: Operators that duplicate or close a descriptor when their destination is a number or ``-``
+#: (``2>&1``, ``<&0``): no file is named, so no redirection target is reported.
+DUPLICATING_OPERATORS = frozenset({">&", "<&"})
+
 #: Nodes an argument keeps as source text: only bash can evaluate them.
 VERBATIM_KINDS = frozenset(
     {
@@ -332,10 +336,15 @@ def command_from(node: tree_sitter.Node, children: list, inherited: list, source
     for redirect in redirects:
         extra_arguments(redirect, argument_nodes)
     argument_nodes.sort(key=lambda n: n.start_byte)
+    redirects.sort(key=lambda n: n.start_byte)
+    targets: list[tree_sitter.Node] = []
+    for redirect in redirects:
+        redirect_targets(redirect, targets)
     return {
         "name": name,
         "args": [unquote(n, source) for n in argument_nodes],
         "text": source_text(source, node.start_byte, end),
+        "redirects": [unquote(n, source) for n in targets],
     }
 
 
@@ -355,6 +364,25 @@ def extra_arguments(redirect: tree_sitter.Node, out: list) -> None:
                 out.append(child)
             elif field == "redirect":
                 extra_arguments(child, out)
+
+
+def redirect_targets(redirect: tree_sitter.Node, out: list) -> None:
+    """The file a redirection reads or writes (``> out``, ``2>> log``, ``&> all``, ``< in``), also
+    one bound inside a heredoc (``cat <<EOF > out``); none for a descriptor copy (see shell.rs)."""
+    children = children_with_fields(redirect)
+    if redirect.type == "file_redirect":
+        destinations = [c for c, field in children if field == "destination"]
+        operator = next((c.type for c, field in children if field is None and not c.is_named), "")
+        if not destinations:
+            return
+        target = destinations[0]
+        if operator in DUPLICATING_OPERATORS and target.type == "number":
+            return
+        out.append(target)
+    elif redirect.type == "heredoc_redirect":
+        for child, field in children:
+            if field == "redirect":
+                redirect_targets(child, out)
 
 
 def redirect_text_end(redirect: tree_sitter.Node) -> int:

@@ -19,6 +19,9 @@
 //!   (`rm 2>/dev/null -rf /etc`) as extra destinations, but bash passes them to the command, so
 //!   they are arguments here. Missing them would hide `/etc` from the folder check.
 //! - A heredoc's body is data, not part of the command line: a command's text stops before it.
+//! - Each command lists the files its redirections name (`> out`, `2>> log`, `< in`, also one
+//!   bound inside a heredoc: `cat <<EOF > out`), so a folder check sees `echo x > ../out`; a
+//!   descriptor copy (`2>&1`, `<&0`, `>&-`) names no file.
 
 mod kinds;
 mod parse;
@@ -63,6 +66,10 @@ const GLOB_CHARS: &[char] = &['*', '?', '['];
 
 /// An argument holding one of these is only known when bash runs it (`$HOME`, `$(pwd)`, backticks).
 const DYNAMIC_MARKERS: &[char] = &['$', '`'];
+
+/// Operators that duplicate or close a descriptor when their destination is a number
+/// (`2>&1`, `<&0`): no file is named, so no redirection target is reported.
+const DUPLICATING_OPERATORS: &[&str] = &[">&", "<&"];
 
 /// Nodes an argument keeps as source text: only bash can evaluate them.
 const VERBATIM_KINDS: &[&str] = &[
@@ -232,6 +239,8 @@ pub struct BashCommand {
     pub args: Vec<String>,
     /// The command's source text with its redirections (a heredoc's body excluded).
     pub text: String,
+    /// The files its redirections read or write, in order, unquoted like `args`.
+    pub redirects: Vec<String>,
 }
 
 /// What `parse_bash` returns.
@@ -414,10 +423,47 @@ fn command_from(
         extra_arguments(redirect, &mut argument_nodes);
     }
     argument_nodes.sort_by_key(Node::start_byte);
+    redirects.sort_by_key(Node::start_byte);
+    let mut targets = Vec::new();
+    for &redirect in &redirects {
+        redirect_targets(redirect, &mut targets);
+    }
     BashCommand {
         name,
         args: argument_nodes.iter().map(|&n| unquote(n, source)).collect(),
         text: source_text(source, node.start_byte(), end),
+        redirects: targets.iter().map(|&n| unquote(n, source)).collect(),
+    }
+}
+
+/// The file a redirection reads or writes: its first destination (later ones are arguments,
+/// see [`extra_arguments`]), unless it copies a descriptor (`2>&1`); for a heredoc, the
+/// redirections bound inside it (`cat <<EOF > out`).
+fn redirect_targets<'t>(redirect: Node<'t>, out: &mut Vec<Node<'t>>) {
+    let mut cursor = redirect.walk();
+    let children = children_with_fields(redirect, &mut cursor);
+    match kind(redirect) {
+        Kind::FileRedirect => {
+            let operator = children
+                .iter()
+                .find(|(c, f)| *f == Field::None && !c.is_named())
+                .map_or("", |(c, _)| c.kind());
+            let Some(&(target, _)) = children.iter().find(|(_, f)| *f == Field::Destination) else {
+                return;
+            };
+            if DUPLICATING_OPERATORS.contains(&operator) && target.kind() == "number" {
+                return;
+            }
+            out.push(target);
+        }
+        Kind::HeredocRedirect => {
+            for &(child, field) in &children {
+                if field == Field::Redirect {
+                    redirect_targets(child, out);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -752,6 +798,14 @@ mod tests {
 
     fn parse(command: &str) -> BashParse {
         parse_bash(command, "/").unwrap()
+    }
+
+    #[test]
+    fn redirection_targets_skip_descriptor_copies() {
+        let parsed = parse("echo x > ../out 2>&1 < in <&0 >&-");
+        assert_eq!(parsed.commands[0].redirects, ["../out", "in"]);
+        let heredoc = parse("cat <<EOF > notes\n> body\nEOF");
+        assert_eq!(heredoc.commands[0].redirects, ["notes"]);
     }
 
     #[test]
