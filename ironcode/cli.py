@@ -843,6 +843,155 @@ def bench(modules: tuple[str, ...], quick: bool) -> None:
     sys.exit(subprocess.call(cmd))
 
 
+# ---- mcp (issue 21) --------------------------------------------------------------------------
+
+
+def _http_address(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"expected HOST:PORT (e.g. 127.0.0.1:8765), got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+@main.command(
+    "mcp",
+    epilog="""\b
+Add it to a client (stdio; the client starts the server in the project folder):
+  Claude Code   claude mcp add ironcode -- ironcode mcp
+  Codex         ~/.codex/config.toml:
+                  [mcp_servers.ironcode]
+                  command = "ironcode"
+                  args = ["mcp"]
+  Cursor        .cursor/mcp.json, VS Code .vscode/mcp.json ("servers" instead of "mcpServers"):
+                  {"mcpServers": {"ironcode": {"command": "ironcode", "args": ["mcp"]}}}
+  over HTTP     ironcode mcp --http 127.0.0.1:8765, then the URL http://127.0.0.1:8765/mcp
+
+\b
+Examples:
+  ironcode mcp --root ~/src/app --root /tmp/scratch --read-only
+  ironcode mcp --sandbox --network
+  IRONCODE_TOKEN=$(openssl rand -hex 32) ironcode mcp --http 0.0.0.0:8765 --token-env IRONCODE_TOKEN
+""",
+)
+@click.option(
+    "--root",
+    "roots",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="A folder the tools may touch (repeatable; the first is where relative paths and bash "
+    "start). Paths outside every root are refused (outside_root). [default: the current folder]",
+)
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Serve only tools that change nothing: no write, edit, apply_patch, text editor, git "
+    "stage/unstage/commit, and no bash.",
+)
+@click.option("--no-bash", is_flag=True, help="Serve no bash tools (bash, bash_output, bash_input, bash_kill).")
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Run every bash command under bubblewrap: the filesystem read-only except the roots "
+    "(their .git included), a private /tmp, no network. Needs bwrap on PATH.",
+)
+@click.option("--network", is_flag=True, help="With --sandbox: let commands use the network.")
+@click.option(
+    "--no-require-read",
+    is_flag=True,
+    help="Turn off the read rule (by default a file must be read before it is written or edited, "
+    "and is refused if it changed since).",
+)
+@click.option(
+    "--http",
+    "http",
+    metavar="HOST:PORT",
+    default=None,
+    help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio. Loopback addresses only, "
+    "unless --token-env is given.",
+)
+@click.option(
+    "--token-env",
+    metavar="VAR",
+    default=None,
+    help="With --http: require 'Authorization: Bearer <token>' on every request, the token read from "
+    "environment variable VAR (needed to serve a non-loopback address).",
+)
+@click.option("--bench-noop", is_flag=True, hidden=True, help="Add a no-op tool (script/bench-mcp.py).")
+def mcp_cmd(
+    roots: tuple[str, ...],
+    read_only: bool,
+    no_bash: bool,
+    sandbox: bool,
+    network: bool,
+    no_require_read: bool,
+    http: str | None,
+    token_env: str | None,
+    bench_noop: bool,
+) -> None:
+    """Serve the agent toolbox over MCP (stdio by default) to Claude Code, Codex, Cursor, VS Code
+    or any MCP client.
+
+    The tools are ironcode.agent.Toolbox's: read, write, edit, apply_patch,
+    str_replace_based_edit_tool, grep, glob, ls, find_files, bash (and background shells),
+    git_status/diff/branches/stage/unstage/commit and parse_bash. Nothing but protocol messages is
+    written to stdout; logs go to stderr. When the client goes away (stdin closed), or on SIGTERM or
+    SIGINT, every process the server started is killed and it exits 0.
+    """
+    import logging
+    import os
+
+    from .agent import Toolbox
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="ironcode mcp: %(message)s")
+    address = None if http is None else _http_address(http)
+    token = None
+    if token_env is not None:
+        if address is None:
+            raise click.UsageError("--token-env needs --http (stdio has no token)")
+        token = os.environ.get(token_env)
+        if not token or not token.strip():
+            raise click.UsageError(f"--token-env {token_env}: the variable is unset or empty")
+    if network and not sandbox:
+        raise click.UsageError("--network only means something with --sandbox (without it bash has the network)")
+    if address is not None and token is None:
+        from .mcp_http import is_loopback
+
+        if not is_loopback(address[0]):
+            raise click.UsageError(
+                f"refusing to serve {address[0]} without a token: a non-loopback address needs --token-env VAR"
+            )
+    try:
+        toolbox = Toolbox(
+            roots=list(roots) or ["."],
+            read_only=read_only,
+            bash=not no_bash,
+            sandbox=sandbox,
+            network=network,
+            require_read=not no_require_read,
+        )
+    except IronCodeError as e:
+        click.echo(f"ironcode: {e.kind}: {e.message}", err=True)
+        sys.exit(EXIT_ERROR)
+    from . import mcp
+
+    if address is not None:
+        click.echo(f"ironcode mcp: serving http://{http}/mcp", err=True)
+    try:
+        mcp.run(toolbox, http=address, token=token, noop=bench_noop)
+    except IronCodeError as e:
+        click.echo(f"ironcode: {e.kind}: {e.message}", err=True)
+        toolbox.close()
+        sys.stderr.flush()
+        os._exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        pass
+    toolbox.close()
+    # Worker threads still inside an engine call (a grep over a huge tree) would hold the exit
+    # for as long as they take; every process is already gone, so the server leaves now.
+    sys.stderr.flush()
+    os._exit(0)
+
+
 # ---- demo ------------------------------------------------------------------------------------
 
 
