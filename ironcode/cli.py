@@ -887,7 +887,9 @@ Examples:
     help="Serve only tools that change nothing: no write, edit, apply_patch, text editor, git "
     "stage/unstage/commit, and no bash.",
 )
-@click.option("--no-bash", is_flag=True, help="Serve no bash tools (bash, bash_output, bash_input, bash_kill).")
+@click.option(
+    "--no-bash", is_flag=True, help="Serve no bash tools (bash, bash_output, bash_input, bash_kill)."
+)
 @click.option(
     "--sandbox",
     is_flag=True,
@@ -952,7 +954,9 @@ def mcp_cmd(
         if not token or not token.strip():
             raise click.UsageError(f"--token-env {token_env}: the variable is unset or empty")
     if network and not sandbox:
-        raise click.UsageError("--network only means something with --sandbox (without it bash has the network)")
+        raise click.UsageError(
+            "--network only means something with --sandbox (without it bash has the network)"
+        )
     if address is not None and token is None:
         from .mcp_http import is_loopback
 
