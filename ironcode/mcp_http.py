@@ -130,7 +130,9 @@ def app(server: Server, host: str, token: str | None):
 
 
 class _Uvicorn(uvicorn.Server):
-    """uvicorn whose exit signal closes the toolbox first (every process gone), then stops."""
+    """uvicorn whose exit signal closes the toolbox first (every process gone), then stops — and
+    exits 0: uvicorn re-raises a caught signal after its graceful shutdown (which would end the
+    process by SIGTERM), but for this server SIGTERM is the normal way to stop."""
 
     def __init__(self, config: uvicorn.Config, toolbox: Toolbox) -> None:
         super().__init__(config)
@@ -139,6 +141,7 @@ class _Uvicorn(uvicorn.Server):
     def handle_exit(self, sig, frame) -> None:
         self.toolbox.close()
         super().handle_exit(sig, frame)
+        self._captured_signals.clear()
 
 
 async def serve_http(toolbox: Toolbox, server: Server, host: str, port: int, *, token: str | None) -> None:
