@@ -71,6 +71,18 @@ NOOP_TOOL = "noop"
 # ---- the tools, as MCP sees them -----------------------------------------------------------------
 
 
+def served_output_schema(schema: dict) -> dict:
+    """The tool's output schema as served: every array keeps ``type: array`` but loses its
+    ``items``. The SDK client validates each structuredContent against the outputSchema with
+    ``jsonschema``, ~17 µs per array element — 34 ms for a 2,000-line read, eight times the read
+    itself; the toolbox's own tests validate every result against the full schema."""
+    if isinstance(schema, dict):
+        return {k: served_output_schema(v) for k, v in schema.items() if k != "items"}
+    if isinstance(schema, list):
+        return [served_output_schema(v) for v in schema]
+    return schema
+
+
 def mcp_tool(tool: Tool) -> types.Tool:
     """A toolbox tool as an MCP tool: name, title, description, both schemas, the four hints."""
     hints = tool.annotations
@@ -79,7 +91,7 @@ def mcp_tool(tool: Tool) -> types.Tool:
         title=tool.title,
         description=tool.description,
         input_schema=tool.input_schema,
-        output_schema=tool.output_schema,
+        output_schema=served_output_schema(tool.output_schema),
         annotations=types.ToolAnnotations(
             title=tool.title,
             read_only_hint=hints["readOnlyHint"],

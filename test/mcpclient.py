@@ -14,8 +14,12 @@ from pathlib import Path
 import jsonschema
 from mcp import Client, StdioServerParameters
 
+from ironcode.agent import all_tools
+
 #: The console script a client configuration names (`claude mcp add ironcode -- ironcode mcp`).
 IRONCODE = str(Path(sys.executable).with_name("ironcode"))
+#: Every tool's full output schema, as the toolbox declares it.
+FULL_SCHEMAS = {t.name: t.output_schema for t in all_tools()}
 #: Bounds the waits for an outside condition (a process gone); never a speed test.
 PATIENCE_S = 15.0
 
@@ -64,7 +68,9 @@ class Checked:
             assert set(data) == {"kind", "message"}, data
             assert data["message"] == text
         else:
+            # The served schema (arrays without items), and the toolbox's full one.
             jsonschema.validate(data, self.tools[name].output_schema)
+            jsonschema.validate(data, FULL_SCHEMAS[name])
         return result
 
     async def ok(self, name: str, args: dict | None = None):

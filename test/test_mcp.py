@@ -13,6 +13,7 @@ import pytest
 from jsonschema.validators import validator_for
 
 from ironcode.agent import Toolbox
+from ironcode.mcp import served_output_schema
 
 from .mcpclient import IRONCODE, Checked, git, server_env, session
 
@@ -53,7 +54,7 @@ def test_lists_every_toolbox_tool_with_valid_schemas_and_all_four_hints(project)
         want = expected[tool.name]
         assert tool.title == want.title and tool.description == want.description
         assert tool.input_schema == want.input_schema
-        assert tool.output_schema == want.output_schema
+        assert tool.output_schema == served_output_schema(want.output_schema)
         for schema in (tool.input_schema, tool.output_schema):
             validator_for(schema).check_schema(schema)
             assert schema["type"] == "object"

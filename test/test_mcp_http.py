@@ -41,6 +41,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from ironcode.agent import Toolbox
+from ironcode.mcp import served_output_schema
 
 from .conftest import require_tool
 
@@ -395,7 +396,9 @@ def test_sdk_client_lists_every_tool_with_hints_and_valid_schemas(server, tree, 
     for tool in listed:
         want = expected[tool.name]
         assert tool.title == want.title and tool.description == want.description
-        assert tool.input_schema == want.input_schema and tool.output_schema == want.output_schema
+        assert tool.input_schema == want.input_schema and tool.output_schema == served_output_schema(
+            want.output_schema
+        )
         for schema in (tool.input_schema, tool.output_schema):
             assert schema is not None and schema["type"] == "object", tool.name
             validator_for(schema).check_schema(schema)
