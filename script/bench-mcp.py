@@ -166,7 +166,7 @@ def text(result) -> str:
     return result.content[0].text if result.content else ""
 
 
-def ratio(bench: Bench, case: str, baseline: str, candidate: str = "ironcode") -> float | None:
+def ratio(bench: Bench, case: str, baseline: str, candidate: str = "native") -> float | None:
     base, cand = bench.median(case, baseline), bench.median(case, candidate)
     return base / cand if base and cand else None
 
@@ -176,13 +176,15 @@ async def run(bench: Bench, tmp: Path) -> None:
     stdlib = sysconfig.get_paths()["stdlib"]
     async with contextlib.AsyncExitStack() as stack:
 
-        async def session(command: str, args: list[str], cwd: Path = work) -> Client:
-            params = StdioServerParameters(command=command, args=args, env=env(), cwd=str(cwd))
+        async def session(command: str, args: list[str], cwd: Path = work, **extra: str) -> Client:
+            params = StdioServerParameters(command=command, args=args, env={**env(), **extra}, cwd=str(cwd))
             return await stack.enter_async_context(Client(params))
 
-        ours = await session(
-            IRONCODE, ["mcp", "--bench-noop", "--root", str(work), "--root", stdlib, "--root", str(ROOT)]
-        )
+        our_args = ["mcp", "--bench-noop", "--root", str(work), "--root", stdlib, "--root", str(ROOT)]
+        # native: the server as users get it (the engine's native backend); python: the same
+        # server on the pure-Python twin (IRONCODE_BACKEND=python).
+        ours = await session(IRONCODE, our_args, IRONCODE_BACKEND="native")
+        ours_py = await session(IRONCODE, our_args, IRONCODE_BACKEND="python")
         sdk = await session(sys.executable, [str(NOOP_SERVER)])
         git_peer = await session(str(peer_python("git")), ["-m", "mcp_server_git", "--repository", str(repo)])
         fs_bin = peer_python("fs").with_name("mcp-filesystem-encoding")
@@ -195,7 +197,7 @@ async def run(bench: Bench, tmp: Path) -> None:
             case,
             {
                 "sdk-decorated": lambda: sdk.call_tool("noop", {}),
-                "ironcode": lambda: ours.call_tool("noop", {}),
+                "native": lambda: ours.call_tool("noop", {}),
             },
         )
         sdk_port, our_port = free_port(), free_port()
@@ -212,14 +214,14 @@ async def run(bench: Bench, tmp: Path) -> None:
                     "noop (HTTP)",
                     {
                         "sdk-decorated": lambda: sdk_http.call_tool("noop", {}),
-                        "ironcode": lambda: our_http.call_tool("noop", {}),
+                        "native": lambda: our_http.call_tool("noop", {}),
                     },
                 )
         floor = ratio(bench, "noop (stdio)", "sdk-decorated")
         bench.note(
-            f"floor: a no-op on ironcode's dispatch {bench.median('noop (stdio)', 'ironcode') * 1e3:.2f} ms vs the SDK's "
+            f"floor: a no-op on ironcode's dispatch {bench.median('noop (stdio)', 'native') * 1e3:.2f} ms vs the SDK's "
             f"decorated no-op {bench.median('noop (stdio)', 'sdk-decorated') * 1e3:.2f} ms over stdio ({floor:.2f}x); "
-            f"over HTTP {bench.median('noop (HTTP)', 'ironcode') * 1e3:.2f} vs "
+            f"over HTTP {bench.median('noop (HTTP)', 'native') * 1e3:.2f} vs "
             f"{bench.median('noop (HTTP)', 'sdk-decorated') * 1e3:.2f} ms "
             f"(target: our share below the SDK's default path: {'met' if floor and floor >= 1 else 'missed'})"
         )
@@ -237,7 +239,8 @@ async def run(bench: Bench, tmp: Path) -> None:
             bench,
             "read 2,000 lines",
             {
-                "ironcode": lambda: ours.call_tool("read", {"file_path": big, "limit": 2000}),
+                "native": lambda: ours.call_tool("read", {"file_path": big, "limit": 2000}),
+                "python": lambda: ours_py.call_tool("read", {"file_path": big, "limit": 2000}),
                 "mcp-filesystem": lambda: fs_peer.call_tool("read_file", {"path": big}),
             },
         )
@@ -263,30 +266,32 @@ async def run(bench: Bench, tmp: Path) -> None:
                     else f"differs: {len(fs_lines)} lines, {len(fs_lines ^ ours_lines)} not in both"
                 )
             )
-            await timed(
-                bench,
-                case,
-                {
-                    "ironcode": lambda root=root, pattern=pattern: ours.call_tool(
-                        "grep",
-                        {
-                            "pattern": pattern,
-                            "path": root,
-                            "output_mode": "content",
-                            "head_limit": HEAD_LIMIT,
-                        },
-                    ),
-                    "mcp-filesystem": lambda root=root, pattern=pattern: fs_peer.call_tool(
-                        "grep_files",
-                        {"path": root, "pattern": pattern, "is_regex": True, "max_results": HEAD_LIMIT},
-                    ),
-                },
-            )
+            calls = {
+                "native": lambda root=root, pattern=pattern: ours.call_tool(
+                    "grep",
+                    {
+                        "pattern": pattern,
+                        "path": root,
+                        "output_mode": "content",
+                        "head_limit": HEAD_LIMIT,
+                    },
+                ),
+                "mcp-filesystem": lambda root=root, pattern=pattern: fs_peer.call_tool(
+                    "grep_files",
+                    {"path": root, "pattern": pattern, "is_regex": True, "max_results": HEAD_LIMIT},
+                ),
+            }
+            if root == str(ROOT):  # the twin takes seconds a call over the stdlib (bench-grep.py)
+                calls["python"] = lambda root=root, pattern=pattern: ours_py.call_tool(
+                    "grep",
+                    {"pattern": pattern, "path": root, "output_mode": "content", "head_limit": HEAD_LIMIT},
+                )
+            await timed(bench, case, calls)
         await timed(
             bench,
             "grep stdlib, files",
             {
-                "ironcode": lambda: ours.call_tool(
+                "native": lambda: ours.call_tool(
                     "grep", {"pattern": PATTERN, "path": stdlib, "head_limit": HEAD_LIMIT}
                 )
             },
@@ -297,7 +302,10 @@ async def run(bench: Bench, tmp: Path) -> None:
         await timed(
             bench,
             "glob **/*.py (this repository)",
-            {"ironcode": lambda: ours.call_tool("glob", {"pattern": "**/*.py", "path": str(ROOT)})},
+            {
+                "native": lambda: ours.call_tool("glob", {"pattern": "**/*.py", "path": str(ROOT)}),
+                "python": lambda: ours_py.call_tool("glob", {"pattern": "**/*.py", "path": str(ROOT)}),
+            },
         )
         edit_path = str(work / "edit.py")
         await ours.call_tool("read", {"file_path": edit_path})
@@ -324,7 +332,7 @@ async def run(bench: Bench, tmp: Path) -> None:
             await fs_edit()
 
         await timed(
-            bench, "edit (two edits, there and back)", {"ironcode": our_pair, "mcp-filesystem": fs_pair}
+            bench, "edit (two edits, there and back)", {"native": our_pair, "mcp-filesystem": fs_pair}
         )
         patch_target = work / "patched.txt"
         patch_target.write_text("alpha\n")
@@ -337,9 +345,9 @@ async def run(bench: Bench, tmp: Path) -> None:
             r = await ours.call_tool("apply_patch", {"patch": patch})
             assert not r.is_error, text(r)
 
-        await timed(bench, "apply_patch (one chunk)", {"ironcode": our_patch})
+        await timed(bench, "apply_patch (one chunk)", {"native": our_patch})
         bench.absent("apply_patch (one chunk)", "mcp-filesystem", "no patch tool")
-        await timed(bench, "bash true", {"ironcode": lambda: ours.call_tool("bash", {"command": "true"})})
+        await timed(bench, "bash true", {"native": lambda: ours.call_tool("bash", {"command": "true"})})
         bench.absent("bash true", "mcp-filesystem", "no shell tool")
 
         # -- git --
@@ -351,7 +359,8 @@ async def run(bench: Bench, tmp: Path) -> None:
             bench,
             "git_status",
             {
-                "ironcode": lambda: ours.call_tool("git_status", {"path": str(repo)}),
+                "native": lambda: ours.call_tool("git_status", {"path": str(repo)}),
+                "python": lambda: ours_py.call_tool("git_status", {"path": str(repo)}),
                 "mcp-server-git": lambda: git_peer.call_tool("git_status", {"repo_path": str(repo)}),
             },
         )
@@ -366,7 +375,8 @@ async def run(bench: Bench, tmp: Path) -> None:
             bench,
             "git_diff",
             {
-                "ironcode": lambda: ours.call_tool("git_diff", {"path": str(repo)}),
+                "native": lambda: ours.call_tool("git_diff", {"path": str(repo)}),
+                "python": lambda: ours_py.call_tool("git_diff", {"path": str(repo)}),
                 "mcp-server-git": lambda: git_peer.call_tool("git_diff_unstaged", {"repo_path": str(repo)}),
             },
         )
