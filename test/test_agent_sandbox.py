@@ -42,7 +42,9 @@ def box(root):
 def outside():
     """A folder outside the roots and outside /tmp (the sandbox's /tmp is private, so a write there
     would succeed inside and vanish: that proves nothing about the read-only view)."""
-    folder = Path(tempfile.mkdtemp(prefix=".sandbox-outside-", dir=ROOT))
+    # The checkout, unless it is itself under /tmp (a fresh clone in a temporary folder): then home.
+    base = Path.home() if Path(ROOT).resolve().is_relative_to("/tmp") else ROOT
+    folder = Path(tempfile.mkdtemp(prefix=".sandbox-outside-", dir=base))
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
