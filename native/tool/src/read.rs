@@ -75,11 +75,18 @@ pub fn read(path: &str, offset: usize, limit: usize, root: Option<&str>) -> Tool
     }
     let mut window = LineWindow::new(offset, limit);
     let mut pending = head;
-    let mut chunk = vec![0u8; CHUNK_BYTES];
+    // Read straight into `pending` (no zeroed buffer, no second copy), a chunk at a time; a
+    // small file takes one chunk the size of the file.
+    let size = file.metadata().map_or(0, |m| m.len());
     let mut at_start = true;
     loop {
-        let n = read_some(&mut file, &mut chunk).at(&abs)?;
-        pending.extend_from_slice(&chunk[..n]);
+        let want = CHUNK_BYTES.min(
+            usize::try_from(size)
+                .unwrap_or(CHUNK_BYTES)
+                .max(SNIFF_BYTES),
+        );
+        pending.reserve(want);
+        let n = read_up_to(&mut file, &mut pending, want).at(&abs)?;
         let eof = n == 0;
         let valid = match std::str::from_utf8(&pending) {
             Ok(text) => text.len(),
@@ -159,18 +166,10 @@ fn directory_error(path: &Path) -> ToolError {
     )
 }
 
-/// Reads until `buf` is full or the file ends (a short read is not the end).
-fn read_some(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
+/// Appends up to `want` bytes of `file` to `buf` (fewer only at the end of the file; an
+/// interrupted read is retried). Returns how many were appended.
+fn read_up_to(file: &mut File, buf: &mut Vec<u8>, want: usize) -> std::io::Result<usize> {
+    file.take(want as u64).read_to_end(buf)
 }
 
 fn encoding_error(path: &Path, err: &std::str::Utf8Error) -> ToolError {
@@ -189,7 +188,6 @@ struct LineWindow {
     /// 0-based index of the line being read.
     index: usize,
     current: String,
-    current_chars: usize,
     current_dropped: bool,
     lines: Vec<String>,
     bytes_used: usize,
@@ -206,7 +204,6 @@ impl LineWindow {
             end: (offset - 1).saturating_add(limit),
             index: 0,
             current: String::new(),
-            current_chars: 0,
             current_dropped: false,
             lines: Vec::new(),
             bytes_used: 0,
@@ -246,17 +243,22 @@ impl LineWindow {
     }
 
     fn keep(&mut self, piece: &str) {
-        let room = MAX_LINE_CHARS + 1 - self.current_chars;
+        if self.current_dropped {
+            return;
+        }
+        // A line of at most MAX_LINE_CHARS + 1 bytes has at most that many characters: no
+        // need to count them (the common case).
+        if self.current.len() + piece.len() <= MAX_LINE_CHARS + 1 {
+            self.current.push_str(piece);
+            return;
+        }
+        let room = MAX_LINE_CHARS + 1 - self.current.chars().count();
         match piece.char_indices().nth(room) {
             Some((cut, _)) => {
                 self.current.push_str(&piece[..cut]);
-                self.current_chars += room;
                 self.current_dropped = true;
             }
-            None => {
-                self.current.push_str(piece);
-                self.current_chars += piece.chars().count();
-            }
+            None => self.current.push_str(piece),
         }
     }
 
@@ -266,7 +268,7 @@ impl LineWindow {
             if terminated && !self.current_dropped && line.ends_with('\r') {
                 line.pop();
             }
-            let line = truncate_line(&line);
+            let line = truncate_line(line);
             let size = line.len() + 1;
             if self.bytes_used + size > MAX_BYTES {
                 self.truncated_by_bytes = true;
@@ -277,7 +279,6 @@ impl LineWindow {
             }
         }
         self.current.clear();
-        self.current_chars = 0;
         self.current_dropped = false;
         self.index += 1;
     }
@@ -322,10 +323,13 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
     control as f64 / head.len() as f64 > CONTROL_BYTE_RATIO
 }
 
-fn truncate_line(line: &str) -> String {
+fn truncate_line(line: String) -> String {
+    if line.len() <= MAX_LINE_CHARS {
+        return line; // at most that many bytes, so at most that many characters
+    }
     match line.char_indices().nth(MAX_LINE_CHARS) {
         Some((cut, _)) => format!("{}{LINE_TRUNCATED_SUFFIX}", &line[..cut]),
-        None => line.to_string(),
+        None => line,
     }
 }
 
@@ -367,6 +371,27 @@ mod tests {
     }
 
     #[test]
+    fn the_character_limit_holds_across_pieces_of_wide_characters() {
+        // 2,000 two-byte characters (4,000 bytes: past the byte shortcut) are kept whole;
+        // 2,001 are cut, whichever way the pieces fall.
+        for (count, cut) in [(MAX_LINE_CHARS, false), (MAX_LINE_CHARS + 1, true)] {
+            for split in [1, 999, 1000, count - 1] {
+                let mut w = LineWindow::new(1, 10);
+                w.feed(&"é".repeat(split));
+                w.feed(&"é".repeat(count - split));
+                w.feed("\n");
+                let (lines, _, _) = w.finish();
+                assert_eq!(
+                    lines[0].ends_with(LINE_TRUNCATED_SUFFIX),
+                    cut,
+                    "{count} {split}"
+                );
+                assert!(lines[0].starts_with(&"é".repeat(MAX_LINE_CHARS)));
+            }
+        }
+    }
+
+    #[test]
     fn control_bytes_over_thirty_percent_are_binary() {
         assert!(looks_binary(b"\x01\x02\x03abcd"));
         assert!(!looks_binary("héllo 世界 🎉".as_bytes()));
@@ -376,7 +401,7 @@ mod tests {
     #[test]
     fn long_lines_are_cut_by_code_points() {
         let line = "é".repeat(2500);
-        let cut = truncate_line(&line);
+        let cut = truncate_line(line.clone());
         assert!(cut.starts_with(&"é".repeat(2000)));
         assert!(cut.ends_with(LINE_TRUNCATED_SUFFIX));
     }

@@ -295,13 +295,35 @@ pub fn command_prefix<S: AsRef<str>>(tokens: &[S]) -> String {
     let tokens: Vec<&str> = tokens.iter().map(AsRef::as_ref).collect();
     let mut arity = 1;
     for len in (1..=tokens.len().min(MAX_ARITY_KEY_WORDS)).rev() {
-        let key = tokens[..len].join(" ");
-        if let Some(&(_, n)) = ARITY.iter().find(|(k, _)| *k == key) {
+        let words = &tokens[..len];
+        let joined_len = words.iter().map(|w| w.len()).sum::<usize>() + len - 1;
+        if let Some(&(_, n)) = ARITY
+            .iter()
+            .find(|(k, _)| k.len() == joined_len && key_is(k, words))
+        {
             arity = n;
             break;
         }
     }
     tokens[..arity.min(tokens.len())].join(" ")
+}
+
+/// True if the space-separated `key` is `words` joined by spaces (compared without joining).
+fn key_is(key: &str, words: &[&str]) -> bool {
+    let mut rest = key;
+    for (i, word) in words.iter().enumerate() {
+        if i > 0 {
+            match rest.strip_prefix(' ') {
+                Some(after) => rest = after,
+                None => return false,
+            }
+        }
+        match rest.strip_prefix(word) {
+            Some(after) => rest = after,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// Every command of `source`, in source order (a command before the commands inside it).
@@ -534,6 +556,17 @@ enum Piece<'t> {
 /// (`--f="a $b"` → `--f=a $b`). Iterative, for the same reason as [`collect_commands`].
 fn unquote(node: Node<'_>, source: &[u8]) -> String {
     let mut out = String::new();
+    if node.child_count() == 0 {
+        // Most words are leaves: no cursor, no stack (a cursor is a C allocation).
+        let text = source_str(source, node.start_byte(), node.end_byte());
+        match kind(node) {
+            Kind::Verbatim => out.push_str(&text),
+            Kind::RawString => out.push_str(strip_quotes(&text, "'", "'")),
+            Kind::AnsiCString => out.push_str(&unescape_ansi_c(strip_quotes(&text, "$'", "'"))),
+            _ => unescape_word_into(&text, &mut out),
+        }
+        return out;
+    }
     let mut stack = vec![Piece::Node(node)];
     let mut cursor = node.walk();
     while let Some(piece) = stack.pop() {
