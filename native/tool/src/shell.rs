@@ -343,20 +343,23 @@ fn collect_commands(root: Node<'_>, source: &[u8]) -> ToolResult<Vec<BashCommand
     let mut cursor = root.walk();
     let mut stack: Vec<(Node<'_>, Vec<Node<'_>>)> = vec![(root, Vec::new())];
     let mut text_bytes = 0usize;
+    // One buffer for every node's children: each node's are done with before the next pop.
+    let mut children = Vec::new();
     while let Some((node, inherited)) = stack.pop() {
-        let children = children_with_fields(node, &mut cursor);
+        fill_children(node, &mut cursor, &mut children);
+        let children = &children[..];
         if kind(node) == Kind::Command {
             let end = command_end(node, &inherited);
             text_bytes += end.saturating_sub(node.start_byte());
             if text_bytes > MAX_COMMAND_TEXT_BYTES {
                 return Err(too_complex());
             }
-            found.push(command_from(node, &children, &inherited, source, end));
+            found.push(command_from(node, children, &inherited, source, end));
         }
-        let heir = redirect_heir(node, &children);
+        let heir = redirect_heir(node, children);
         for (index, &(child, _)) in children.iter().enumerate().rev() {
             let passed = if Some(index) == heir {
-                let mut passed = own_redirects(node, &children);
+                let mut passed = own_redirects(node, children);
                 passed.extend(inherited.iter().copied());
                 passed
             } else {
@@ -378,12 +381,22 @@ fn too_complex() -> ToolError {
 
 /// A node's children with their fields.
 fn children_with_fields<'t>(node: Node<'t>, cursor: &mut TreeCursor<'t>) -> Vec<(Node<'t>, Field)> {
-    let count = node.child_count();
-    if count == 0 {
-        // Most nodes are leaves: no cursor work, no allocation.
-        return Vec::new();
+    let mut children = Vec::new();
+    fill_children(node, cursor, &mut children);
+    children
+}
+
+/// [`children_with_fields`] into `children` (cleared first), reusing its allocation.
+fn fill_children<'t>(
+    node: Node<'t>,
+    cursor: &mut TreeCursor<'t>,
+    children: &mut Vec<(Node<'t>, Field)>,
+) {
+    children.clear();
+    if node.child_count() == 0 {
+        // Most nodes are leaves: no cursor work.
+        return;
     }
-    let mut children = Vec::with_capacity(count);
     cursor.reset(node);
     if cursor.goto_first_child() {
         loop {
@@ -393,7 +406,6 @@ fn children_with_fields<'t>(node: Node<'t>, cursor: &mut TreeCursor<'t>) -> Vec<
             }
         }
     }
-    children
 }
 
 /// Which child receives the redirections bound to `node`: a redirected statement's body; the
