@@ -163,6 +163,9 @@ class _Entry:
     tool: Tool
     run: Callable[[Toolbox, dict], ToolResult]
     validator: Any
+    #: ``quick(toolbox, raw_args) -> bool``: True when this call does little, bounded work (a read
+    #: of a small file), so :meth:`Toolbox.acall` runs it on the caller's thread.
+    quick: Callable[[Toolbox, object], bool] | None = None
 
 
 _registry_cache: list[_Entry] | None = None
@@ -181,12 +184,13 @@ def registry() -> list[_Entry]:
             for module_name in TOOL_MODULES:
                 module = importlib.import_module(f"ironcode.tools.{module_name}")
                 pairs = getattr(module, "TOOLS", None) or [(module.TOOL, module.run)]
+                quick = getattr(module, "quick", None) if len(pairs) == 1 else None
                 for tool, run in pairs:
                     jsonschema.Draft202012Validator.check_schema(tool.input_schema)
                     jsonschema.Draft202012Validator.check_schema(tool.output_schema)
                     assert set(tool.annotations) == set(hints()), tool.name
                     validator = jsonschema.Draft202012Validator(tool.input_schema)
-                    entries.append(_Entry(tool, run, validator))
+                    entries.append(_Entry(tool, run, validator, quick))
             names = [e.tool.name for e in entries]
             assert len(names) == len(set(names)), names
             _registry_cache = entries
@@ -353,8 +357,13 @@ class Toolbox:
     async def acall(self, name: str, args: dict | None = None) -> ToolResult:
         """:meth:`call` from asyncio: the work runs on a worker thread; when the awaiting task is
         cancelled, the work is stopped (a running bash command's process group is killed) before
-        ``CancelledError`` propagates."""
+        ``CancelledError`` propagates. A quick call (its tool's ``quick`` says so: a read of a
+        small file) runs on the loop instead: the hop to a worker and back cost more than the read
+        (0.35-0.6 ms of a 2,000-line read's 2.4 ms through ``ironcode mcp``)."""
         context = CallContext()
+        entry = self._entries.get(name) if isinstance(name, str) else None
+        if entry is not None and entry.quick is not None and self._quick(entry, args):
+            return self._call(name, args, context)
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._pool(), self._call, name, args, context)
         try:
@@ -363,6 +372,14 @@ class Toolbox:
             context.cancel()
             await asyncio.wait([future], timeout=CANCEL_GRACE_S)
             raise
+
+    def _quick(self, entry: _Entry, args: object) -> bool:
+        """The tool's ``quick`` verdict on raw arguments; anything odd means no (the worker path
+        validates and answers it)."""
+        try:
+            return bool(entry.quick(self, args))
+        except Exception:  # noqa: BLE001 - a hint only: the call itself reports the problem
+            return False
 
     def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
         with self._executor_lock:

@@ -362,6 +362,44 @@ def test_acall_runs_off_the_event_loop(tmp_path):
     assert asyncio.run(main()) > 5  # the loop kept turning while bash ran
 
 
+def test_acall_reads_a_small_file_on_the_loop_and_anything_else_on_a_worker(tmp_path):
+    from ironcode.tools.read import QUICK_BYTES
+
+    write(tmp_path / "small.txt", "x\n")
+    write(tmp_path / "big.txt", "y" * 99 + "\n" * (QUICK_BYTES // 100 + 1) * 100)
+    (tmp_path / "dir").mkdir()
+    threads: list[str] = []
+
+    async def main():
+        with Toolbox(roots=[tmp_path]) as box:
+            engine = box.engine
+
+            def spy(*args, **kwargs):
+                threads.append(threading.current_thread().name)
+                return engine(*args, **kwargs)
+
+            box.engine = spy
+            small = await box.acall("read", {"file_path": "small.txt"})
+            big = await box.acall("read", {"file_path": "big.txt", "limit": 1})
+            # No engine call for these, but each answer is the worker path's own error.
+            answers = [
+                await box.acall("read", {"file_path": path})
+                for path in ("dir", "missing.txt", "../outside.txt", 7)
+            ]
+            return small, big, answers, box.call("read", {"file_path": "small.txt"})
+
+    small, big, answers, sync_small = asyncio.run(main())
+    assert small == sync_small and not big.is_error
+    assert threads[0] == threading.current_thread().name  # on the loop: no hop
+    assert threads[1].startswith("ironcode-toolbox")  # over QUICK_BYTES: a worker
+    assert [a.data["kind"] for a in answers] == [
+        "is_directory",
+        "not_found",
+        "outside_root",
+        "invalid_argument",
+    ]
+
+
 def test_cancelling_acall_kills_the_running_command_before_cancelled_error(tmp_path):
     pid_file = tmp_path / "pid"
 
