@@ -183,9 +183,12 @@ def registry() -> list[_Entry]:
             entries: list[_Entry] = []
             for module_name in TOOL_MODULES:
                 module = importlib.import_module(f"ironcode.tools.{module_name}")
-                pairs = getattr(module, "TOOLS", None) or [(module.TOOL, module.run)]
-                quick = getattr(module, "quick", None) if len(pairs) == 1 else None
-                for tool, run in pairs:
+                # TOOLS: (tool, run) or (tool, run, quick); a one-tool module's quick is its own.
+                pairs = getattr(module, "TOOLS", None) or [
+                    (module.TOOL, module.run, getattr(module, "quick", None))
+                ]
+                for tool, run, *rest in pairs:
+                    quick = rest[0] if rest else None
                     jsonschema.Draft202012Validator.check_schema(tool.input_schema)
                     jsonschema.Draft202012Validator.check_schema(tool.output_schema)
                     assert set(tool.annotations) == set(hints()), tool.name

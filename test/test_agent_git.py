@@ -122,3 +122,37 @@ def test_not_a_repository_is_a_git_error(tmp_path):
     plain.mkdir()
     with toolbox_on("native", [plain]) as box:
         assert "git init" in fails(box, "git_status", {}, "git").text
+
+
+def test_acall_works_out_a_small_repository_on_the_loop_and_a_big_one_on_a_worker(repo, monkeypatch):
+    import asyncio
+    import threading
+
+    import ironcode
+    from ironcode.tools import vcs
+
+    write(repo / "a.txt", "two\n")
+    threads: list[str] = []
+    for name in ("git_status", "git_diff"):
+        real = getattr(ironcode, name)
+
+        def spy(*args, real=real, **kwargs):
+            threads.append(threading.current_thread().name)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(ironcode, name, spy)
+
+    async def calls(box):
+        return [await box.acall(name, args) for name, args in (("git_status", {}), ("git_diff", {}))]
+
+    with toolbox_on("native", [repo]) as box:
+        small = asyncio.run(calls(box))
+        monkeypatch.setattr(vcs, "QUICK_INDEX_BYTES", 0)  # now every index is "big"
+        big = asyncio.run(calls(box))
+        many_paths = asyncio.run(box.acall("git_diff", {"paths": ["a.txt"] * (vcs.QUICK_PATHS + 1)}))
+    assert [r.data for r in small] == [r.data for r in big] and not many_paths.is_error
+    assert "a.txt" in small[1].data["diff"]
+    here = threading.current_thread().name
+    assert threads[:2] == [here, here]  # small: on the loop, no hop
+    assert all(t.startswith("ironcode-toolbox") for t in threads[2:])  # big, or many paths: a worker
+    assert len(threads) == 4 + vcs.QUICK_PATHS + 1
