@@ -406,6 +406,18 @@ fn is_unborn_error(error: &git2::Error) -> bool {
     )
 }
 
+/// Paths added with `git add -N`, read off the index alone: an entry with the intent-to-add
+/// flag and the empty blob (what [`intent_to_add_paths`] finds, without a HEAD-to-index diff,
+/// which reads HEAD's trees from the object store: most of an unstaged `git_diff`'s time).
+pub(crate) fn intent_to_add_entries(index: &Index) -> HashSet<Vec<u8>> {
+    let empty = empty_blob_id();
+    index
+        .iter()
+        .filter(|entry| entry.flags_extended & INTENT_TO_ADD_FLAG != 0 && entry.id == empty)
+        .map(|entry| entry.path)
+        .collect()
+}
+
 /// Paths added with `git add -N`: they appear as added empty files in the HEAD-to-index diff,
 /// and their index entry carries the intent-to-add flag.
 pub(crate) fn intent_to_add_paths(index: &Index, index_diff: &Diff) -> HashSet<Vec<u8>> {

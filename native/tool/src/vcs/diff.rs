@@ -14,7 +14,7 @@ use git2::{Oid, Repository};
 
 use super::client::{base_folder, path_matches, repo_relative};
 use super::renames::blob_hash;
-use super::{EMPTY_BLOB_ID, head_tree, intent_to_add_paths, open_repository, workdir};
+use super::{EMPTY_BLOB_ID, head_tree, intent_to_add_entries, open_repository, workdir};
 use crate::error::ToolResult;
 
 /// Hex digits of a blob id in a patch's `index` line.
@@ -34,14 +34,11 @@ pub fn git_diff(path: &str, file: Option<&str>, staged: bool) -> ToolResult<Stri
         None => None,
     };
     let index = repo.index()?;
-    let tree = head_tree(&repo)?;
-    let intent_to_add = intent_to_add_paths(
-        &index,
-        &repo.diff_tree_to_index(tree.as_ref(), Some(&index), None)?,
-    );
+    let intent_to_add = intent_to_add_entries(&index);
     let mut options = git2::DiffOptions::new();
     options.include_typechange(true);
     let diff = if staged {
+        let tree = head_tree(&repo)?;
         repo.diff_tree_to_index(tree.as_ref(), Some(&index), Some(&mut options))?
     } else {
         repo.diff_index_to_workdir(Some(&index), Some(&mut options))?
