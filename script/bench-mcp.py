@@ -9,9 +9,11 @@ a peer answers differently, the note says how.
   no-op on ironcode's dispatch (``ironcode mcp --bench-noop``), over stdio and streamable HTTP;
 - ironcode: read (2,000 lines), grep (the stdlib tree: files and content; this repository),
   glob, edit, apply_patch, git_status, git_diff, bash ``true``;
-- peers, installed by this script into venvs under bench-out/peers/: ``mcp-server-git``
-  (git_status, git_diff_unstaged) and ``mcp-filesystem-encoding`` (read_file, grep_files,
-  edit_file; it needs mcp < 2, hence its own venv).
+- peers, installed by script/mcp_peers.py into venvs under bench-out/peers/: ``mcp-server-git``
+  (git_status, git_diff_unstaged), ``mcp-filesystem-encoding`` (read_file, grep_files,
+  edit_file; it needs mcp < 2, hence its own venv) and OpenHands' editor (``openhands-aci``, a
+  library, no MCP server: its str_replace is timed in its own process on Python >= 3.12, against
+  ironcode's text editor both in-process and over MCP).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -29,14 +30,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import mcp_peers
 from benchlib import ROOT, Bench, Row, percentile
 from mcp import Client, StdioServerParameters
 
-PEERS = ROOT / "bench-out" / "peers"
-PEER_PACKAGES = {
-    "git": ["mcp-server-git", "mcp>=2.3,<3"],
-    "fs": ["mcp-filesystem-encoding==0.2.4", "mcp<2"],
-}
+from ironcode.agent import Toolbox
+
 IRONCODE = str(Path(sys.executable).with_name("ironcode"))
 NOOP_SERVER = ROOT / "script" / "mcp_noop_server.py"
 #: Rounds per case: at least MIN, more while the case has used less than its budget.
@@ -58,19 +57,6 @@ def env() -> dict[str, str]:
     out = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
     out.update({k: v for k, v in os.environ.items() if k.startswith("IRONCODE_")})
     return out
-
-
-def peer_python(name: str) -> Path:
-    """The peer's venv (created and filled from PyPI on first use)."""
-    venv = PEERS / name
-    python = venv / "bin" / "python"
-    stamp = venv / ".installed"
-    if not stamp.exists():
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *PEER_PACKAGES[name]], check=True)
-        stamp.touch()
-    return python
 
 
 def free_port() -> int:
@@ -186,8 +172,9 @@ async def run(bench: Bench, tmp: Path) -> None:
         ours = await session(IRONCODE, our_args, IRONCODE_BACKEND="native")
         ours_py = await session(IRONCODE, our_args, IRONCODE_BACKEND="python")
         sdk = await session(sys.executable, [str(NOOP_SERVER)])
-        git_peer = await session(str(peer_python("git")), ["-m", "mcp_server_git", "--repository", str(repo)])
-        fs_bin = peer_python("fs").with_name("mcp-filesystem-encoding")
+        git_python = mcp_peers.ensure("git", quick=bench.quick)
+        git_peer = await session(str(git_python), ["-m", "mcp_server_git", "--repository", str(repo)])
+        fs_bin = mcp_peers.ensure("fs", quick=bench.quick).with_name("mcp-filesystem-encoding")
         fs_peer = await session(str(fs_bin), [str(work), stdlib, str(ROOT)])
 
         # -- the floor --
@@ -334,6 +321,7 @@ async def run(bench: Bench, tmp: Path) -> None:
         await timed(
             bench, "edit (two edits, there and back)", {"native": our_pair, "mcp-filesystem": fs_pair}
         )
+        await str_replace_case(bench, ours, work, tmp)
         patch_target = work / "patched.txt"
         patch_target.write_text("alpha\n")
         flip = {"n": 0}
@@ -422,6 +410,122 @@ async def run(bench: Bench, tmp: Path) -> None:
         bench.note(
             f"{case}: ironcode {r:.2f}x vs mcp-filesystem (target >= 1.0x: {'met' if r and r >= 1 else 'missed'})"
         )
+
+
+STR_REPLACE_CASE = "str_replace (two edits, there and back)"
+
+
+async def str_replace_case(bench: Bench, ours: Client, work: Path, tmp: Path) -> None:
+    """Anthropic's text editor, str_replace there and back: ironcode's over MCP (``native``) and
+    in-process (``native-inprocess``, a Toolbox), and OpenHands' editor in-process in its own
+    worker on Python >= 3.12 (the time the worker reports: the editor's own, no pipe)."""
+    files = {impl: work / f"sr-{impl}.py" for impl in ("native", "native-inprocess", "openhands-aci")}
+    for path in files.values():
+        path.write_text("def f():\n    return 1\n")
+    box = Toolbox(roots=[str(work)])
+    try:
+        editor = mcp_peers.OpenHandsEditor(mcp_peers.ensure("openhands", quick=bench.quick), work)
+    except mcp_peers.PeerUnavailable as e:
+        editor = None
+        bench.absent(STR_REPLACE_CASE, "openhands-aci", str(e))
+    try:
+        await ours.call_tool("str_replace_based_edit_tool", {"command": "view", "path": str(files["native"])})
+        box.call("str_replace_based_edit_tool", {"command": "view", "path": str(files["native-inprocess"])})
+        if editor:
+            editor.call(command="view", path=str(files["openhands-aci"]))
+
+        def flip(n: int) -> tuple[str, str]:
+            return ("return 1", "return 2") if n % 2 == 0 else ("return 2", "return 1")
+
+        async def mcp_edit(n: int) -> None:
+            a, b = flip(n)
+            r = await ours.call_tool(
+                "str_replace_based_edit_tool",
+                {"command": "str_replace", "path": str(files["native"]), "old_str": a, "new_str": b},
+            )
+            assert not r.is_error, text(r)
+
+        def box_edit(n: int) -> None:
+            a, b = flip(n)
+            r = box.call(
+                "str_replace_based_edit_tool",
+                {
+                    "command": "str_replace",
+                    "path": str(files["native-inprocess"]),
+                    "old_str": a,
+                    "new_str": b,
+                },
+            )
+            assert not r.is_error, r.text
+
+        def oh_edit(n: int) -> float:
+            a, b = flip(n)
+            got = editor.call(command="str_replace", path=str(files["openhands-aci"]), old_str=a, new_str=b)
+            assert got["error"] is None, got["error"]
+            return got["seconds"]
+
+        # The same answer first: one edit each leaves the same bytes.
+        await mcp_edit(0)
+        box_edit(0)
+        if editor:
+            oh_edit(0)
+        contents = {
+            impl: path.read_bytes() for impl, path in files.items() if editor or impl != "openhands-aci"
+        }
+        assert len(set(contents.values())) == 1, contents
+        await mcp_edit(1)
+        box_edit(1)
+        if editor:
+            oh_edit(1)
+
+        samples: dict[str, list[float]] = {impl: [] for impl in files if editor or impl != "openhands-aci"}
+        started, rounds = time.perf_counter(), 0
+        while True:
+            t0 = time.perf_counter()
+            await mcp_edit(0)
+            await mcp_edit(1)
+            samples["native"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            box_edit(0)
+            box_edit(1)
+            samples["native-inprocess"].append(time.perf_counter() - t0)
+            if editor:
+                samples["openhands-aci"].append(oh_edit(0) + oh_edit(1))
+            rounds += 1
+            if bench.quick and rounds >= QUICK_ROUNDS:
+                break
+            if rounds >= MAX_ROUNDS or (rounds >= MIN_ROUNDS and time.perf_counter() - started > BUDGET_S):
+                break
+        for impl, got in samples.items():
+            bench.rows.append(
+                Row(STR_REPLACE_CASE, impl, statistics.median(got), percentile(got, 95), len(got))
+            )
+        if editor:
+            crlf = work / "sr-crlf.txt"
+            crlf.write_bytes(b"one\r\ntwo\r\n")
+            editor.call(command="view", path=str(crlf))
+            got = editor.call(command="str_replace", path=str(crlf), old_str="two", new_str="2")
+            oh_bytes = crlf.read_bytes()
+            crlf.write_bytes(b"one\r\ntwo\r\n")
+            box.call("str_replace_based_edit_tool", {"command": "view", "path": str(crlf)})
+            box.call(
+                "str_replace_based_edit_tool",
+                {"command": "str_replace", "path": str(crlf), "old_str": "two", "new_str": "2"},
+            )
+            bench.note(
+                f"CRLF file, str_replace two -> 2: ironcode leaves {crlf.read_bytes()!r}, openhands-aci "
+                f"{editor.version} {oh_bytes!r}" + (f" (it answered {got['error']})" if got["error"] else "")
+            )
+            for impl in ("native-inprocess", "native"):
+                r = ratio(bench, STR_REPLACE_CASE, "openhands-aci", impl)
+                bench.note(
+                    f"{STR_REPLACE_CASE}: ironcode {impl} {r:.2f}x vs openhands-aci in-process "
+                    f"({'faster' if r >= 1 else 'slower'})"
+                )
+    finally:
+        box.close()
+        if editor:
+            editor.close()
 
 
 def main() -> int:
