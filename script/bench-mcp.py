@@ -8,7 +8,7 @@ a peer answers differently, the note says how.
 - floor: the SDK's MCPServer with a decorated sync no-op (script/mcp_noop_server.py) vs the same
   no-op on ironcode's dispatch (``ironcode mcp --bench-noop``), over stdio and streamable HTTP;
 - ironcode: read (2,000 lines), grep (the stdlib tree: files and content; this repository),
-  glob, edit, apply_patch, git_status, git_diff, bash ``true``;
+  glob, edit, str_replace (the text editor), apply_patch, git_status, git_diff, bash ``true``;
 - peers, installed by script/mcp_peers.py into venvs under bench-out/peers/: ``mcp-server-git``
   (git_status, git_diff_unstaged), ``mcp-filesystem-encoding`` (read_file, grep_files,
   edit_file; it needs mcp < 2, hence its own venv) and OpenHands' editor (``openhands-aci``, a
@@ -321,7 +321,7 @@ async def run(bench: Bench, tmp: Path) -> None:
         await timed(
             bench, "edit (two edits, there and back)", {"native": our_pair, "mcp-filesystem": fs_pair}
         )
-        await str_replace_case(bench, ours, work, tmp)
+        await str_replace_case(bench, ours, work)
         patch_target = work / "patched.txt"
         patch_target.write_text("alpha\n")
         flip = {"n": 0}
@@ -415,7 +415,7 @@ async def run(bench: Bench, tmp: Path) -> None:
 STR_REPLACE_CASE = "str_replace (two edits, there and back)"
 
 
-async def str_replace_case(bench: Bench, ours: Client, work: Path, tmp: Path) -> None:
+async def str_replace_case(bench: Bench, ours: Client, work: Path) -> None:
     """Anthropic's text editor, str_replace there and back: ironcode's over MCP (``native``) and
     in-process (``native-inprocess``, a Toolbox), and OpenHands' editor in-process in its own
     worker on Python >= 3.12 (the time the worker reports: the editor's own, no pipe)."""
