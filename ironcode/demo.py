@@ -23,6 +23,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from . import backend
@@ -269,7 +270,7 @@ def steps(scene: Scene) -> list[Step]:
     written = os.path.join(scene.scratch, "written.txt")
     rel = (
         os.path.relpath(s.text_file, root)
-        if s.text_file.startswith(root + os.sep)
+        if Path(s.text_file).is_relative_to(root)
         else f"{os.path.basename(s.text_file)} (the demo's own)"
     )
     out = [

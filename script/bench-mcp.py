@@ -114,7 +114,8 @@ def make_work(tmp: Path) -> tuple[Path, Path]:
 
 
 async def timed(bench: Bench, case: str, calls: dict) -> None:
-    """Interleaved rounds of ``calls`` (impl -> async fn); one row per impl."""
+    """Interleaved rounds of ``calls`` (impl -> async fn); one row per impl. A call that returns
+    a float has measured itself (seconds, e.g. inside a peer's own process): that is its sample."""
     samples: dict[str, list[float]] = {impl: [] for impl in calls}
     for fn in calls.values():
         await fn()  # warm
@@ -123,8 +124,8 @@ async def timed(bench: Bench, case: str, calls: dict) -> None:
     while True:
         for impl, fn in calls.items():
             t0 = time.perf_counter()
-            await fn()
-            samples[impl].append(time.perf_counter() - t0)
+            own = await fn()
+            samples[impl].append(own if isinstance(own, float) else time.perf_counter() - t0)
         rounds += 1
         if bench.quick and rounds >= QUICK_ROUNDS:
             break
@@ -478,28 +479,21 @@ async def str_replace_case(bench: Bench, ours: Client, work: Path) -> None:
         if editor:
             oh_edit(1)
 
-        samples: dict[str, list[float]] = {impl: [] for impl in files if editor or impl != "openhands-aci"}
-        started, rounds = time.perf_counter(), 0
-        while True:
-            t0 = time.perf_counter()
+        async def mcp_pair() -> None:
             await mcp_edit(0)
             await mcp_edit(1)
-            samples["native"].append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
+
+        async def box_pair() -> None:
             box_edit(0)
             box_edit(1)
-            samples["native-inprocess"].append(time.perf_counter() - t0)
-            if editor:
-                samples["openhands-aci"].append(oh_edit(0) + oh_edit(1))
-            rounds += 1
-            if bench.quick and rounds >= QUICK_ROUNDS:
-                break
-            if rounds >= MAX_ROUNDS or (rounds >= MIN_ROUNDS and time.perf_counter() - started > BUDGET_S):
-                break
-        for impl, got in samples.items():
-            bench.rows.append(
-                Row(STR_REPLACE_CASE, impl, statistics.median(got), percentile(got, 95), len(got))
-            )
+
+        async def oh_pair() -> float:
+            return oh_edit(0) + oh_edit(1)
+
+        calls = {"native": mcp_pair, "native-inprocess": box_pair}
+        if editor:
+            calls["openhands-aci"] = oh_pair
+        await timed(bench, STR_REPLACE_CASE, calls)
         if editor:
             crlf = work / "sr-crlf.txt"
             crlf.write_bytes(b"one\r\ntwo\r\n")

@@ -93,14 +93,13 @@ fn encode_envelope<T: Serialize>(result: ToolResult<T>) -> *mut c_char {
         Ok(ok) => Envelope::Ok { ok },
         Err(error) => Envelope::Error { error },
     };
-    // serde_json escapes U+0000 as \u0000, so the text never holds a NUL byte; if serialisation
-    // itself fails, NULL is the documented answer. Written into a buffer with room for the NUL,
-    // so the C string needs neither a second scan nor a reallocation.
+    // serde_json escapes U+0000 as \u0000, so the text never holds a NUL byte and the C string
+    // is made without scanning it again (CString::new would); if serialisation itself fails,
+    // NULL is the documented answer.
     let mut json = Vec::with_capacity(128);
     match serde_json::to_writer(&mut json, &envelope) {
         Ok(()) => {
             debug_assert!(!json.contains(&0));
-            json.reserve_exact(1);
             // SAFETY: JSON from serde_json holds no NUL byte (see above).
             unsafe { CString::from_vec_unchecked(json) }.into_raw()
         }

@@ -78,13 +78,11 @@ pub fn read(path: &str, offset: usize, limit: usize, root: Option<&str>) -> Tool
     // Read straight into `pending` (no zeroed buffer, no second copy), a chunk at a time; a
     // small file takes one chunk the size of the file.
     let size = file.metadata().map_or(0, |m| m.len());
+    let want = usize::try_from(size)
+        .unwrap_or(CHUNK_BYTES)
+        .clamp(SNIFF_BYTES, CHUNK_BYTES);
     let mut at_start = true;
     loop {
-        let want = CHUNK_BYTES.min(
-            usize::try_from(size)
-                .unwrap_or(CHUNK_BYTES)
-                .max(SNIFF_BYTES),
-        );
         pending.reserve(want);
         let n = read_up_to(&mut file, &mut pending, want).at(&abs)?;
         let eof = n == 0;

@@ -273,7 +273,7 @@ pub fn status_files(repo: &Repository, index: &Index) -> ToolResult<Vec<FileStat
     let mut options = DiffOptions::new();
     options.include_typechange(true);
     let index_diff = repo.diff_tree_to_index(head.as_ref(), Some(index), Some(&mut options))?;
-    let intent_to_add = intent_to_add_paths(index, &index_diff);
+    let intent_to_add = intent_to_add_entries(index);
     let unmerged = if index_diff.deltas().any(|d| d.status() == Delta::Conflicted) {
         unmerged_codes(index)?
     } else {
@@ -407,8 +407,8 @@ fn is_unborn_error(error: &git2::Error) -> bool {
 }
 
 /// Paths added with `git add -N`, read off the index alone: an entry with the intent-to-add
-/// flag and the empty blob (what [`intent_to_add_paths`] finds, without a HEAD-to-index diff,
-/// which reads HEAD's trees from the object store: most of an unstaged `git_diff`'s time).
+/// flag and the empty blob (no HEAD-to-index diff needed, which reads HEAD's trees from the
+/// object store: most of an unstaged `git_diff`'s time).
 pub(crate) fn intent_to_add_entries(index: &Index) -> HashSet<Vec<u8>> {
     let empty = empty_blob_id();
     index
@@ -416,25 +416,6 @@ pub(crate) fn intent_to_add_entries(index: &Index) -> HashSet<Vec<u8>> {
         .filter(|entry| entry.flags_extended & INTENT_TO_ADD_FLAG != 0 && entry.id == empty)
         .map(|entry| entry.path)
         .collect()
-}
-
-/// Paths added with `git add -N`: they appear as added empty files in the HEAD-to-index diff,
-/// and their index entry carries the intent-to-add flag.
-pub(crate) fn intent_to_add_paths(index: &Index, index_diff: &Diff) -> HashSet<Vec<u8>> {
-    let empty = empty_blob_id();
-    let mut out = HashSet::new();
-    for delta in index_diff.deltas() {
-        let file = delta.new_file();
-        if delta.status() == Delta::Added && file.id() == empty {
-            let raw = file_path(&file);
-            if let Some(entry) = index.get_path(Path::new(OsStr::from_bytes(&raw)), 0)
-                && entry.flags_extended & INTENT_TO_ADD_FLAG != 0
-            {
-                out.insert(raw);
-            }
-        }
-    }
-    out
 }
 
 /// Path -> DD AU UD UA DU AA UU, from which of ancestor / ours / theirs the conflict has.
