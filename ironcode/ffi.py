@@ -112,6 +112,7 @@ PROBE_SIGNATURES: dict[str, tuple[Any, ...]] = {
 OPTIONAL_SIGNATURES: dict[str, tuple[Any, ...]] = {
     "debug_panic_ffi": (c_char_p,),
     "confine_force_walk_ffi": (c_int64,),
+    "vcs_cache_ffi": (c_int64,),
 }
 
 _lock = threading.Lock()
@@ -277,6 +278,12 @@ def confine_force_walk(on: bool) -> dict:
     """Test hook (a ``make native`` build only): resolve confined paths by the component walk
     (``True``) or by ``openat2`` where the kernel has it. Returns ``{"previous", "kernel_path"}``."""
     return _call("confine_force_walk_ffi", int(bool(on)))
+
+
+def vcs_cache(clear: bool = False) -> dict:
+    """Test hook (a ``make native`` build only): ``{"kept": n}``, the repositories git_status and
+    git_diff keep open between calls, after dropping them all if ``clear``."""
+    return _call("vcs_cache_ffi", int(bool(clear)))
 
 
 # ---- files -----------------------------------------------------------------------------------

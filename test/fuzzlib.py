@@ -712,6 +712,7 @@ PLAN_SECTIONS: dict[str, dict[str, tuple[st.SearchStrategy, ...]]] = {
         "probe_barrier_ffi": (barrier_args(),),
         "debug_panic_ffi": (CSTR,),
         "confine_force_walk_ffi": (one(st.one_of(st.sampled_from([0, 1]), i64)),),
+        "vcs_cache_ffi": (one(st.one_of(st.sampled_from([0, 1]), i64)),),
     },
 }
 #: symbol -> argument groups.

@@ -7,6 +7,8 @@ lines with ``git status --porcelain=v1 -z --untracked-files=all``.
 from __future__ import annotations
 
 import os
+import shutil
+import time
 
 import pytest
 
@@ -278,3 +280,59 @@ def test_a_corrupt_index_is_a_git_error(impl, repo, expect_error):
     expect_error("git", impl.git_status, str(repo.root), "library")
     expect_error("git", impl.git_diff, str(repo.root))
     expect_error("git", impl.git_stage, str(repo.root), ["README.md"])
+
+
+def test_a_repository_asked_about_again_sees_every_change(impl, repo):
+    """The native backend keeps a repository open between calls once its config files have
+    settled (vcs/cache.rs): each answer must still be git's, whatever changed in between — the
+    worktree, the index, HEAD, .gitignore, the config, or the whole repository made anew."""
+    from ironcode import ffi
+
+    def settle() -> None:
+        old = time.time() - 60
+        os.utime(repo.root / ".git" / "config", (old, old))
+
+    def check() -> None:
+        assert status_lines(impl, repo) == repo.porcelain()
+        assert impl.git_diff(str(repo.root)) == repo.git("diff", "--no-renames")
+        assert impl.git_diff(str(repo.root), staged=True) == repo.git("diff", "--no-renames", "--cached")
+
+    if impl.name == "native":
+        ffi.vcs_cache(clear=True)
+    settle()
+    check()
+    if impl.name == "native":
+        assert ffi.vcs_cache()["kept"] == 1, "a settled repository is kept"
+    repo.write("src/main.py", "print('changed')\n")
+    check()
+    repo.git("add", "src/main.py")
+    check()
+    repo.git("mv", "src/util.py", "src/helpers.py")
+    check()
+    repo.git("commit", "-q", "-m", "second")
+    check()
+    repo.write(".gitignore", "*.log\n")
+    repo.write("build.log", "noise\n")
+    repo.write("new.txt", "new\n")
+    check()
+    repo.git("mv", "README.md", "READ.md")
+    check()
+    repo.git("config", "status.renames", "false")  # a new config file: opened afresh
+    check()
+    settle()
+    check()
+    repo.write("src/main.py", "print('changed')\r\n")
+    check()
+    assert "+print('changed')\r" in impl.git_diff(str(repo.root))
+    # libgit2 reads core.autocrlf once per open repository: a kept one must be opened again.
+    repo.git("config", "core.autocrlf", "true")
+    check()
+    assert "src/main.py" not in impl.git_diff(str(repo.root))
+    settle()
+    check()
+    if impl.name == "native":
+        assert ffi.vcs_cache()["kept"] == 1
+    shutil.rmtree(repo.root / ".git")
+    repo.git("init", "-q", "-b", "other")
+    check()
+    assert impl.git_status(str(repo.root), "library")["branch"] == "other"

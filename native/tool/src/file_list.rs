@@ -29,6 +29,7 @@ pub fn file_list(
         follow,
         max_depth,
         beneath,
+        parallel_after: None,
     };
     let mut files = walk::collect_files(&root, &options, |entry| Some(entry.relative()))?;
     files.sort_unstable();

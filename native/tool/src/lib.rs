@@ -643,6 +643,19 @@ ffi_fn! {
 
 #[cfg(feature = "test-exports")]
 ffi_fn! {
+    /// `vcs_cache(clear)` → `{"kept": n}`: how many repositories `git_status` and `git_diff` keep
+    /// open between calls (vcs/cache.rs), after dropping them all when `clear` is 1; tests use it
+    /// to prove a sequence of calls went through a kept repository.
+    fn vcs_cache_ffi(clear: i64) {
+        if clear != 0 {
+            vcs::cache::clear();
+        }
+        Ok(serde_json::json!({"kept": vcs::cache::kept()}))
+    }
+}
+
+#[cfg(feature = "test-exports")]
+ffi_fn! {
     /// Panics on purpose, so tests can prove a panic comes back as kind `panic`.
     fn debug_panic_ffi(message: *const c_char) {
         let message = str_arg(message, "message")?;

@@ -14,6 +14,7 @@
 //! unstage, commit).
 //! Twin: `ironcode/twin/vcs.py`.
 
+pub mod cache;
 pub mod client;
 pub mod diff;
 pub mod porcelain;
@@ -135,7 +136,7 @@ pub fn vcs_info(path: &str, engine: &str) -> ToolResult<VcsInfo> {
 /// The status of the repository containing `path`, as `git status --porcelain=v1 -uall`.
 pub fn git_status(path: &str, engine: &str) -> ToolResult<Status> {
     let engine = Engine::parse(engine)?;
-    let repo = open_repository(path)?;
+    let repo = cache::open(path)?;
     let branch = branch_name(&repo)?;
     let root = workdir(&repo)?;
     let files = if use_git_binary(engine, || index_entry_count(&repo)) {

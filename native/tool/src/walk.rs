@@ -57,6 +57,7 @@ pub const NEVER_GIT: &str = "!.git";
 /// Starting threads costs milliseconds on a busy machine, more than a small walk (this
 /// repository: 0.5 ms on one thread vs 1.5-3 ms with a thread pool).
 pub const PARALLEL_AFTER_ENTRIES: usize = 1000;
+
 /// At most this many walker threads, however many cores there are (as ripgrep caps its own).
 pub const MAX_THREADS: usize = 12;
 /// The buffer one `getdents` call fills; a folder with more entries takes several calls.
@@ -84,6 +85,11 @@ pub struct WalkOptions {
     pub max_depth: Option<usize>,
     /// Confined to a root: where the walk starts and what it may open ([`Beneath`]).
     pub beneath: Option<Beneath>,
+    /// Helper threads also join once the walk has run this long on the calling thread, however
+    /// few entries it has seen: for a `keep` that costs more than listing (grep searches each
+    /// file, so a small tree's walk takes milliseconds without reaching
+    /// [`PARALLEL_AFTER_ENTRIES`]).
+    pub parallel_after: Option<std::time::Duration>,
 }
 
 /// The folder a search walks: `path` made absolute. Raises `not_found` when it does not exist and
@@ -190,6 +196,7 @@ struct Walk {
     root_ancestors: Option<Arc<Ancestor>>,
     /// Confined to a root.
     beneath: Option<Beneath>,
+    parallel_after: Option<std::time::Duration>,
 }
 
 /// ripgrep's walk of `root` as `rg --hidden -g GLOB... -g '!.git'` configures it, with global
@@ -232,6 +239,7 @@ fn builder(root: &Path, options: &WalkOptions) -> ToolResult<Walk> {
             (Some(beneath), true) => root_ancestors_beneath(beneath),
         },
         beneath: options.beneath.clone(),
+        parallel_after: options.parallel_after,
     })
 }
 
@@ -617,8 +625,9 @@ where
     }
 
     /// Reads folders from `queue` until the walk is over; calls `grow` once, when this thread
-    /// has seen [`PARALLEL_AFTER_ENTRIES`] entries.
+    /// has seen [`PARALLEL_AFTER_ENTRIES`] entries or run for the walk's `parallel_after`.
     fn run(&mut self, queue: &Queue, grow: &mut dyn FnMut()) {
+        let started = std::time::Instant::now();
         let mut grown = false;
         while let Some(work) = queue.next() {
             let guard = PanicGuard(queue);
@@ -631,7 +640,13 @@ where
                 queue.fail(error);
             }
             drop(guard);
-            if !grown && self.seen >= PARALLEL_AFTER_ENTRIES {
+            if !grown
+                && (self.seen >= PARALLEL_AFTER_ENTRIES
+                    || self
+                        .walk
+                        .parallel_after
+                        .is_some_and(|after| started.elapsed() >= after))
+            {
                 grown = true;
                 grow();
             }

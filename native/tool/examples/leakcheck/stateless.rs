@@ -503,6 +503,12 @@ pub fn git(d: &mut Driver, fx: &Fixture, round: usize) {
     call!(d, git_commit_ffi(repo, nul.as_ptr(), nul.len())).error("commit NUL", "invalid_argument");
     call!(d, git_commit_ffi(repo, ptr::null(), 2)).error("commit NULL", "invalid_argument");
     // new.txt stays untracked: staged again by the next round, then left unstaged again.
+    #[cfg(feature = "test-exports")]
+    {
+        // Every other round drops the kept repositories, so both a fresh open and a kept one
+        // are checked for leaks.
+        call!(d, vcs_cache_ffi(i64::from(round.is_multiple_of(2)))).ok("vcs_cache");
+    }
 }
 
 // ---- shell -----------------------------------------------------------------------------------

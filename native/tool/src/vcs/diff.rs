@@ -14,7 +14,7 @@ use git2::{Oid, Repository};
 
 use super::client::{base_folder, path_matches, repo_relative};
 use super::renames::blob_hash;
-use super::{EMPTY_BLOB_ID, head_tree, intent_to_add_entries, open_repository, workdir};
+use super::{EMPTY_BLOB_ID, head_tree, intent_to_add_entries, workdir};
 use crate::error::ToolResult;
 
 /// Hex digits of a blob id in a patch's `index` line.
@@ -27,7 +27,7 @@ pub const ABBREV: usize = 7;
 /// holding a space, a type change as a deletion and a creation, and `git add -N` files as new
 /// files (not as staged ones, and not as edits of an empty file).
 pub fn git_diff(path: &str, file: Option<&str>, staged: bool) -> ToolResult<String> {
-    let repo = open_repository(path)?;
+    let repo = super::cache::open(path)?;
     let root = workdir(&repo)?;
     let rel = match file {
         Some(file) => Some(repo_relative(&root, &base_folder(path)?, file)?),
