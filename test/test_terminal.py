@@ -321,7 +321,9 @@ def test_100_sessions_leave_the_open_descriptor_count_unchanged(impl):
         t = impl.Terminal(["true"])
         t.close()
     assert open_fds() == before
-    assert threads() == threads_before  # both threads of every session were joined
+    # both threads of every session were joined (<=: a thread of an earlier test, such as a
+    # watcher reaping its own, may end meanwhile)
+    assert threads() <= threads_before
 
 
 def test_sessions_from_many_threads_at_once(impl):
