@@ -156,3 +156,19 @@ def test_acall_works_out_a_small_repository_on_the_loop_and_a_big_one_on_a_worke
     assert threads[:2] == [here, here]  # small: on the loop, no hop
     assert all(t.startswith("ironcode-toolbox") for t in threads[2:])  # big, or many paths: a worker
     assert len(threads) == 4 + vcs.QUICK_PATHS + 1
+
+
+def test_the_loop_path_confines_as_the_worker_path_does(repo, tmp_path):
+    """acall's quick verdict is lexical (no realpath): a link inside the root to a small repository
+    outside it, or a path outside, is still outside_root when the call runs on the loop."""
+    import asyncio
+
+    other = git_repo(tmp_path / "other", {"secret.txt": "s\n"})
+    write(other / "secret.txt", "changed\n")
+    (repo / "link").symlink_to(other)
+    with toolbox_on("native", [repo]) as box:
+        for args in ({"path": str(repo / "link")}, {"path": str(other)}, {"path": "link/secret.txt"}):
+            for name in ("git_status", "git_diff"):
+                result = asyncio.run(box.acall(name, args))
+                assert result.is_error and result.data["kind"] == "outside_root", (name, args, result.text)
+                assert "changed" not in result.text and "modified" not in result.text

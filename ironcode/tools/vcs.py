@@ -209,8 +209,15 @@ def quick(box, args: object) -> bool:
         return False
     if len(args.get("paths") or ()) > QUICK_PATHS:
         return False  # git_diff runs once per path
-    index = os.path.join(repository(box, args.get("path")), ".git", "index")
-    return os.stat(index).st_size <= QUICK_INDEX_BYTES  # (a worktree's .git is a file: raises, no)
+    # A hint only, so found lexically (no realpath, no confinement: the call itself does both, and
+    # resolving twice cost a twentieth of a small diff); a link that misleads it costs time, not
+    # safety.
+    start = box.roots.absolute(args.get("path") or box.roots.first)
+    top = find_top(start if os.path.isdir(start) else os.path.dirname(start))
+    if top is None:
+        return False
+    # (a worktree's .git is a file: the stat raises, so no)
+    return os.stat(os.path.join(top, ".git", "index")).st_size <= QUICK_INDEX_BYTES
 
 
 def run_status(box, args: dict) -> ToolResult:
