@@ -3,7 +3,8 @@
 The migration plan's benchmark: its 14 commands, from ``ls -la`` to a ``for`` loop and subshells,
 parsed in passes over all 14 (the plan's 100, here as many as a second allows, up to 1,000), with
 the average per command (the plan reports 0.020 ms per command for native tree-sitter against
-WASM); and a row per command, timed in interleaved rounds over the 14. Here both sides run native tree-sitter — the twin through
+WASM), the backends and tree-sitter's own parse timed in the same rounds; and a row per command,
+timed in interleaved rounds over the 14. Here both sides run native tree-sitter — the twin through
 py-tree-sitter — so the comparison is the walk over the tree and the call overhead, not the parser.
 
 The one-pass case also has tree-sitter's own parse of the same 14 commands from Python (impl
@@ -102,20 +103,19 @@ def main() -> None:
         for command in COMMANDS:
             fn(command, CWD)
 
-    # The plan's 100 passes, and more while the budget lasts (up to 1,000): a median of 100
+    # The floor: tree-sitter's bare parse (no walk, no answer, so no result to check equal),
+    # timed in the same rounds as both backends so that the ratios hold on a machine whose speed
+    # changes from second to second. Up to 1,000 passes while the budget lasts: a median of 100
     # passes is 30 ms of samples, which one burst of load on the shared machine moves.
-    runs = None
-    for name, fn in impls.items():
-        bench.time(ALL_CASE, name, lambda fn=fn: one_pass(fn), memory=True, runs=runs)
-    bench.plan[ALL_CASE] = f"{0.020 * len(COMMANDS):.2f} ms ({PLAN_PER_COMMAND})"
-
-    # The floor: tree-sitter's bare parse (no walk, no answer, so no result to check equal).
     parser = tree_sitter.Parser(_LANGUAGE)
     sources = [c.encode() for c in COMMANDS]
     terminated = [s + b"\n" for s in sources]
     assert all(not parser.parse(s).root_node.has_error for s in sources)
+    passes = {name: (lambda fn=fn: one_pass(fn)) for name, fn in impls.items()}
     for impl, inputs in (("tree-sitter", sources), ("tree-sitter-terminated", terminated)):
-        bench.time(ALL_CASE, impl, lambda inputs=inputs: [parser.parse(s) for s in inputs], runs=runs)
+        passes[impl] = lambda inputs=inputs: [parser.parse(s) for s in inputs]
+    bench.time_interleaved(ALL_CASE, passes, memory=impls)
+    bench.plan[ALL_CASE] = f"{0.020 * len(COMMANDS):.2f} ms ({PLAN_PER_COMMAND})"
 
     tokens = ["git", "checkout", "main"]
     bench.same(
@@ -132,6 +132,13 @@ def main() -> None:
             f"{name}: {fmt_time(per_command)} per command on average "
             f"({len(COMMANDS)} commands x {row.n} passes, median pass; the plan: {PLAN_PER_COMMAND})"
         )
+    floor = bench.median(ALL_CASE, "tree-sitter-terminated")
+    native = bench.median(ALL_CASE, "native")
+    bench.note(
+        f"native: {native / floor:.2f}x tree-sitter-terminated's parse in the same rounds "
+        f"({fmt_time((native - floor) / len(COMMANDS))} per command on top of the parse: the walk, "
+        "the answer, ctypes and JSON)"
+    )
     for name in impls:
         singles = [bench.median(case_name(c), name) for c in COMMANDS]
         middle = statistics.median(singles)
