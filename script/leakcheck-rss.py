@@ -101,11 +101,7 @@ class Resources:
         return now
 
     def exceeds(self, baseline: Resources) -> bool:
-        return (
-            self.fds > baseline.fds
-            or self.threads > baseline.threads
-            or self.children > baseline.children
-        )
+        return self.fds > baseline.fds or self.threads > baseline.threads or self.children > baseline.children
 
     def settled_to(self, baseline: Resources) -> Resources:
         """The counts once none is above ``baseline``, or after ``SETTLE_S``."""
