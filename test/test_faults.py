@@ -413,3 +413,19 @@ def test_the_twin_ends_a_search_when_a_file_cannot_be_opened_for_lack_of_descrip
     out = run_python(code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["1", "io True True"]
+
+
+def test_the_twins_line_buffer_takes_the_first_end_of_input_as_final():
+    """A file rewritten while grep reads it can return nothing (its end, for now), then more: the
+    searcher reads again after an end, and the rest of a line cut there arrived as a line of its
+    own, so every line number after it was one too high (seen once in the changing-file test
+    above). The end is final, as the native searcher's reader makes it (grep/file.rs)."""
+    from ironcode.twin.grep_search import LineBuffer, split_lines
+
+    chunks = [b"row 1\nro", b"", b"w 2\nrow 3\n"]
+    buffer = LineBuffer(lambda size: chunks.pop(0) if chunks else b"", None)
+    seen = []
+    while buffer.fill():
+        seen += split_lines(buffer.buffer())
+        buffer.consume(buffer.searchable)
+    assert seen == [b"row 1\n", b"ro"]

@@ -185,6 +185,9 @@ class LineBuffer:
         self.data = b""
         self.searchable = 0
         self.binary = False
+        #: the input's end was met: it is final (a file rewritten meanwhile would otherwise go on
+        #: from where that read stopped, and a line cut there would count as two)
+        self.ended = False
 
     def buffer(self) -> bytes:
         return self.data[: self.searchable]
@@ -208,9 +211,10 @@ class LineBuffer:
             want = self.capacity - len(self.data)
             if self.reads == 0 and self.first_read is not None:
                 want = min(want, self.first_read)
-            chunk = self.read(want)
+            chunk = b"" if self.ended else self.read(want)
             self.reads += 1
             if not chunk:
+                self.ended = True
                 self.searchable = len(self.data)
                 return self.searchable > 0
             nul = chunk.find(BINARY_BYTE)

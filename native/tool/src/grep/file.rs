@@ -163,6 +163,7 @@ impl FileSearcher {
                     let rest = Prefixed {
                         prefix: &self.buffer[..len],
                         file: &mut file,
+                        ended: false,
                     };
                     self.searcher.search_reader(matcher, rest, &mut sink)
                 }
@@ -336,9 +337,15 @@ pub fn searched_length(stream: &[u8]) -> usize {
 /// The rest of a file after the part already read: each read is filled as a read of the file
 /// itself would be (all that is asked, short only at its end), so the searcher's reads fall
 /// where they would on the file.
+///
+/// The file's end is final once met (`ended`): grep-searcher reads again after a read that
+/// returned nothing, and a file being rewritten meanwhile would go on from where that read
+/// stopped, so a line cut at the first end would be counted twice (its two parts as two lines,
+/// every line number after it one too high).
 struct Prefixed<'a> {
     prefix: &'a [u8],
     file: &'a mut File,
+    ended: bool,
 }
 
 impl io::Read for Prefixed<'_> {
@@ -347,9 +354,9 @@ impl io::Read for Prefixed<'_> {
         out[..from_prefix].copy_from_slice(&self.prefix[..from_prefix]);
         self.prefix = &self.prefix[from_prefix..];
         let mut filled = from_prefix;
-        while filled < out.len() {
+        while filled < out.len() && !self.ended {
             match self.file.read(&mut out[filled..]) {
-                Ok(0) => break,
+                Ok(0) => self.ended = true,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if filled == 0 => return Err(e),
@@ -364,6 +371,28 @@ impl io::Read for Prefixed<'_> {
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn a_file_that_grows_after_its_end_was_read_gives_nothing_more() {
+        use std::io::{Read, Write};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("growing.txt");
+        fs::write(&path, "row 1\nro").unwrap();
+        let mut file = File::open(&path).unwrap();
+        let mut rest = Prefixed {
+            prefix: b"",
+            file: &mut file,
+            ended: false,
+        };
+        let mut out = [0u8; 64];
+        assert_eq!(rest.read(&mut out).unwrap(), 8);
+        assert_eq!(rest.read(&mut out).unwrap(), 0);
+        let mut writer = fs::OpenOptions::new().append(true).open(&path).unwrap();
+        writer.write_all(b"w 2\n").unwrap();
+        // the searcher reads again after an end: the rest of the cut line must not arrive as
+        // a line of its own
+        assert_eq!(rest.read(&mut out).unwrap(), 0);
+    }
 
     #[test]
     fn searched_length_stops_before_the_read_that_brings_a_nul() {
