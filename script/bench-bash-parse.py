@@ -23,7 +23,8 @@ import statistics
 import time
 
 import tree_sitter
-from benchlib import Bench, Row, fmt_time, percentile
+from benchlib import Bench, Row, fmt_time, measure_peak_mb, percentile
+from search_corpus import time_interleaved
 
 from ironcode import ffi
 from ironcode.twin import shell as twin
@@ -116,7 +117,9 @@ def main() -> None:
     passes = {"native": lambda: one_pass(ffi.parse_bash)}
     for impl, inputs in (("tree-sitter", sources), ("tree-sitter-terminated", terminated)):
         passes[impl] = lambda inputs=inputs: [parser.parse(s) for s in inputs]
-    bench.time_interleaved(ALL_CASE, passes, memory=["native"])
+    time_interleaved(bench, ALL_CASE, passes, max_rounds=1000)
+    native_row = next(r for r in bench.rows if r.case == ALL_CASE and r.impl == "native")
+    native_row.peak_mb = measure_peak_mb(passes["native"])
     bench.time(ALL_CASE, "python", lambda: one_pass(twin.parse_bash), memory=True)
     bench.plan[ALL_CASE] = f"{0.020 * len(COMMANDS):.2f} ms ({PLAN_PER_COMMAND})"
 

@@ -29,7 +29,7 @@ import statistics
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,46 +132,6 @@ class Bench:
         row = Row(case, impl, statistics.median(samples), percentile(samples, 95), len(samples), peak)
         self.rows.append(row)
         return row
-
-    def time_interleaved(
-        self, case: str, calls: dict[str, Callable[[], Any]], memory: Collection[str] = ()
-    ) -> list[Row]:
-        """Times every impl of ``case`` in rounds (each round runs each impl once), one row per
-        impl: on a shared machine whose speed changes from second to second, impls timed one after
-        the other meet different machines, and their ratio says more about the moment than about
-        the code. The budget is :meth:`time`'s per impl; the impls in ``memory`` get a peak-memory
-        figure too (measured after the rounds)."""
-        budget, min_runs, max_runs = (
-            (QUICK_BUDGET_S, QUICK_MIN_RUNS, QUICK_MAX_RUNS)
-            if self.quick
-            else (FULL_BUDGET_S, FULL_MIN_RUNS, FULL_MAX_RUNS)
-        )
-        budget *= len(calls)
-        for fn in calls.values():
-            fn()  # warm-up
-        samples: dict[str, list[float]] = {impl: [] for impl in calls}
-        started = time.perf_counter()
-        rounds = 0
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            while True:
-                for impl, fn in calls.items():
-                    t0 = time.perf_counter()
-                    fn()
-                    samples[impl].append(time.perf_counter() - t0)
-                rounds += 1
-                if rounds >= max_runs or (rounds >= min_runs and time.perf_counter() - started > budget):
-                    break
-        finally:
-            if gc_was_enabled:
-                gc.enable()
-        rows = []
-        for impl, got in samples.items():
-            peak = measure_peak_mb(calls[impl]) if impl in memory else None
-            rows.append(Row(case, impl, statistics.median(got), percentile(got, 95), len(got), peak))
-        self.rows.extend(rows)
-        return rows
 
     def absent(self, case: str, impl: str, why: str) -> None:
         """Records a peer that is not installed, so the table says so instead of dropping it."""

@@ -38,12 +38,17 @@ QUICK_ROUNDS = 2
 
 
 def time_interleaved(
-    bench: Bench, case: str, impls: dict[str, Callable[[], Any]], min_rounds: int = MIN_ROUNDS
+    bench: Bench,
+    case: str,
+    impls: dict[str, Callable[[], Any]],
+    min_rounds: int = MIN_ROUNDS,
+    max_rounds: int = MAX_ROUNDS,
 ) -> dict[str, float]:
     """Times every implementation of ``case`` in rounds (native, python, rg, native, ...) instead
     of one block each: the machine is shared, and load that comes and goes then hits every
     implementation alike, so the ratios stay fair. One warm-up call each first; ``min_rounds``
-    lowers the floor for a case whose peer takes minutes a call.
+    lowers the floor for a case whose peer takes minutes a call, ``max_rounds`` raises the
+    ceiling for one of microseconds.
 
     Returns each implementation's median CPU time per call (this process's threads and the
     child processes it waited for): on a loaded machine wall times say how much CPU share a
@@ -68,7 +73,7 @@ def time_interleaved(
             if bench.quick:
                 if rounds >= QUICK_ROUNDS:
                     break
-            elif rounds >= MAX_ROUNDS or (
+            elif rounds >= max_rounds or (
                 rounds >= min_rounds and time.perf_counter() - started > ROUND_BUDGET_S
             ):
                 break
